@@ -1,0 +1,1 @@
+"""Thin click commands over the library API; one module per command group."""

@@ -1,0 +1,51 @@
+"""``promptship validate [PATH...]``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import EXIT_FAILED, EXIT_OK
+from .main import root_of
+from .options import format_option, ref_option
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@format_option
+@ref_option
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, ref: str | None, strict: bool) -> int:
+    """Check the repository (or only files under PATHS) and list every problem at once.
+
+    Runs offline in well under a second; it never calls a model. Exit 1 when any error is found.
+    """
+    from ..validate import validate_repo
+
+    root = root_of(ctx)
+    relative = [_relative(root, p) for p in paths]
+    found = validate_repo(root, ref, relative)
+    errors = [d for d in found if d.severity == "error" or strict]
+    if output_format == "json":
+        click.echo(json.dumps({"ok": not errors, "diagnostics": [d.to_dict() for d in found]}, indent=2))
+    else:
+        for diagnostic in found:
+            click.echo(diagnostic.format())
+        warnings = len(found) - len([d for d in found if d.severity == "error"])
+        summary = f"{len(found) - warnings} error(s), {warnings} warning(s)"
+        click.echo(("✗ " if errors else "✓ ") + summary, err=True)
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def _relative(root, path: str) -> str:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    candidate = Path(path)
+    if candidate.is_absolute() or (Path.cwd() / candidate).exists():
+        try:
+            return (Path.cwd() / candidate).resolve().relative_to(root).as_posix()
+        except ValueError:
+            return candidate.as_posix()
+    return candidate.as_posix()

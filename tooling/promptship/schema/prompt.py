@@ -1,0 +1,124 @@
+"""``prompts/**.yaml``: one prompt, named by its path under ``prompts/`` without the extension."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from ._base import Model
+
+#: Names of prompt variables as they appear in templates.
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: Langfuse label syntax (lowercase, digits, ``_-.``, at most 36 characters).
+LABEL = r"^[a-z0-9_\-.]{1,36}$"
+
+VariableType = Literal["string", "integer", "number", "boolean", "list", "object", "image_url"]
+
+
+class Variable(Model):
+    """A declared template variable."""
+
+    type: VariableType = "string"
+    required: bool = Field(default=True, description="Must every caller and dataset item supply it?")
+    default: Any = Field(default=None, description="Value used when the variable is not supplied.")
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _default_means_optional(self) -> Variable:
+        if self.default is not None and self.required:
+            # A default only makes sense for an optional variable; say so instead of guessing.
+            raise ValueError("a variable with a default must set `required: false`")
+        return self
+
+
+class Message(Model):
+    """One chat message; ``content`` is a Jinja2 template."""
+
+    role: Literal["system", "user", "assistant", "developer"]
+    content: str
+
+
+class JsonSchemaFormat(Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    schema_: dict[str, Any] = Field(alias="schema", description="A JSON Schema the reply must follow.")
+    strict: bool = True
+
+
+class ResponseFormat(Model):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema_iff_json_schema(self) -> ResponseFormat:
+        if (self.type == "json_schema") != (self.json_schema is not None):
+            raise ValueError("`json_schema` is required exactly when `type: json_schema`")
+        return self
+
+
+class Params(Model):
+    """Call parameters passed to the model."""
+
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_tokens: Annotated[int, Field(gt=0)] | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+    response_format: ResponseFormat | None = None
+
+
+class Traffic(Model):
+    calls_per_day: Annotated[float, Field(ge=0)] = Field(
+        description="Expected production calls per day; used to project the monthly cost of a change."
+    )
+
+
+class ReleaseRule(Model):
+    """Git refs matching ``ref`` (a glob such as ``main`` or ``release/*``) publish ``labels``."""
+
+    ref: str
+    labels: list[Annotated[str, Field(pattern=LABEL)]]
+
+
+class PromptRelease(Model):
+    """Per-prompt override of ``policies/release.yaml``."""
+
+    publish: bool = Field(default=True, description="false keeps this prompt out of Langfuse.")
+    rules: list[ReleaseRule] | None = Field(default=None, description="Replaces the policy's rules.")
+
+
+class Prompt(Model):
+    """A prompt file. Exactly one of ``messages`` (type chat) or ``template`` (type text)."""
+
+    schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
+    type: Literal["chat", "text"]
+    description: str | None = None
+    owners: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    model: str = Field(description="An alias from policies/routing.yaml.")
+    params: Params = Field(default_factory=Params)
+    variables: dict[Annotated[str, Field(pattern=IDENTIFIER)], Variable] = Field(default_factory=dict)
+    messages: list[Message] | None = None
+    template: str | None = None
+    traffic: Traffic | None = None
+    release: PromptRelease | None = None
+
+    @model_validator(mode="after")
+    def _body_matches_type(self) -> Prompt:
+        if self.type == "chat":
+            if not self.messages:
+                raise ValueError("a chat prompt needs a non-empty `messages` list")
+            if self.template is not None:
+                raise ValueError("a chat prompt has `messages`, not `template`")
+        else:
+            if self.template is None:
+                raise ValueError("a text prompt needs `template`")
+            if self.messages is not None:
+                raise ValueError("a text prompt has `template`, not `messages`")
+        return self
+
+    def templates(self) -> list[tuple[str, str]]:
+        """(location, template source) for every template in the prompt, in file order."""
+        if self.messages is not None:
+            return [(f"messages.{i}.content", m.content) for i, m in enumerate(self.messages)]
+        return [("template", self.template or "")]

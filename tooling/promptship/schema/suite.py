@@ -1,0 +1,62 @@
+"""``evals/*.yaml``: a suite is one prompt on one dataset across one or more model aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, model_validator
+
+from ._base import Model
+
+NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
+
+
+class EvaluatorSpec(Model):
+    """One evaluator: its registered ``type``, parameters, and the name its score is reported under."""
+
+    type: str
+    name: Annotated[str, Field(pattern=NAME)] | None = Field(
+        default=None, description="Defaults to the type; must be unique in the suite."
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def score_name(self) -> str:
+        return self.name or self.type
+
+
+class Gates(Model):
+    """Conditions that fail CI. Keys of the maps are evaluator score names (or ``pass_rate``)."""
+
+    min: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="Absolute minimum mean score per model."
+    )
+    max_regression: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict,
+        description="Largest allowed significant drop against the base run (absolute, 0..1).",
+    )
+    max_cost_increase_pct: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="Largest allowed increase of cost per call against base, in percent."
+    )
+    max_latency_p95_ms: Annotated[float, Field(gt=0)] | None = None
+
+
+class Suite(Model):
+    schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
+    description: str | None = None
+    prompt: str
+    dataset: str
+    models: list[str] = Field(
+        default_factory=list, description="Aliases to compare; empty means the prompt's own model."
+    )
+    evaluators: Annotated[list[EvaluatorSpec], Field(min_length=1)]
+    repeats: Annotated[int, Field(ge=1, le=100)] = 1
+    gates: Gates = Field(default_factory=Gates)
+
+    @model_validator(mode="after")
+    def _unique_score_names(self) -> Suite:
+        names = [e.score_name for e in self.evaluators]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"evaluator names must be unique; give `name:` to: {', '.join(duplicates)}")
+        return self

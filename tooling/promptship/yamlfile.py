@@ -1,0 +1,119 @@
+"""YAML parsing with duplicate-key detection and lazy ``line:col`` lookup for any value path.
+
+Parsing uses libyaml (fast); positions are recovered only when a diagnostic needs one, by composing
+the node tree once per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+
+
+class YamlSyntaxError(ValueError):
+    """Raised with a 1-based position for malformed YAML or a duplicated key."""
+
+    def __init__(self, message: str, line: int, col: int) -> None:
+        super().__init__(message)
+        self.message, self.line, self.col = message, line, col
+
+
+class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                mark = key_node.start_mark
+                raise YamlSyntaxError(f"duplicate key {key!r}", mark.line + 1, mark.column + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    lambda loader, node: loader.construct_mapping(node, deep=True),
+)
+
+
+def parse(text: str) -> Any:
+    """Parse one YAML document; raise :class:`YamlSyntaxError` on malformed YAML or duplicate keys."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise YamlSyntaxError(f"{exc.problem or exc.context or 'invalid YAML'}", line, col) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(str(exc), 1, 1) from None
+
+
+class Positions:
+    """``line:col`` of values inside one YAML text, addressed by a path of keys and indexes."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._root: yaml.Node | None | bool = False
+
+    def _tree(self) -> yaml.Node | None:
+        if self._root is False:
+            try:
+                self._root = yaml.compose(self._text, Loader=_Loader)
+            except yaml.YAMLError:
+                self._root = None
+        return self._root  # type: ignore[return-value]
+
+    def node(self, path: Sequence[str | int]) -> tuple[yaml.Node | None, bool]:
+        """The deepest node along ``path`` and whether the whole path was found."""
+        node = self._tree()
+        if node is None:
+            return None, False
+        for step in path:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if key_node.value == str(step):
+                        child = value_node
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+                child = node.value[step]
+            if child is None:
+                return node, False
+            node = child
+        return node, True
+
+    def key(self, path: Sequence[str | int]) -> tuple[int, int]:
+        """Position of the key of ``path``'s last step (or of the value for list items)."""
+        if not path:
+            return 1, 1
+        parent, found = self.node(path[:-1])
+        if parent is not None and found and isinstance(parent, yaml.MappingNode):
+            for key_node, _ in parent.value:
+                if key_node.value == str(path[-1]):
+                    return key_node.start_mark.line + 1, key_node.start_mark.column + 1
+        return self.value(path)
+
+    def value(self, path: Sequence[str | int]) -> tuple[int, int]:
+        """Position of the value at ``path``, or of its nearest existing ancestor."""
+        node, _ = self.node(path)
+        if node is None:
+            return 1, 1
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def template_line(self, path: Sequence[str | int], template_lineno: int) -> tuple[int, int]:
+        """File position of line ``template_lineno`` (1-based) of the string scalar at ``path``."""
+        node, found = self.node(path)
+        if node is None or not found or not isinstance(node, yaml.ScalarNode):
+            return self.value(path)
+        first = node.start_mark.line + 1
+        if node.style in ("|", ">"):
+            # Block scalars start on the line after the indicator; count content lines from there.
+            line = first + template_lineno
+            lines = self._text.splitlines()
+            text = lines[line - 1] if line - 1 < len(lines) else ""
+            return line, len(text) - len(text.lstrip(" ")) + 1
+        return first + template_lineno - 1, node.start_mark.column + 1
