@@ -21,6 +21,7 @@ from .policy import (
     RoutingPolicy,
 )
 from .prompt import Message, Params, Prompt, PromptRelease, ReleaseRule, Variable
+from .run import Run
 from .suite import EvaluatorSpec, Gates, Suite
 
 #: schemas/<file> → the model it describes. Example files reference these with `$schema`.
@@ -34,6 +35,7 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "pii-policy.schema.json": PiiPolicy,
     "budgets-policy.schema.json": BudgetPolicy,
     "credentials-policy.schema.json": CredentialsPolicy,
+    "run.schema.json": Run,
 }
 
 
@@ -63,6 +65,6 @@ def export_schemas(directory: Path) -> list[Path]:
 __all__ = [
     "SCHEMA_FILES", "AliasPolicy", "Budget", "BudgetPolicy", "CredentialsPolicy", "CsvMapping", "DatasetMeta",
     "Deployment", "EvaluatorSpec", "Gates", "Item", "Message", "Params", "PiiAllowance", "PiiPolicy", "Pricing",
-    "Profile", "Prompt", "PromptRelease", "ReleasePolicy", "ReleaseRule", "RoutingPolicy", "Suite", "Variable",
+    "Profile", "Prompt", "PromptRelease", "ReleasePolicy", "ReleaseRule", "RoutingPolicy", "Run", "Suite", "Variable",
     "export_schemas", "schema_documents",
 ]

@@ -1,0 +1,107 @@
+"""The real CLI: exit codes, output formats, every error at once, and light imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from promptship.schema import schema_documents
+
+from .conftest import PROJECT, git
+
+
+def test_validate_passes_on_the_example_repository(example_repo: Path, run_cli) -> None:
+    result = run_cli("--root", str(example_repo), "validate")
+    assert result.code == 0, result.out + result.err
+    assert "0 error(s)" in result.err
+
+
+def test_validate_reports_every_error_at_once_with_exit_1(example_repo: Path, run_cli) -> None:
+    sentiment = example_repo / "prompts/reviews/sentiment.yaml"
+    sentiment.write_text(sentiment.read_text().replace("{{ review }}", "{{ reveiw }}"))
+    suite = example_repo / "evals/menu-description.yaml"
+    suite.write_text(suite.read_text().replace("models: [chat-fast]", "models: [chat-fastest]"))
+    result = run_cli("--root", str(example_repo), "validate")
+    assert result.code == 1
+    assert "prompts/reviews/sentiment.yaml:" in result.out and "error[E101] variable 'reveiw' is not declared" in result.out
+    assert "error[E102] required variable 'review' is never used" in result.out
+    assert "evals/menu-description.yaml:4:" in result.out and "error[E303] unknown model alias 'chat-fastest'" in result.out
+    assert "hint:" in result.out
+
+
+def test_validate_json_output_and_path_filter(example_repo: Path, run_cli) -> None:
+    sentiment = example_repo / "prompts/reviews/sentiment.yaml"
+    sentiment.write_text(sentiment.read_text().replace("model: chat-fast", "model: nope"))
+    result = run_cli("--root", str(example_repo), "validate", "--format", "json")
+    data = json.loads(result.out)
+    assert result.code == 1 and data["ok"] is False
+    assert [(d["path"], d["code"]) for d in data["diagnostics"]] == [("prompts/reviews/sentiment.yaml", "E104")]
+    only_evals = run_cli("--root", str(example_repo), "validate", "evals", "--format", "json")
+    assert only_evals.code == 0 and json.loads(only_evals.out)["diagnostics"] == []
+
+
+def test_validate_at_a_git_ref(example_repo: Path, run_cli) -> None:
+    (example_repo / "prompts/reviews/sentiment.yaml").write_text("type: [broken\n")
+    assert run_cli("--root", str(example_repo), "validate").code == 1
+    assert run_cli("--root", str(example_repo), "validate", "--ref", "HEAD").code == 0
+
+
+def test_console_script_version_help_and_light_imports(example_repo: Path) -> None:
+    probe = (
+        "import sys, runpy; sys.argv = ['promptship'] + sys.argv[1:];"
+        "from promptship.cli.main import main; code = main(sys.argv[1:]);"
+        "heavy = sorted(m for m in ('litellm', 'langfuse', 'llama_cpp', 'fastapi', 'pydantic') if m in sys.modules);"
+        "print('HEAVY=' + ','.join(heavy)); sys.exit(code)"
+    )
+    help_run = subprocess.run([sys.executable, "-c", probe, "--help"], capture_output=True, text=True)
+    assert help_run.returncode == 0 and "validate" in help_run.stdout and "HEAVY=\n" in help_run.stdout
+    validate_run = subprocess.run([sys.executable, "-c", probe, "--root", str(example_repo), "validate"],
+                                  capture_output=True, text=True)
+    assert validate_run.returncode == 0, validate_run.stderr
+    assert "litellm" not in validate_run.stdout.split("HEAVY=")[1] and "langfuse" not in validate_run.stdout
+    version = subprocess.run([Path(sys.executable).parent / "promptship", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("promptship, version ")
+
+
+def test_committed_json_schemas_are_current() -> None:
+    stale = [name for name, text in schema_documents().items()
+             if (PROJECT / "schemas" / name).read_text(encoding="utf-8") != text]
+    assert not stale, f"run `promptship schema` to refresh: {stale}"
+
+
+def test_example_files_reference_their_schema() -> None:
+    for top, schema in (("prompts", "prompt"), ("evals", "suite")):
+        for path in (PROJECT / top).rglob("*.yaml"):
+            first = path.read_text(encoding="utf-8").splitlines()[0]
+            assert first.startswith("# yaml-language-server: $schema=") and f"{schema}.schema.json" in first, path
+            target = (path.parent / first.split("$schema=")[1]).resolve()
+            assert target == PROJECT / "schemas" / f"{schema}.schema.json"
+
+
+def test_pre_commit_hook_definitions() -> None:
+    hooks = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "promptship-validate")
+    assert hook["entry"] == "promptship validate" and hook["pass_filenames"] is False
+    config = yaml.safe_load((PROJECT / ".pre-commit-config.yaml").read_text())
+    ids = [h["id"] for repo in config["repos"] for h in repo["hooks"]]
+    assert "promptship-validate" in ids
+
+
+def test_pre_commit_runs_the_hook_in_a_real_repository(example_repo: Path) -> None:
+    (example_repo / ".pre-commit-config.yaml").write_text(
+        "repos:\n  - repo: local\n    hooks:\n"
+        "      - id: promptship-validate\n        name: promptship validate\n"
+        f"        entry: {Path(sys.executable).parent / 'promptship'} validate\n"
+        "        language: system\n        pass_filenames: false\n"
+    )
+    git(example_repo, "add", ".pre-commit-config.yaml")
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    ok = subprocess.run([pre_commit, "run", "--all-files"], cwd=example_repo, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (example_repo / "prompts/reviews/sentiment.yaml").write_text("type: chat\nmodel: chat-fast\n")
+    bad = subprocess.run([pre_commit, "run", "--all-files"], cwd=example_repo, capture_output=True, text=True)
+    assert bad.returncode == 1 and "E004" in bad.stdout

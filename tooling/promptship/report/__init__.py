@@ -1,0 +1,1 @@
+"""Turning runs and comparisons into text: console tables, Markdown, HTML, JSON."""

@@ -1,0 +1,116 @@
+"""The run artifact: one suite evaluation, versioned JSON that PR diffs compare.
+
+Stored under ``.promptship/runs/`` (and ``--out``). Everything needed to compare two runs is here:
+the suite fingerprint, every sample with its scores, usage, cost, attempts and error, and
+per-model aggregates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RUN_FORMAT_VERSION = 1
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Fingerprint(_Record):
+    """Hashes of everything a suite's result depends on. Equal ``suite`` ⇒ reusable results."""
+
+    suite: str
+    prompt: str
+    dataset: str
+    evaluators: str
+    scorers: str
+    deployments: str
+
+
+class Attempt(_Record):
+    """One request sent (or refused before sending) to one deployment."""
+
+    alias: str
+    deployment: str | None = None
+    outcome: Literal["ok", "rate_limited", "server_error", "timeout", "content_filter", "auth", "bad_request",
+                     "connection", "error"]
+    status: int | None = None
+    latency_ms: float = 0.0
+    retry_after_s: float | None = None
+
+
+class ScoreResult(_Record):
+    value: float | None = None
+    passed: bool | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = Field(default=None, description="Set when the evaluator itself failed (traceback).")
+
+
+class SampleError(_Record):
+    kind: Literal["render", "pii_blocked", "credentials", "model", "content_filter", "timeout", "interrupted",
+                  "cache_miss"]
+    message: str
+
+
+class SampleResult(_Record):
+    item_id: str
+    model: str = Field(description="The alias evaluated.")
+    repeat: int
+    request_hash: str | None = None
+    output: str | None = None
+    finish_reason: str | None = None
+    scores: dict[str, ScoreResult] = Field(default_factory=dict)
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    judge_cost_usd: float = 0.0
+    deployment: str | None = Field(default=None, description="model_info id of the deployment that answered.")
+    fallback_used: str | None = Field(default=None, description="Alias that answered when not the primary.")
+    attempts: list[Attempt] = Field(default_factory=list)
+    cached: bool = False
+    pii_masked: dict[str, int] = Field(default_factory=dict)
+    error: SampleError | None = None
+
+
+class Aggregate(_Record):
+    samples: int
+    errors: int
+    scores: dict[str, float] = Field(default_factory=dict, description="Mean score per evaluator.")
+    pass_rates: dict[str, float] = Field(default_factory=dict, description="Fraction passed per evaluator.")
+    pass_rate: float = Field(description="Fraction of samples passing every evaluator.")
+    latency_p50_ms: float = 0.0
+    latency_p95_ms: float = 0.0
+    cost_usd: float = 0.0
+    cost_per_call_usd: float = 0.0
+    judge_cost_usd: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cache_hits: int = 0
+    attempts: int = 0
+    pii_blocked: int = 0
+    pii_masked: int = 0
+    confusion: dict[str, dict[str, dict[str, int]]] = Field(
+        default_factory=dict, description="evaluator → expected label → predicted label → count."
+    )
+
+
+class Run(_Record):
+    format_version: Literal[1] = RUN_FORMAT_VERSION
+    suite: str
+    prompt: str
+    dataset: str
+    models: list[str]
+    repeats: int
+    profile: str | None = None
+    git_sha: str | None = None
+    fingerprint: Fingerprint
+    started_at: str
+    finished_at: str
+    complete: bool = Field(description="False when the run was interrupted; completed samples are kept.")
+    samples: list[SampleResult]
+    aggregates: dict[str, Aggregate]
+    cache_hits: int = 0
+    cache_misses: int = 0
