@@ -357,6 +357,8 @@ class ModelRouter:
         latency = _ms(started)
         hidden = getattr(response, "_hidden_params", {}) or {}
         deployment = hidden.get("model_id")
+        # The local model serializes calls; report its service time, not the time spent queued.
+        latency = round(hidden.get("local_latency_ms", latency), 2)
         choice = response.choices[0]
         finish_reason = getattr(choice, "finish_reason", None)
         text = getattr(choice.message, "content", None) or ""
