@@ -1,0 +1,183 @@
+"""A diff report as Markdown for the PR comment and the job summary.
+
+Summary table first, details collapsed. Always within GitHub's 65,536-character comment limit:
+detail sections are dropped from the end, with a note saying what was cut. The hidden marker
+lets ``promptship ci comment`` update the same comment on every push.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..compare import MetricDelta, ModelComparison
+from ..diffing import DiffReport, SuiteReport
+
+MARKER = "<!-- promptship:report -->"
+GITHUB_LIMIT = 65_536
+ITEM_ROWS = 20
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _signed(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:+.{digits}f}"
+
+
+def _usd(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    digits = 6 if abs(value) < 0.01 else 2
+    return f"{value:+,.{digits}f}$" if signed else f"{value:,.{digits}f}$"
+
+
+def _significance(metric: MetricDelta) -> str:
+    if not metric.significant:
+        return "not significant"
+    return ("▲ better" if metric.delta > 0 else "▼ worse") + (
+        f" (p={metric.p_value:.3f})" if metric.p_value is not None else "")
+
+
+def _ci(metric: MetricDelta) -> str:
+    if metric.ci_low is None or metric.ci_high is None:
+        return f"McNemar p={metric.p_value:.3f}" if metric.p_value is not None else "–"
+    return f"[{metric.ci_low:+.3f}, {metric.ci_high:+.3f}]"
+
+
+def _short(sha: str | None) -> str:
+    return sha[:7] if sha else "working tree"
+
+
+def summary_rows(report: DiffReport) -> list[str]:
+    rows = ["| suite | model | metric | base | head | Δ | 95% CI | significance |", "|---|---|---|---:|---:|---:|---|---|"]
+    for suite in report.suites:
+        if suite.change.status == "removed":
+            rows.append(f"| {suite.change.suite} | – | – | | | | | suite removed |")
+            continue
+        if suite.change.status == "added":
+            for model, aggregate in (suite.head_run.aggregates.items() if suite.head_run else []):
+                for name, value in aggregate.scores.items():
+                    rows.append(f"| {suite.change.suite} | {model} | {name} | new | {value:.3f} | | | new suite |")
+            continue
+        for comparison in suite.comparisons:
+            for metric in comparison.metrics:
+                rows.append(
+                    f"| {suite.change.suite} | {comparison.model} | {metric.metric} | {_number(metric.base)} | "
+                    f"{_number(metric.head)} | {_signed(metric.delta)} | {_ci(metric)} | {_significance(metric)} |"
+                )
+    return rows
+
+
+def cost_rows(comparisons: Iterable[tuple[str, ModelComparison]]) -> list[str]:
+    rows = ["| suite | model | cost/call base → head | change | projected monthly Δ | p50 ms | p95 ms | tokens/call | errors |",
+            "|---|---|---|---:|---:|---|---|---|---|"]
+    for suite, c in comparisons:
+        change = "–" if c.cost_change_pct is None else f"{c.cost_change_pct:+.1f}%"
+        rows.append(
+            f"| {suite} | {c.model} | {_usd(c.cost_per_call_base)} → {_usd(c.cost_per_call_head)} | {change} | "
+            f"{_usd(c.monthly_cost_delta, signed=True)} | {c.latency_p50_base:.0f} → {c.latency_p50_head:.0f} | "
+            f"{c.latency_p95_base:.0f} → {c.latency_p95_head:.0f} | "
+            f"{c.tokens_per_call_base:.0f} → {c.tokens_per_call_head:.0f} | {c.errors_base} → {c.errors_head} |"
+        )
+    return rows
+
+
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>"
+
+
+def prompt_section(suite: SuiteReport) -> str | None:
+    diff = suite.prompt_diff
+    if diff is None or diff.empty:
+        return None
+    parts = []
+    for location, text in diff.template_diffs:
+        parts.append(f"**{location}**\n\n```diff\n{text}\n```")
+    if diff.field_changes:
+        lines = ["| field | base | head |", "|---|---|---|"]
+        lines += [f"| `{c.path}` | {_escape(repr(c.before))} | {_escape(repr(c.after))} |" for c in diff.field_changes]
+        parts.append("\n".join(lines))
+    return _details(f"Prompt <code>{suite.prompt}</code>: what changed", "\n\n".join(parts))
+
+
+def items_section(suite: SuiteReport) -> str | None:
+    parts = []
+    for comparison in suite.comparisons:
+        changes = comparison.item_changes
+        if not changes:
+            continue
+        failing = sum(c.change == "newly_failing" for c in changes)
+        lines = [f"**{comparison.model}**: {failing} newly failing, {len(changes) - failing} newly passing",
+                 "", "| item | change | input | base output | head output |", "|---|---|---|---|---|"]
+        for change in changes[:ITEM_ROWS]:
+            label = "❌ newly failing" if change.change == "newly_failing" else "✅ newly passing"
+            lines.append(f"| `{change.item_id}` | {label} | {_escape(change.input)} | "
+                         f"{_escape(change.base_output)} | {_escape(change.head_output)} |")
+        if len(changes) > ITEM_ROWS:
+            lines.append(f"\n… {len(changes) - ITEM_ROWS} more in the JSON/HTML report")
+        parts.append("\n".join(lines))
+    if not parts:
+        return None
+    return _details(f"Suite <code>{suite.change.suite}</code>: per-item changes", "\n\n".join(parts))
+
+
+def gates_section(report: DiffReport) -> str | None:
+    gates = [g for s in report.suites for g in s.gates]
+    if not gates:
+        return None
+    lines = ["| suite | model | gate | result | detail |", "|---|---|---|---|---|"]
+    lines += [f"| {g.suite} | {g.model} | `{g.gate}` | {'✅ pass' if g.passed else '❌ fail'} | {_escape(g.message)} |"
+              for g in gates]
+    return _details("Gates", "\n".join(lines))
+
+
+def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
+    """The PR comment body (never longer than ``limit``)."""
+    head = [
+        MARKER,
+        f"### promptship eval diff: `{report.base_ref}` ({_short(report.base_sha)}) → "
+        f"`{report.head_ref}` ({_short(report.head_sha)})" + (f", profile `{report.profile}`" if report.profile else ""),
+        "",
+        f"**{report.verdict()}**",
+        "",
+    ]
+    if any(s.change.status != "unchanged" for s in report.suites):
+        head += [*summary_rows(report), ""]
+    costs = [(s.change.suite, c) for s in report.suites for c in s.comparisons]
+    if costs:
+        head += [*cost_rows(costs), ""]
+    if report.unaffected:
+        head.append(f"Unaffected suites (not run): {', '.join(f'`{n}`' for n in report.unaffected)}")
+    runs = [f"`{s.change.suite}` base {s.base_source or '–'}, head {s.head_source or '–'}"
+            for s in report.suites if s.change.affected]
+    head.append(f"Model calls made for this report: {report.model_calls}"
+                + (" · runs: " + "; ".join(runs) if runs else ""))
+    details = [section for section in (
+        gates_section(report),
+        *(prompt_section(s) for s in report.suites),
+        *(items_section(s) for s in report.suites),
+    ) if section]
+    body = "\n".join(head)
+    return _fit(body, details, limit)
+
+
+def _fit(body: str, details: list[str], limit: int) -> str:
+    note_room = 200
+    text = body
+    kept = 0
+    for section in details:
+        candidate = text + "\n\n" + section
+        if len(candidate) + note_room > limit:
+            break
+        text, kept = candidate, kept + 1
+    if kept < len(details):
+        text += f"\n\n_Comment shortened to fit GitHub's limit: {len(details) - kept} detail section(s) omitted; see the HTML/JSON report artifact._"
+    if len(text) > limit:  # the summary alone is too long: cut it hard, keeping the marker
+        cut = "\n\n_…truncated to fit GitHub's comment limit._"
+        text = text[: limit - len(cut)] + cut
+    return text
