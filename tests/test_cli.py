@@ -29,7 +29,7 @@ def test_validate_reports_every_error_at_once_with_exit_1(example_repo: Path, ru
     assert result.code == 1
     assert "prompts/reviews/sentiment.yaml:" in result.out and "error[E101] variable 'reveiw' is not declared" in result.out
     assert "error[E102] required variable 'review' is never used" in result.out
-    assert "evals/menu-description.yaml:4:" in result.out and "error[E303] unknown model alias 'chat-fastest'" in result.out
+    assert "evals/menu-description.yaml:5:10: error[E303]" in result.out and "error[E303] unknown model alias 'chat-fastest'" in result.out
     assert "hint:" in result.out
 
 
