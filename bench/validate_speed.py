@@ -80,9 +80,13 @@ def main() -> None:
         make_repo(root, args.prompts)
         validate, code = time_command([str(executable), "--root", str(root), "validate"], args.runs)
         help_time, _ = time_command([str(executable), "--help"], args.runs)
-    print(f"validate ({args.prompts} prompt files): {validate:.3f} s (median of {args.runs}; exit {code}); target < 1 s:"
-          f" {'met' if validate < 1 and code == 0 else 'NOT met'}")
-    print(f"--help: {help_time:.3f} s (median of {args.runs}); target < 0.3 s: {'met' if help_time < 0.3 else 'NOT met'}")
+    print(
+        f"validate ({args.prompts} prompt files): {validate:.3f} s (median of {args.runs}; exit {code}); target < 1 s:"
+        f" {'met' if validate < 1 and code == 0 else 'NOT met'}"
+    )
+    print(
+        f"--help: {help_time:.3f} s (median of {args.runs}); target < 0.3 s: {'met' if help_time < 0.3 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,15 @@ def test_validate_reports_every_error_at_once_with_exit_1(example_repo: Path, ru
     suite.write_text(suite.read_text().replace("models: [chat-fast]", "models: [chat-fastest]"))
     result = run_cli("--root", str(example_repo), "validate")
     assert result.code == 1
-    assert "prompts/reviews/sentiment.yaml:" in result.out and "error[E101] variable 'reveiw' is not declared" in result.out
+    assert (
+        "prompts/reviews/sentiment.yaml:" in result.out
+        and "error[E101] variable 'reveiw' is not declared" in result.out
+    )
     assert "error[E102] required variable 'review' is never used" in result.out
-    assert "evals/menu-description.yaml:5:10: error[E303]" in result.out and "error[E303] unknown model alias 'chat-fastest'" in result.out
+    assert (
+        "evals/menu-description.yaml:5:10: error[E303]" in result.out
+        and "error[E303] unknown model alias 'chat-fastest'" in result.out
+    )
     assert "hint:" in result.out
 
 
@@ -39,7 +45,9 @@ def test_validate_json_output_and_path_filter(example_repo: Path, run_cli) -> No
     result = run_cli("--root", str(example_repo), "validate", "--format", "json")
     data = json.loads(result.out)
     assert result.code == 1 and data["ok"] is False
-    assert [(d["path"], d["code"]) for d in data["diagnostics"]] == [("prompts/reviews/sentiment.yaml", "E104")]
+    assert [(d["path"], d["code"]) for d in data["diagnostics"]] == [
+        ("prompts/reviews/sentiment.yaml", "E104")
+    ]
     only_evals = run_cli("--root", str(example_repo), "validate", "evals", "--format", "json")
     assert only_evals.code == 0 and json.loads(only_evals.out)["diagnostics"] == []
 
@@ -59,17 +67,23 @@ def test_console_script_version_help_and_light_imports(example_repo: Path) -> No
     )
     help_run = subprocess.run([sys.executable, "-c", probe, "--help"], capture_output=True, text=True)
     assert help_run.returncode == 0 and "validate" in help_run.stdout and "HEAVY=\n" in help_run.stdout
-    validate_run = subprocess.run([sys.executable, "-c", probe, "--root", str(example_repo), "validate"],
-                                  capture_output=True, text=True)
+    validate_run = subprocess.run(
+        [sys.executable, "-c", probe, "--root", str(example_repo), "validate"], capture_output=True, text=True
+    )
     assert validate_run.returncode == 0, validate_run.stderr
     assert "litellm" not in validate_run.stdout.split("HEAVY=")[1] and "langfuse" not in validate_run.stdout
-    version = subprocess.run([Path(sys.executable).parent / "promptship", "--version"], capture_output=True, text=True)
+    version = subprocess.run(
+        [Path(sys.executable).parent / "promptship", "--version"], capture_output=True, text=True
+    )
     assert version.returncode == 0 and version.stdout.startswith("promptship, version ")
 
 
 def test_committed_json_schemas_are_current() -> None:
-    stale = [name for name, text in schema_documents().items()
-             if (PROJECT / "schemas" / name).read_text(encoding="utf-8") != text]
+    stale = [
+        name
+        for name, text in schema_documents().items()
+        if (PROJECT / "schemas" / name).read_text(encoding="utf-8") != text
+    ]
     assert not stale, f"run `promptship schema` to refresh: {stale}"
 
 
@@ -77,7 +91,9 @@ def test_example_files_reference_their_schema() -> None:
     for top, schema in (("prompts", "prompt"), ("evals", "suite")):
         for path in (PROJECT / top).rglob("*.yaml"):
             first = path.read_text(encoding="utf-8").splitlines()[0]
-            assert first.startswith("# yaml-language-server: $schema=") and f"{schema}.schema.json" in first, path
+            assert (
+                first.startswith("# yaml-language-server: $schema=") and f"{schema}.schema.json" in first
+            ), path
             target = (path.parent / first.split("$schema=")[1]).resolve()
             assert target == PROJECT / "schemas" / f"{schema}.schema.json"
 

@@ -14,15 +14,20 @@ from promptship.schema import Prompt
 
 
 def chat(content: str, **variables: dict) -> Prompt:
-    return Prompt.model_validate({
-        "type": "chat", "model": "fast",
-        "variables": variables or {"x": {"type": "string"}},
-        "messages": [{"role": "user", "content": content}],
-    })
+    return Prompt.model_validate(
+        {
+            "type": "chat",
+            "model": "fast",
+            "variables": variables or {"x": {"type": "string"}},
+            "messages": [{"role": "user", "content": content}],
+        }
+    )
 
 
 def test_data_values_are_never_rendered_as_templates() -> None:
-    rendered = render_prompt(chat("value: {{ x }}"), {"x": "{{ 7*7 }} {% for i in range(3) %}{{ i }}{% endfor %}"})
+    rendered = render_prompt(
+        chat("value: {{ x }}"), {"x": "{{ 7*7 }} {% for i in range(3) %}{{ i }}{% endfor %}"}
+    )
     assert rendered.messages[0]["content"] == "value: {{ 7*7 }} {% for i in range(3) %}{{ i }}{% endfor %}"
 
 
@@ -40,12 +45,16 @@ def test_missing_and_unknown_variables_are_errors() -> None:
 
 
 def test_defaults_apply_to_optional_variables() -> None:
-    prompt = chat("{{ x }}/{{ y }}", x={"type": "string"}, y={"type": "string", "required": False, "default": "d"})
+    prompt = chat(
+        "{{ x }}/{{ y }}", x={"type": "string"}, y={"type": "string", "required": False, "default": "d"}
+    )
     assert render_prompt(prompt, {"x": "a"}).messages[0]["content"] == "a/d"
 
 
 def test_text_prompt_becomes_one_user_message() -> None:
-    prompt = Prompt.model_validate({"type": "text", "model": "fast", "variables": {"x": {}}, "template": "T {{ x }}"})
+    prompt = Prompt.model_validate(
+        {"type": "text", "model": "fast", "variables": {"x": {}}, "template": "T {{ x }}"}
+    )
     rendered = render_prompt(prompt, {"x": "1"})
     assert rendered.messages == [{"role": "user", "content": "T 1"}] and rendered.text == "T 1"
 
@@ -53,8 +62,16 @@ def test_text_prompt_becomes_one_user_message() -> None:
 def test_render_cli_prints_messages_from_a_dataset_item(example_repo: Path, run_cli) -> None:
     repo = load_repo(example_repo).repo
     item = repo.datasets["reviews/sentiment-golden"].items[0]
-    result = run_cli("--root", str(example_repo), "render", "reviews/sentiment",
-                     "--item", f"reviews/sentiment-golden:{item.id}", "--format", "json")
+    result = run_cli(
+        "--root",
+        str(example_repo),
+        "render",
+        "reviews/sentiment",
+        "--item",
+        f"reviews/sentiment-golden:{item.id}",
+        "--format",
+        "json",
+    )
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["model"] == "chat-fast"
@@ -65,8 +82,18 @@ def test_render_cli_prints_messages_from_a_dataset_item(example_repo: Path, run_
 def test_render_cli_vars_override_and_types(example_repo: Path, run_cli, tmp_path: Path) -> None:
     vars_file = tmp_path / "v.json"
     vars_file.write_text(json.dumps({"dish_name": "비빔밥", "ingredients": ["밥"]}))
-    result = run_cli("--root", str(example_repo), "render", "catalog/menu-description", "--vars-file", str(vars_file),
-                     "--var", 'ingredients=["밥", "나물"]', "--var", "restaurant_style=premium")
+    result = run_cli(
+        "--root",
+        str(example_repo),
+        "render",
+        "catalog/menu-description",
+        "--vars-file",
+        str(vars_file),
+        "--var",
+        'ingredients=["밥", "나물"]',
+        "--var",
+        "restaurant_style=premium",
+    )
     assert result.code == 0, result.err
     assert "Ingredients: 밥, 나물" in result.out and "Restaurant style: premium" in result.out
 
@@ -77,5 +104,7 @@ def test_render_cli_reports_user_mistakes_without_traceback(example_repo: Path, 
     assert "error[E000] unknown prompt 'nope/nope'" in result.err and "Traceback" not in result.err
     result = run_cli("--root", str(example_repo), "render", "reviews/sentiment")
     assert result.code == 2 and "missing required variable 'review'" in result.err
-    result = run_cli("--root", str(example_repo), "render", "catalog/menu-description", "--var", "ingredients=[oops")
+    result = run_cli(
+        "--root", str(example_repo), "render", "catalog/menu-description", "--var", "ingredients=[oops"
+    )
     assert result.code == 2 and "is not a valid list" in result.err

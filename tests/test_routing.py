@@ -49,12 +49,21 @@ def test_identity_changes_with_deployments_not_with_credentials_values(policy: R
     assert base == alias_identity(policy, "chat-fast")
     assert base != alias_identity(apply_profile(policy, "offline"), "chat-fast")
     fallback = policy.aliases["chat-fast-japan"]
-    changed_fallback = policy.model_copy(update={"aliases": {
-        **policy.aliases,
-        "chat-fast-japan": fallback.model_copy(update={"deployments": [
-            fallback.deployments[0].model_copy(update={"region": "japanwest"})]}),
-    }})
-    assert alias_identity(changed_fallback, "chat-fast") != base, "fallback deployments are part of the identity"
+    changed_fallback = policy.model_copy(
+        update={
+            "aliases": {
+                **policy.aliases,
+                "chat-fast-japan": fallback.model_copy(
+                    update={
+                        "deployments": [fallback.deployments[0].model_copy(update={"region": "japanwest"})]
+                    }
+                ),
+            }
+        }
+    )
+    assert alias_identity(changed_fallback, "chat-fast") != base, (
+        "fallback deployments are part of the identity"
+    )
     assert alias_identity(changed_fallback, "chat-smart") == alias_identity(policy, "chat-smart")
 
 
@@ -84,9 +93,11 @@ def _status_error(litellm, cls_name: str, status: int, body: str, headers: dict 
 
 def test_classify_real_litellm_exceptions() -> None:
     litellm = litellm_module()
-    azure = ('{"error": {"code": "content_filter", "message": "The response was filtered due to the prompt '
-             'triggering Azure OpenAI\'s content management policy.", "innererror": '
-             '{"code": "ResponsibleAIPolicyViolation"}}}')
+    azure = (
+        '{"error": {"code": "content_filter", "message": "The response was filtered due to the prompt '
+        'triggering Azure OpenAI\'s content management policy.", "innererror": '
+        '{"code": "ResponsibleAIPolicyViolation"}}}'
+    )
     assert classify(_status_error(litellm, "BadRequestError", 400, azure)).outcome == "content_filter"
     openai_cp = '{"error": {"code": "content_policy_violation", "type": "invalid_request_error"}}'
     assert classify(_status_error(litellm, "BadRequestError", 400, openai_cp)).outcome == "content_filter"

@@ -65,101 +65,289 @@ def write_repo(root: Path, files: dict[str, str | bytes | None]) -> None:
 
 # (case id, files overriding BASE (None deletes), expected "path:line:col", expected code)
 CASES: list[tuple[str, dict[str, str | bytes | None], str, str]] = [
-    ("yaml-unclosed-flow", {"prompts/p.yaml": "type: chat\nmodel: [fast\nmessages: []\n"}, "prompts/p.yaml:3:9", "E001"),
-    ("yaml-duplicate-key", {"prompts/p.yaml": PROMPT.replace("model: fast\n", "model: fast\nmodel: fast\n")},
-     "prompts/p.yaml:3:1", "E001"),
+    (
+        "yaml-unclosed-flow",
+        {"prompts/p.yaml": "type: chat\nmodel: [fast\nmessages: []\n"},
+        "prompts/p.yaml:3:9",
+        "E001",
+    ),
+    (
+        "yaml-duplicate-key",
+        {"prompts/p.yaml": PROMPT.replace("model: fast\n", "model: fast\nmodel: fast\n")},
+        "prompts/p.yaml:3:1",
+        "E001",
+    ),
     ("missing-model", {"prompts/p.yaml": PROMPT.replace("model: fast\n", "")}, "prompts/p.yaml:1:1", "E002"),
-    ("typo-in-params", {"prompts/p.yaml": PROMPT.replace("model: fast\n", "model: fast\nparams:\n  temprature: 0\n")},
-     "prompts/p.yaml:4:3", "E003"),
-    ("bad-prompt-type", {"prompts/p.yaml": PROMPT.replace("type: chat", "type: completion")}, "prompts/p.yaml:1:1", "E004"),
-    ("temperature-out-of-range",
-     {"prompts/p.yaml": PROMPT.replace("model: fast\n", "model: fast\nparams:\n  temperature: 5\n")},
-     "prompts/p.yaml:4:3", "E004"),
+    (
+        "typo-in-params",
+        {"prompts/p.yaml": PROMPT.replace("model: fast\n", "model: fast\nparams:\n  temprature: 0\n")},
+        "prompts/p.yaml:4:3",
+        "E003",
+    ),
+    (
+        "bad-prompt-type",
+        {"prompts/p.yaml": PROMPT.replace("type: chat", "type: completion")},
+        "prompts/p.yaml:1:1",
+        "E004",
+    ),
+    (
+        "temperature-out-of-range",
+        {"prompts/p.yaml": PROMPT.replace("model: fast\n", "model: fast\nparams:\n  temperature: 5\n")},
+        "prompts/p.yaml:4:3",
+        "E004",
+    ),
     ("chat-without-messages", {"prompts/p.yaml": "type: chat\nmodel: fast\n"}, "prompts/p.yaml:1:1", "E004"),
-    ("variable-field-typo", {"prompts/p.yaml": PROMPT.replace("    type: string\n", "    type: string\n    requred: false\n")},
-     "prompts/p.yaml:6:5", "E003"),
-    ("default-on-required-variable",
-     {"prompts/p.yaml": PROMPT.replace("    type: string\n", "    type: string\n    default: soup\n")},
-     "prompts/p.yaml:4:3", "E004"),
-    ("json-schema-format-without-schema",
-     {"prompts/p.yaml": PROMPT.replace("model: fast\n", "model: fast\nparams:\n  response_format:\n    type: json_schema\n")},
-     "prompts/p.yaml:4:3", "E004"),
-    ("undeclared-variable-inline", {"prompts/p.yaml": PROMPT.replace("{{ dish }}", "{{ dish }} for {{ guest }}")},
-     "prompts/p.yaml:10:14", "E101"),
-    ("undeclared-variable-in-block-scalar",
-     {"prompts/p.yaml": PROMPT.replace('    content: "Describe {{ dish }}"\n',
-                                      "    content: |\n      Describe {{ dish }}\n      Mood: {{ mood }}\n")},
-     "prompts/p.yaml:12:7", "E101"),
-    ("required-variable-unused",
-     {"prompts/p.yaml": PROMPT.replace("    type: string\n", "    type: string\n  spice:\n    type: integer\n"),
-      "datasets/d.jsonl": '{"id": "a", "input": {"dish": "x", "spice": 2}}\n'},
-     "prompts/p.yaml:6:3", "E102"),
-    ("template-syntax-error-in-block",
-     {"prompts/p.yaml": PROMPT.replace('    content: "Describe {{ dish }}"\n',
-                                      "    content: |\n      Describe\n      {{ dish }\n")},
-     "prompts/p.yaml:12:7", "E103"),
-    ("unknown-model-alias", {"prompts/p.yaml": PROMPT.replace("model: fast", "model: fastest")}, "prompts/p.yaml:2:1", "E104"),
-    ("invalid-jsonl", {"datasets/d.jsonl": ITEMS + '{"id": "c", "input": {"dish": "x"}\n'}, "datasets/d.jsonl:3:35", "E205"),
-    ("duplicate-item-id", {"datasets/d.jsonl": ITEMS + '{"id": "a", "input": {"dish": "x"}}\n'}, "datasets/d.jsonl:3:1", "E202"),
-    ("item-missing-variable", {"datasets/d.jsonl": ITEMS + '{"id": "c", "input": {}}\n'}, "datasets/d.jsonl:3:1", "E203"),
-    ("item-unknown-variable", {"datasets/d.jsonl": '{"id": "a", "input": {"dish": "x", "side": "rice"}}\n'},
-     "datasets/d.jsonl:1:1", "E204"),
-    ("item-bad-id", {"datasets/d.jsonl": ITEMS + '{"id": "has space", "input": {"dish": "x"}}\n'},
-     "datasets/d.jsonl:3:1", "E004"),
+    (
+        "variable-field-typo",
+        {"prompts/p.yaml": PROMPT.replace("    type: string\n", "    type: string\n    requred: false\n")},
+        "prompts/p.yaml:6:5",
+        "E003",
+    ),
+    (
+        "default-on-required-variable",
+        {"prompts/p.yaml": PROMPT.replace("    type: string\n", "    type: string\n    default: soup\n")},
+        "prompts/p.yaml:4:3",
+        "E004",
+    ),
+    (
+        "json-schema-format-without-schema",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                "model: fast\n", "model: fast\nparams:\n  response_format:\n    type: json_schema\n"
+            )
+        },
+        "prompts/p.yaml:4:3",
+        "E004",
+    ),
+    (
+        "undeclared-variable-inline",
+        {"prompts/p.yaml": PROMPT.replace("{{ dish }}", "{{ dish }} for {{ guest }}")},
+        "prompts/p.yaml:10:14",
+        "E101",
+    ),
+    (
+        "undeclared-variable-in-block-scalar",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                '    content: "Describe {{ dish }}"\n',
+                "    content: |\n      Describe {{ dish }}\n      Mood: {{ mood }}\n",
+            )
+        },
+        "prompts/p.yaml:12:7",
+        "E101",
+    ),
+    (
+        "required-variable-unused",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                "    type: string\n", "    type: string\n  spice:\n    type: integer\n"
+            ),
+            "datasets/d.jsonl": '{"id": "a", "input": {"dish": "x", "spice": 2}}\n',
+        },
+        "prompts/p.yaml:6:3",
+        "E102",
+    ),
+    (
+        "template-syntax-error-in-block",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                '    content: "Describe {{ dish }}"\n', "    content: |\n      Describe\n      {{ dish }\n"
+            )
+        },
+        "prompts/p.yaml:12:7",
+        "E103",
+    ),
+    (
+        "unknown-model-alias",
+        {"prompts/p.yaml": PROMPT.replace("model: fast", "model: fastest")},
+        "prompts/p.yaml:2:1",
+        "E104",
+    ),
+    (
+        "invalid-jsonl",
+        {"datasets/d.jsonl": ITEMS + '{"id": "c", "input": {"dish": "x"}\n'},
+        "datasets/d.jsonl:3:35",
+        "E205",
+    ),
+    (
+        "duplicate-item-id",
+        {"datasets/d.jsonl": ITEMS + '{"id": "a", "input": {"dish": "x"}}\n'},
+        "datasets/d.jsonl:3:1",
+        "E202",
+    ),
+    (
+        "item-missing-variable",
+        {"datasets/d.jsonl": ITEMS + '{"id": "c", "input": {}}\n'},
+        "datasets/d.jsonl:3:1",
+        "E203",
+    ),
+    (
+        "item-unknown-variable",
+        {"datasets/d.jsonl": '{"id": "a", "input": {"dish": "x", "side": "rice"}}\n'},
+        "datasets/d.jsonl:1:1",
+        "E204",
+    ),
+    (
+        "item-bad-id",
+        {"datasets/d.jsonl": ITEMS + '{"id": "has space", "input": {"dish": "x"}}\n'},
+        "datasets/d.jsonl:3:1",
+        "E004",
+    ),
     ("items-without-sidecar", {"datasets/extra.jsonl": ITEMS}, "datasets/extra.jsonl:1:1", "E201"),
-    ("dataset-unknown-prompt", {"datasets/d.yaml": SIDECAR.replace("prompt: p", "prompt: q")}, "datasets/d.yaml:3:1", "E206"),
-    ("csv-column-missing",
-     {"datasets/d.jsonl": None, "datasets/d.csv": "key,dish_name\na,bibimbap\n",
-      "datasets/d.yaml": SIDECAR + "csv:\n  id: key\n  input: {dish: dish}\n"},
-     "datasets/d.yaml:4:1", "E207"),
-    ("sidecar-missing-kind", {"datasets/d.yaml": SIDECAR.replace("kind: golden\n", "")}, "datasets/d.yaml:1:1", "E002"),
-    ("suite-unknown-prompt", {"evals/s.yaml": SUITE.replace("prompt: p", "prompt: nope")}, "evals/s.yaml:1:1", "E301"),
-    ("suite-unknown-dataset", {"evals/s.yaml": SUITE.replace("dataset: d", "dataset: dd")}, "evals/s.yaml:2:1", "E302"),
-    ("suite-unknown-alias", {"evals/s.yaml": SUITE.replace("models: [fast]", "models: [fast, slow]")},
-     "evals/s.yaml:3:16", "E303"),
-    ("unknown-evaluator", {"evals/s.yaml": SUITE.replace("type: contains", "type: contain")}, "evals/s.yaml:5:5", "E304"),
-    ("bad-evaluator-params",
-     {"evals/s.yaml": SUITE.replace("type: contains\n    params: {values: [dish]}", "type: regex\n    params: {pattern: '(unclosed'}")},
-     "evals/s.yaml:6:14", "E305"),
-    ("missing-python-scorer",
-     {"evals/s.yaml": SUITE.replace("type: contains\n    params: {values: [dish]}",
-                                    "type: python\n    params: {function: 'evals/scorers.py:nope'}")},
-     "evals/s.yaml:6:14", "E305"),
-    ("gate-unknown-metric", {"evals/s.yaml": SUITE + "gates:\n  min: {accuracy: 0.9}\n"}, "evals/s.yaml:8:9", "E306"),
-    ("fallback-cycle",
-     {"policies/routing.yaml": ROUTING.replace("fallbacks: []", "fallbacks: [slow]")
-      + "  slow:\n    deployments:\n      - id: slow-1\n        model: gpt-4o\n    fallbacks: [fast]\n"},
-     "policies/routing.yaml:6:5", "E401"),
-    ("unknown-fallback", {"policies/routing.yaml": ROUTING.replace("fallbacks: []", "fallbacks: [slow]")},
-     "policies/routing.yaml:6:17", "E402"),
-    ("literal-api-key-param",
-     {"policies/routing.yaml": ROUTING.replace("model: gpt-4o-mini", "model: gpt-4o-mini\n        params: {api_key: abc}")},
-     "policies/routing.yaml:6:9", "E004"),
-    ("unpriced-model", {"policies/routing.yaml": ROUTING.replace("gpt-4o-mini", "openai/our-finetune-v3")},
-     "policies/routing.yaml:5:9", "E403"),
-    ("profile-unknown-alias",
-     {"policies/routing.yaml": ROUTING + "profiles:\n  offline:\n    aliases:\n      fastt: [{id: l, model: local/smollm2}]\n"},
-     "policies/routing.yaml:10:7", "E404"),
-    ("openai-key-in-prompt",
-     {"prompts/p.yaml": PROMPT.replace("type: chat\n", "type: chat\ndescription: uses sk-proj-Abc123def456GHI789jkl012mno\n")},
-     "prompts/p.yaml:2:19", "E501"),
-    ("aws-key-in-dataset",
-     {"datasets/d.jsonl": '{"id": "a", "input": {"dish": "x"}, "metadata": {"k": "AKIAIOSFODNN7EXAMPLE"}}\n'},
-     "datasets/d.jsonl:1:56", "E501"),
+    (
+        "dataset-unknown-prompt",
+        {"datasets/d.yaml": SIDECAR.replace("prompt: p", "prompt: q")},
+        "datasets/d.yaml:3:1",
+        "E206",
+    ),
+    (
+        "csv-column-missing",
+        {
+            "datasets/d.jsonl": None,
+            "datasets/d.csv": "key,dish_name\na,bibimbap\n",
+            "datasets/d.yaml": SIDECAR + "csv:\n  id: key\n  input: {dish: dish}\n",
+        },
+        "datasets/d.yaml:4:1",
+        "E207",
+    ),
+    (
+        "sidecar-missing-kind",
+        {"datasets/d.yaml": SIDECAR.replace("kind: golden\n", "")},
+        "datasets/d.yaml:1:1",
+        "E002",
+    ),
+    (
+        "suite-unknown-prompt",
+        {"evals/s.yaml": SUITE.replace("prompt: p", "prompt: nope")},
+        "evals/s.yaml:1:1",
+        "E301",
+    ),
+    (
+        "suite-unknown-dataset",
+        {"evals/s.yaml": SUITE.replace("dataset: d", "dataset: dd")},
+        "evals/s.yaml:2:1",
+        "E302",
+    ),
+    (
+        "suite-unknown-alias",
+        {"evals/s.yaml": SUITE.replace("models: [fast]", "models: [fast, slow]")},
+        "evals/s.yaml:3:16",
+        "E303",
+    ),
+    (
+        "unknown-evaluator",
+        {"evals/s.yaml": SUITE.replace("type: contains", "type: contain")},
+        "evals/s.yaml:5:5",
+        "E304",
+    ),
+    (
+        "bad-evaluator-params",
+        {
+            "evals/s.yaml": SUITE.replace(
+                "type: contains\n    params: {values: [dish]}",
+                "type: regex\n    params: {pattern: '(unclosed'}",
+            )
+        },
+        "evals/s.yaml:6:14",
+        "E305",
+    ),
+    (
+        "missing-python-scorer",
+        {
+            "evals/s.yaml": SUITE.replace(
+                "type: contains\n    params: {values: [dish]}",
+                "type: python\n    params: {function: 'evals/scorers.py:nope'}",
+            )
+        },
+        "evals/s.yaml:6:14",
+        "E305",
+    ),
+    (
+        "gate-unknown-metric",
+        {"evals/s.yaml": SUITE + "gates:\n  min: {accuracy: 0.9}\n"},
+        "evals/s.yaml:8:9",
+        "E306",
+    ),
+    (
+        "fallback-cycle",
+        {
+            "policies/routing.yaml": ROUTING.replace("fallbacks: []", "fallbacks: [slow]")
+            + "  slow:\n    deployments:\n      - id: slow-1\n        model: gpt-4o\n    fallbacks: [fast]\n"
+        },
+        "policies/routing.yaml:6:5",
+        "E401",
+    ),
+    (
+        "unknown-fallback",
+        {"policies/routing.yaml": ROUTING.replace("fallbacks: []", "fallbacks: [slow]")},
+        "policies/routing.yaml:6:17",
+        "E402",
+    ),
+    (
+        "literal-api-key-param",
+        {
+            "policies/routing.yaml": ROUTING.replace(
+                "model: gpt-4o-mini", "model: gpt-4o-mini\n        params: {api_key: abc}"
+            )
+        },
+        "policies/routing.yaml:6:9",
+        "E004",
+    ),
+    (
+        "unpriced-model",
+        {"policies/routing.yaml": ROUTING.replace("gpt-4o-mini", "openai/our-finetune-v3")},
+        "policies/routing.yaml:5:9",
+        "E403",
+    ),
+    (
+        "profile-unknown-alias",
+        {
+            "policies/routing.yaml": ROUTING
+            + "profiles:\n  offline:\n    aliases:\n      fastt: [{id: l, model: local/smollm2}]\n"
+        },
+        "policies/routing.yaml:10:7",
+        "E404",
+    ),
+    (
+        "openai-key-in-prompt",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                "type: chat\n", "type: chat\ndescription: uses sk-proj-Abc123def456GHI789jkl012mno\n"
+            )
+        },
+        "prompts/p.yaml:2:19",
+        "E501",
+    ),
+    (
+        "aws-key-in-dataset",
+        {
+            "datasets/d.jsonl": '{"id": "a", "input": {"dish": "x"}, "metadata": {"k": "AKIAIOSFODNN7EXAMPLE"}}\n'
+        },
+        "datasets/d.jsonl:1:56",
+        "E501",
+    ),
     ("unexpected-file", {"prompts/notes.txt": "todo"}, "prompts/notes.txt:1:1", "E005"),
-    ("not-utf8", {"prompts/p.yaml": PROMPT.encode("utf-8").replace(b"You describe", b"You \xff describe")},
-     "prompts/p.yaml:1:1", "E006"),
+    (
+        "not-utf8",
+        {"prompts/p.yaml": PROMPT.encode("utf-8").replace(b"You describe", b"You \xff describe")},
+        "prompts/p.yaml:1:1",
+        "E006",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("files", "where", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_reports_exact_location_and_code(tmp_path: Path, files: dict, where: str, code: str) -> None:
+def test_bad_input_reports_exact_location_and_code(
+    tmp_path: Path, files: dict, where: str, code: str
+) -> None:
     write_repo(tmp_path, files)
     errors = [d for d in validate_repo(tmp_path) if d.severity == "error"]
     located = {f"{d.path}:{d.line}:{d.col} {d.code}" for d in errors}
     assert f"{where} {code}" in located, "\n".join(d.format() for d in errors)
     assert {d.code for d in errors} == {code}, "\n".join(d.format() for d in errors)
-    assert all(d.hint for d in errors if d.code not in ("E002",)), "every error but a missing field has a hint"
+    assert all(d.hint for d in errors if d.code not in ("E002",)), (
+        "every error but a missing field has a hint"
+    )
 
 
 def test_corpus_is_large_and_distinct() -> None:

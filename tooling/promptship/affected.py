@@ -32,8 +32,9 @@ class SuiteChange:
         return self.status in ("changed", "added")
 
 
-def affected_suites(base: Repository, base_routing: RoutingPolicy, head: Repository,
-                    head_routing: RoutingPolicy) -> list[SuiteChange]:
+def affected_suites(
+    base: Repository, base_routing: RoutingPolicy, head: Repository, head_routing: RoutingPolicy
+) -> list[SuiteChange]:
     """Every suite at base or head with its status, sorted by name."""
     changes = []
     for name in sorted(set(base.suites) | set(head.suites)):

@@ -89,14 +89,19 @@ def _per_item(samples: Sequence[SampleResult], model: str) -> dict[str, list[Sam
 
 
 def _item_score(samples: list[SampleResult], metric: str) -> float | None:
-    values = [s.scores[metric].value for s in samples
-              if s.error is None and metric in s.scores and s.scores[metric].value is not None]
+    values = [
+        s.scores[metric].value
+        for s in samples
+        if s.error is None and metric in s.scores and s.scores[metric].value is not None
+    ]
     return sum(values) / len(values) if values else None  # type: ignore[arg-type]
 
 
 def _item_passed(samples: list[SampleResult]) -> bool:
     """An item passes when most of its repeats answered and passed every evaluator."""
-    passed = sum(1 for s in samples if s.error is None and s.scores and all(r.passed for r in s.scores.values()))
+    passed = sum(
+        1 for s in samples if s.error is None and s.scores and all(r.passed for r in s.scores.values())
+    )
     return passed * 2 > len(samples)
 
 
@@ -105,8 +110,16 @@ def _tokens_per_call(samples: Sequence[SampleResult]) -> float:
     return sum(s.prompt_tokens + s.completion_tokens for s in answered) / len(answered) if answered else 0.0
 
 
-def compare_model(base: Run, head: Run, model: str, *, calls_per_day: float | None,
-                  inputs: Mapping[str, Any] | None = None, seed: int = 0, resamples: int = 5000) -> ModelComparison:
+def compare_model(
+    base: Run,
+    head: Run,
+    model: str,
+    *,
+    calls_per_day: float | None,
+    inputs: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    resamples: int = 5000,
+) -> ModelComparison:
     """Compare ``model``'s samples in two runs of one suite; ``inputs`` maps item id → input for
     the per-item change list."""
     base_items, head_items = _per_item(base.samples, model), _per_item(head.samples, model)
@@ -114,41 +127,86 @@ def compare_model(base: Run, head: Run, model: str, *, calls_per_day: float | No
     metrics = []
     names = sorted({n for s in [*base.samples, *head.samples] if s.model == model for n in s.scores})
     for name in names:
-        pairs = [(b, h) for i in common
-                 if (b := _item_score(base_items[i], name)) is not None and (h := _item_score(head_items[i], name)) is not None]
+        pairs = [
+            (b, h)
+            for i in common
+            if (b := _item_score(base_items[i], name)) is not None
+            and (h := _item_score(head_items[i], name)) is not None
+        ]
         if not pairs:
             continue
-        estimate = paired_bootstrap_ci([b for b, _ in pairs], [h for _, h in pairs], resamples=resamples, seed=seed)
-        metrics.append(MetricDelta(name, estimate.mean_base, estimate.mean_head, estimate.delta, estimate.ci_low,
-                                   estimate.ci_high, None, estimate.significant, len(pairs), "bootstrap"))
+        estimate = paired_bootstrap_ci(
+            [b for b, _ in pairs], [h for _, h in pairs], resamples=resamples, seed=seed
+        )
+        metrics.append(
+            MetricDelta(
+                name,
+                estimate.mean_base,
+                estimate.mean_head,
+                estimate.delta,
+                estimate.ci_low,
+                estimate.ci_high,
+                None,
+                estimate.significant,
+                len(pairs),
+                "bootstrap",
+            )
+        )
     base_pass = [_item_passed(base_items[i]) for i in common]
     head_pass = [_item_passed(head_items[i]) for i in common]
     if common:
         test = mcnemar_exact(base_pass, head_pass)
         base_rate, head_rate = sum(base_pass) / len(common), sum(head_pass) / len(common)
-        metrics.append(MetricDelta(PASS_METRIC, base_rate, head_rate, head_rate - base_rate, None, None,
-                                   test.p_value, test.significant, len(common), "mcnemar"))
+        metrics.append(
+            MetricDelta(
+                PASS_METRIC,
+                base_rate,
+                head_rate,
+                head_rate - base_rate,
+                None,
+                None,
+                test.p_value,
+                test.significant,
+                len(common),
+                "mcnemar",
+            )
+        )
     base_summary, head_summary = base.aggregates[model], head.aggregates[model]
     cost_base, cost_head = base_summary.cost_per_call_usd, head_summary.cost_per_call_usd
     changes = []
     for item_id, was, now in zip(common, base_pass, head_pass, strict=True):
         if was != now:
             first_base, first_head = base_items[item_id][0], head_items[item_id][0]
-            changes.append(ItemChange(
-                item_id, "newly_passing" if now else "newly_failing",
-                _truncate((inputs or {}).get(item_id, "")),
-                _truncate(first_base.output if first_base.output is not None else f"[{_error(first_base)}]"),
-                _truncate(first_head.output if first_head.output is not None else f"[{_error(first_head)}]"),
-            ))
+            changes.append(
+                ItemChange(
+                    item_id,
+                    "newly_passing" if now else "newly_failing",
+                    _truncate((inputs or {}).get(item_id, "")),
+                    _truncate(
+                        first_base.output if first_base.output is not None else f"[{_error(first_base)}]"
+                    ),
+                    _truncate(
+                        first_head.output if first_head.output is not None else f"[{_error(first_head)}]"
+                    ),
+                )
+            )
     return ModelComparison(
-        model=model, metrics=metrics, cost_per_call_base=cost_base, cost_per_call_head=cost_head,
+        model=model,
+        metrics=metrics,
+        cost_per_call_base=cost_base,
+        cost_per_call_head=cost_head,
         cost_change_pct=((cost_head - cost_base) / cost_base * 100) if cost_base > 0 else None,
-        monthly_cost_delta=(cost_head - cost_base) * calls_per_day * DAYS_PER_MONTH if calls_per_day else None,
-        latency_p50_base=base_summary.latency_p50_ms, latency_p50_head=head_summary.latency_p50_ms,
-        latency_p95_base=base_summary.latency_p95_ms, latency_p95_head=head_summary.latency_p95_ms,
+        monthly_cost_delta=(cost_head - cost_base) * calls_per_day * DAYS_PER_MONTH
+        if calls_per_day
+        else None,
+        latency_p50_base=base_summary.latency_p50_ms,
+        latency_p50_head=head_summary.latency_p50_ms,
+        latency_p95_base=base_summary.latency_p95_ms,
+        latency_p95_head=head_summary.latency_p95_ms,
         tokens_per_call_base=_tokens_per_call([s for s in base.samples if s.model == model]),
         tokens_per_call_head=_tokens_per_call([s for s in head.samples if s.model == model]),
-        errors_base=base_summary.errors, errors_head=head_summary.errors,
+        errors_base=base_summary.errors,
+        errors_head=head_summary.errors,
         item_changes=sorted(changes, key=lambda c: (c.change != "newly_failing", c.item_id)),
     )
 
@@ -157,10 +215,14 @@ def _error(sample: SampleResult) -> str:
     return f"{sample.error.kind}: {sample.error.message}" if sample.error else "no output"
 
 
-def check_gates(suite: str, gates: Gates, head: Run, comparisons: Sequence[ModelComparison]) -> list[GateResult]:
+def check_gates(
+    suite: str, gates: Gates, head: Run, comparisons: Sequence[ModelComparison]
+) -> list[GateResult]:
     """Absolute minimums on head, significant regressions beyond tolerance, and cost increases."""
-    results = [GateResult(suite, f.model, f"min:{f.metric}", False, f.message)
-               for f in absolute_gate_failures(head, gates)]
+    results = [
+        GateResult(suite, f.model, f"min:{f.metric}", False, f.message)
+        for f in absolute_gate_failures(head, gates)
+    ]
     for comparison in comparisons:
         by_name = {m.metric: m for m in comparison.metrics}
         for metric, tolerance in gates.max_regression.items():
@@ -168,18 +230,28 @@ def check_gates(suite: str, gates: Gates, head: Run, comparisons: Sequence[Model
             if delta is None:
                 continue
             regressed = delta.significant and delta.delta < -tolerance
-            results.append(GateResult(
-                suite, comparison.model, f"max_regression:{metric}", not regressed,
-                f"{metric} {delta.base:.3f} → {delta.head:.3f} ({delta.delta:+.3f}"
-                + (", significant" if delta.significant else ", not significant")
-                + f"; tolerance {tolerance:.3f})",
-            ))
+            results.append(
+                GateResult(
+                    suite,
+                    comparison.model,
+                    f"max_regression:{metric}",
+                    not regressed,
+                    f"{metric} {delta.base:.3f} → {delta.head:.3f} ({delta.delta:+.3f}"
+                    + (", significant" if delta.significant else ", not significant")
+                    + f"; tolerance {tolerance:.3f})",
+                )
+            )
         if gates.max_cost_increase_pct is not None and comparison.cost_change_pct is not None:
             too_costly = comparison.cost_change_pct > gates.max_cost_increase_pct
-            results.append(GateResult(
-                suite, comparison.model, "max_cost_increase_pct", not too_costly,
-                f"cost per call {comparison.cost_change_pct:+.1f}% (allowed +{gates.max_cost_increase_pct:.0f}%)",
-            ))
+            results.append(
+                GateResult(
+                    suite,
+                    comparison.model,
+                    "max_cost_increase_pct",
+                    not too_costly,
+                    f"cost per call {comparison.cost_change_pct:+.1f}% (allowed +{gates.max_cost_increase_pct:.0f}%)",
+                )
+            )
     return results
 
 
@@ -187,5 +259,12 @@ def to_jsonable(value: Any) -> Any:
     return asdict(value) if hasattr(value, "__dataclass_fields__") else value
 
 
-__all__ = ["GateResult", "ItemChange", "MetricDelta", "ModelComparison", "check_gates", "compare_model",
-           "percentile"]
+__all__ = [
+    "GateResult",
+    "ItemChange",
+    "MetricDelta",
+    "ModelComparison",
+    "check_gates",
+    "compare_model",
+    "percentile",
+]

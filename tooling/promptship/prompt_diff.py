@@ -54,7 +54,9 @@ def diff_prompts(name: str, base: Prompt | None, head: Prompt | None) -> PromptD
     for location in list(dict.fromkeys([*templates_before, *templates_after])):
         before, after = templates_before.get(location, ""), templates_after.get(location, "")
         if before != after:
-            lines = difflib.unified_diff(before.splitlines(), after.splitlines(), "base", "head", lineterm="", n=1)
+            lines = difflib.unified_diff(
+                before.splitlines(), after.splitlines(), "base", "head", lineterm="", n=1
+            )
             template_diffs.append((location, "\n".join(lines)))
     changes = []
     delta = DeepDiff(_semantic_fields(base), _semantic_fields(head), verbose_level=2)
@@ -65,7 +67,10 @@ def diff_prompts(name: str, base: Prompt | None, head: Prompt | None) -> PromptD
         changes.append(FieldChange(_path(path), None, value))
     for path, value in delta.get("dictionary_item_removed", {}).items():
         changes.append(FieldChange(_path(path), value, None))
-    for kind, (old, new) in (("iterable_item_added", (False, True)), ("iterable_item_removed", (True, False))):
+    for kind, (old, new) in (
+        ("iterable_item_added", (False, True)),
+        ("iterable_item_removed", (True, False)),
+    ):
         for path, value in delta.get(kind, {}).items():
             changes.append(FieldChange(_path(path), value if old else None, value if new else None))
     changes.sort(key=lambda c: c.path)

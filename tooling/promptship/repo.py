@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -211,13 +211,21 @@ class _Loader:
         try:
             data = parse(text)
         except YamlSyntaxError as exc:
-            self.error(path, exc.line, exc.col, "E001", f"invalid YAML: {exc.message}",
-                       "check indentation and quoting; a value containing ': ' or '#' needs quotes")
+            self.error(
+                path,
+                exc.line,
+                exc.col,
+                "E001",
+                f"invalid YAML: {exc.message}",
+                "check indentation and quoting; a value containing ': ' or '#' needs quotes",
+            )
             return None
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            self.error(path, 1, 1, "E004", f"expected a mapping at the top of the file, got {type(data).__name__}")
+            self.error(
+                path, 1, 1, "E004", f"expected a mapping at the top of the file, got {type(data).__name__}"
+            )
             return None
         try:
             return src, model.model_validate(data)
@@ -235,7 +243,9 @@ class _Loader:
         datasets = self.load_datasets(by_top.get("datasets", []))
         suites = self.load_suites(by_top.get("evals", []))
         policies = self.load_policies(by_top.get("policies", []))
-        repo = Repository(self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths))
+        repo = Repository(
+            self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths)
+        )
         self.diagnostics.sort()
         return LoadResult(repo, self.diagnostics)
 
@@ -247,8 +257,14 @@ class _Loader:
                 continue
             name = name_of(path, "prompts")
             if name in prompts:
-                self.error(path, 1, 1, "E005", f"prompt {name!r} is defined twice ({prompts[name].path})",
-                           "keep one of the .yaml/.yml files")
+                self.error(
+                    path,
+                    1,
+                    1,
+                    "E005",
+                    f"prompt {name!r} is defined twice ({prompts[name].path})",
+                    "keep one of the .yaml/.yml files",
+                )
                 continue
             if "|" in name:
                 self.error(path, 1, 1, "E005", f"prompt name {name!r} contains '|'", "rename the file")
@@ -303,14 +319,26 @@ class _Loader:
             meta_path = files.get(".yaml")
             data_paths = [files[s] for s in (".jsonl", ".csv") if s in files]
             if meta_path is None:
-                self.error(data_paths[0], 1, 1, "E201", f"dataset {name!r} has no sidecar datasets/{name}.yaml",
-                           "add the sidecar with at least `kind`, `synthetic` and `prompt`")
+                self.error(
+                    data_paths[0],
+                    1,
+                    1,
+                    "E201",
+                    f"dataset {name!r} has no sidecar datasets/{name}.yaml",
+                    "add the sidecar with at least `kind`, `synthetic` and `prompt`",
+                )
                 continue
             loaded = self.read_model(meta_path, DatasetMeta)
             if len(data_paths) != 1:
                 found = "both .jsonl and .csv" if data_paths else "no .jsonl or .csv items file"
-                self.error(meta_path, 1, 1, "E201", f"dataset {name!r} has {found}",
-                           f"keep exactly one of datasets/{name}.jsonl or datasets/{name}.csv")
+                self.error(
+                    meta_path,
+                    1,
+                    1,
+                    "E201",
+                    f"dataset {name!r} has {found}",
+                    f"keep exactly one of datasets/{name}.jsonl or datasets/{name}.csv",
+                )
                 continue
             if loaded is None:
                 continue
@@ -319,11 +347,17 @@ class _Loader:
             datasets[name] = DatasetEntry(name, source, meta, data_paths[0], tuple(items), lines)
         return datasets
 
-    def load_items(self, path: str, meta: DatasetMeta, meta_source: SourceText) -> tuple[list[Item], dict[str, int]]:
+    def load_items(
+        self, path: str, meta: DatasetMeta, meta_source: SourceText
+    ) -> tuple[list[Item], dict[str, int]]:
         text = self.read_text(path)
         if text is None:
             return [], {}
-        rows = self.jsonl_rows(path, text) if path.endswith(".jsonl") else self.csv_rows(path, text, meta, meta_source)
+        rows = (
+            self.jsonl_rows(path, text)
+            if path.endswith(".jsonl")
+            else self.csv_rows(path, text, meta, meta_source)
+        )
         items: list[Item] = []
         lines: dict[str, int] = {}
         for line, row in rows:
@@ -335,8 +369,14 @@ class _Loader:
                 )
                 continue
             if item.id in lines:
-                self.error(path, line, 1, "E202", f"duplicate item id {item.id!r} (first on line {lines[item.id]})",
-                           "ids must be unique and stable; give this item a new id")
+                self.error(
+                    path,
+                    line,
+                    1,
+                    "E202",
+                    f"duplicate item id {item.id!r} (first on line {lines[item.id]})",
+                    "ids must be unique and stable; give this item a new id",
+                )
                 continue
             lines[item.id] = line
             items.append(item)
@@ -350,34 +390,61 @@ class _Loader:
             try:
                 rows.append((number, json.loads(raw)))
             except json.JSONDecodeError as exc:
-                self.error(path, number, exc.colno, "E205", f"invalid JSON: {exc.msg}",
-                           "each line must be one JSON object: {\"id\": ..., \"input\": {...}}")
+                self.error(
+                    path,
+                    number,
+                    exc.colno,
+                    "E205",
+                    f"invalid JSON: {exc.msg}",
+                    'each line must be one JSON object: {"id": ..., "input": {...}}',
+                )
         return rows
 
-    def csv_rows(self, path: str, text: str, meta: DatasetMeta, meta_source: SourceText) -> list[tuple[int, Any]]:
+    def csv_rows(
+        self, path: str, text: str, meta: DatasetMeta, meta_source: SourceText
+    ) -> list[tuple[int, Any]]:
         mapping = meta.csv
         if mapping is None:
-            self.error(meta_source.path, 1, 1, "E207", f"items are in {path} but the sidecar has no `csv:` mapping",
-                       "add `csv: {id: COLUMN, input: {variable: COLUMN}, expected: COLUMN}`")
+            self.error(
+                meta_source.path,
+                1,
+                1,
+                "E207",
+                f"items are in {path} but the sidecar has no `csv:` mapping",
+                "add `csv: {id: COLUMN, input: {variable: COLUMN}, expected: COLUMN}`",
+            )
             return []
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
         header = reader.fieldnames or []
-        wanted = [mapping.id, *mapping.input.values(), *([mapping.expected] if mapping.expected else []),
-                  *mapping.metadata]
+        wanted = [
+            mapping.id,
+            *mapping.input.values(),
+            *([mapping.expected] if mapping.expected else []),
+            *mapping.metadata,
+        ]
         missing = [c for c in wanted if c not in header]
         if missing:
             line, col = meta_source.positions.key(["csv"])
-            self.error(meta_source.path, line, col, "E207",
-                       f"csv column(s) {', '.join(map(repr, missing))} not in the header of {path}",
-                       f"the header has: {', '.join(header) or '(nothing)'}")
+            self.error(
+                meta_source.path,
+                line,
+                col,
+                "E207",
+                f"csv column(s) {', '.join(map(repr, missing))} not in the header of {path}",
+                f"the header has: {', '.join(header) or '(nothing)'}",
+            )
             return []
         rows = []
         for record in reader:
-            rows.append((reader.line_num, {
-                "id": record[mapping.id],
-                "input": {var: record[col] for var, col in mapping.input.items()},
-                "expected": record[mapping.expected] if mapping.expected else None,
-                "metadata": {col: record[col] for col in mapping.metadata},
-            }))
+            rows.append(
+                (
+                    reader.line_num,
+                    {
+                        "id": record[mapping.id],
+                        "input": {var: record[col] for var, col in mapping.input.items()},
+                        "expected": record[mapping.expected] if mapping.expected else None,
+                        "metadata": {col: record[col] for col in mapping.metadata},
+                    },
+                )
+            )
         return rows
-

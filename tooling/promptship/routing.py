@@ -74,8 +74,10 @@ def apply_profile(policy: RoutingPolicy, profile: str | None) -> RoutingPolicy:
     if profile is None:
         return policy
     if profile not in policy.profiles:
-        raise UsageError(f"unknown routing profile {profile!r}",
-                         hint=f"profiles in policies/routing.yaml: {', '.join(policy.profiles) or '(none)'}")
+        raise UsageError(
+            f"unknown routing profile {profile!r}",
+            hint=f"profiles in policies/routing.yaml: {', '.join(policy.profiles) or '(none)'}",
+        )
     remap = policy.profiles[profile]
     aliases: dict[str, AliasPolicy] = {}
     for name, alias in policy.aliases.items():
@@ -83,8 +85,13 @@ def apply_profile(policy: RoutingPolicy, profile: str | None) -> RoutingPolicy:
             aliases[name] = alias.model_copy(update={"deployments": _per_alias(remap.aliases[name], name)})
         elif remap.all is not None:
             # Everything on the same deployments: fallbacks could only repeat them.
-            aliases[name] = alias.model_copy(update={
-                "deployments": _per_alias(remap.all, name), "fallbacks": [], "content_policy_fallbacks": []})
+            aliases[name] = alias.model_copy(
+                update={
+                    "deployments": _per_alias(remap.all, name),
+                    "fallbacks": [],
+                    "content_policy_fallbacks": [],
+                }
+            )
         else:
             aliases[name] = alias
     return policy.model_copy(update={"aliases": aliases, "profiles": {}})
@@ -105,8 +112,10 @@ def alias_identity(policy: RoutingPolicy, alias: str) -> str:
     chain: dict[str, Any] = {}
     for name in [alias, *policy.aliases[alias].fallbacks, *policy.aliases[alias].content_policy_fallbacks]:
         if name in policy.aliases and name not in chain:
-            chain[name] = sorted((_deployment_identity(d) for d in policy.aliases[name].deployments),
-                                 key=lambda d: content_hash(d))
+            chain[name] = sorted(
+                (_deployment_identity(d) for d in policy.aliases[name].deployments),
+                key=lambda d: content_hash(d),
+            )
     return content_hash({"primary": alias, "chain": chain})
 
 
@@ -243,8 +252,14 @@ class RetrySettings:
 class ModelRouter:
     """One Router per routing policy (LiteLLM keeps process-global per-deployment state)."""
 
-    def __init__(self, policy: RoutingPolicy, *, profile: str | None = None,
-                 env: Mapping[str, str] | None = None, retry: RetrySettings | None = None) -> None:
+    def __init__(
+        self,
+        policy: RoutingPolicy,
+        *,
+        profile: str | None = None,
+        env: Mapping[str, str] | None = None,
+        retry: RetrySettings | None = None,
+    ) -> None:
         self.policy = apply_profile(policy, profile)
         self.profile = profile
         self.env = os.environ if env is None else env
@@ -279,15 +294,18 @@ class ModelRouter:
         for alias, policy in self.policy.aliases.items():
             for deployment in policy.deployments:
                 self._prices[deployment.id] = deployment_prices(deployment, litellm.model_cost)
-                model_list.append({
-                    "model_name": alias,
-                    "litellm_params": self._litellm_params(deployment, policy.timeout_s),
-                    "model_info": {"id": deployment.id, "weight": deployment.weight},
-                })
+                model_list.append(
+                    {
+                        "model_name": alias,
+                        "litellm_params": self._litellm_params(deployment, policy.timeout_s),
+                        "model_info": {"id": deployment.id, "weight": deployment.weight},
+                    }
+                )
         strategies = {p.strategy for p in self.policy.aliases.values()}
         strategy = "simple-shuffle" if len(strategies) != 1 else strategies.pop()
-        return litellm.Router(model_list=model_list, num_retries=0, routing_strategy=strategy,
-                                    allowed_fails=3, cooldown_time=5)
+        return litellm.Router(
+            model_list=model_list, num_retries=0, routing_strategy=strategy, allowed_fails=3, cooldown_time=5
+        )
 
     def aliases(self) -> list[str]:
         return list(self.policy.aliases)
@@ -298,12 +316,16 @@ class ModelRouter:
     def check_credentials(self, aliases: Sequence[str]) -> None:
         check_credentials(self.policy, aliases, self.env)
 
-    async def complete(self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> Completion:
+    async def complete(
+        self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> Completion:
         """Call ``alias`` with retries, then its fallbacks; content-filter refusals go to its
         content-policy fallbacks. Raises :class:`ModelCallFailed` after the last attempt."""
         primary = self.policy.aliases.get(alias)
         if primary is None:
-            raise UsageError(f"unknown model alias {alias!r}", hint=f"aliases: {', '.join(self.policy.aliases)}")
+            raise UsageError(
+                f"unknown model alias {alias!r}", hint=f"aliases: {', '.join(self.policy.aliases)}"
+            )
         attempts: list[Attempt] = []
         queue = [alias, *primary.fallbacks]
         filtered_route = list(primary.content_policy_fallbacks)
@@ -337,8 +359,14 @@ class ModelRouter:
         backoff = min(self.retry.backoff_cap_s, self.retry.backoff_base_s * 2**attempt_number)
         return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
 
-    async def _attempt(self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]],
-                       params: Mapping[str, Any], attempts: list[Attempt]) -> Completion | Failure:
+    async def _attempt(
+        self,
+        alias: str,
+        policy: AliasPolicy,
+        messages: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        attempts: list[Attempt],
+    ) -> Completion | Failure:
         started = time.perf_counter()
         deployment: str | None = None
         try:
@@ -351,8 +379,16 @@ class ModelRouter:
         except Exception as exc:  # noqa: BLE001 - every provider error is classified, none escapes
             failure = classify(exc)
             deployment = _deployment_of_error(exc)
-            attempts.append(Attempt(alias=alias, deployment=deployment, outcome=failure.outcome,  # type: ignore[arg-type]
-                                    status=failure.status, latency_ms=_ms(started), retry_after_s=failure.retry_after_s))
+            attempts.append(
+                Attempt(
+                    alias=alias,
+                    deployment=deployment,
+                    outcome=failure.outcome,  # type: ignore[arg-type]
+                    status=failure.status,
+                    latency_ms=_ms(started),
+                    retry_after_s=failure.retry_after_s,
+                )
+            )
             return failure
         latency = _ms(started)
         hidden = getattr(response, "_hidden_params", {}) or {}
@@ -363,18 +399,35 @@ class ModelRouter:
         finish_reason = getattr(choice, "finish_reason", None)
         text = getattr(choice.message, "content", None) or ""
         if finish_reason == "content_filter":
-            attempts.append(Attempt(alias=alias, deployment=deployment, outcome="content_filter", status=200,
-                                    latency_ms=latency))
-            return Failure("content_filter", 200, None, "the reply was withheld by the vendor's content filter")
-        attempts.append(Attempt(alias=alias, deployment=deployment, outcome="ok", status=200, latency_ms=latency))
+            attempts.append(
+                Attempt(
+                    alias=alias,
+                    deployment=deployment,
+                    outcome="content_filter",
+                    status=200,
+                    latency_ms=latency,
+                )
+            )
+            return Failure(
+                "content_filter", 200, None, "the reply was withheld by the vendor's content filter"
+            )
+        attempts.append(
+            Attempt(alias=alias, deployment=deployment, outcome="ok", status=200, latency_ms=latency)
+        )
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         price_in, price_out = self._prices.get(deployment or "", (0.0, 0.0))
         return Completion(
-            text=text, finish_reason=finish_reason, prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens, cost_usd=prompt_tokens * price_in + completion_tokens * price_out,
-            latency_ms=latency, deployment=deployment, alias=alias, attempts=attempts,
+            text=text,
+            finish_reason=finish_reason,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=prompt_tokens * price_in + completion_tokens * price_out,
+            latency_ms=latency,
+            deployment=deployment,
+            alias=alias,
+            attempts=attempts,
         )
 
 

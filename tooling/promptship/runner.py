@@ -68,7 +68,9 @@ def select_items(items: Sequence[Item], *, ids: Sequence[str] | None, sample: in
         known = {i.id for i in chosen}
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise UsageError(f"unknown item id(s): {', '.join(unknown)}", hint="ids are listed in the dataset's .jsonl")
+            raise UsageError(
+                f"unknown item id(s): {', '.join(unknown)}", hint="ids are listed in the dataset's .jsonl"
+            )
         wanted = set(ids)
         chosen = [i for i in chosen if i.id in wanted]
     if sample is not None and sample < len(chosen):
@@ -83,18 +85,33 @@ def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[l
     models = list(options.models) if options.models else available
     unknown = [m for m in models if m not in available]
     if unknown:
-        raise UsageError(f"suite {suite_name!r} does not evaluate {', '.join(unknown)}",
-                         hint=f"its models: {', '.join(available)}")
+        raise UsageError(
+            f"suite {suite_name!r} does not evaluate {', '.join(unknown)}",
+            hint=f"its models: {', '.join(available)}",
+        )
     items = select_items(repo.datasets[entry.suite.dataset].items, ids=options.items, sample=options.sample)
-    jobs = [_Job(item, model, repeat) for item in items for model in models for repeat in range(entry.suite.repeats)]
+    jobs = [
+        _Job(item, model, repeat)
+        for item in items
+        for model in models
+        for repeat in range(entry.suite.repeats)
+    ]
     return models, jobs
 
 
-async def run_suite_async(repo: Repository, suite_name: str, router: ModelRouter, options: RunOptions,
-                          cache: ResponseCache, stop: asyncio.Event | None = None) -> Run:
+async def run_suite_async(
+    repo: Repository,
+    suite_name: str,
+    router: ModelRouter,
+    options: RunOptions,
+    cache: ResponseCache,
+    stop: asyncio.Event | None = None,
+) -> Run:
     """Evaluate one suite. ``stop`` (set on Ctrl-C) cancels unfinished samples."""
     if suite_name not in repo.suites:
-        raise UsageError(f"unknown suite {suite_name!r}", hint=f"suites: {', '.join(sorted(repo.suites)) or '(none)'}")
+        raise UsageError(
+            f"unknown suite {suite_name!r}", hint=f"suites: {', '.join(sorted(repo.suites)) or '(none)'}"
+        )
     entry = repo.suites[suite_name]
     models, jobs = plan_jobs(repo, suite_name, options)
     if options.cache_mode != "only":
@@ -118,16 +135,32 @@ async def run_suite_async(repo: Repository, suite_name: str, router: ModelRouter
     samples = []
     for job, task in zip(jobs, tasks, strict=True):
         if task.cancelled():
-            samples.append(SampleResult(item_id=job.item.id, model=job.model, repeat=job.repeat,
-                                        error=SampleError(kind="interrupted", message="stopped before it finished")))
+            samples.append(
+                SampleResult(
+                    item_id=job.item.id,
+                    model=job.model,
+                    repeat=job.repeat,
+                    error=SampleError(kind="interrupted", message="stopped before it finished"),
+                )
+            )
         else:
             samples.append(task.result())
     return Run(
-        suite=suite_name, prompt=entry.suite.prompt, dataset=entry.suite.dataset, models=models,
-        repeats=entry.suite.repeats, profile=router.profile, git_sha=repo.commit,
-        fingerprint=suite_fingerprint(repo, entry, router.policy), started_at=started, finished_at=_now(),
-        complete=complete, samples=samples, aggregates=aggregate(samples, models),
-        cache_hits=sum(s.cached for s in samples), cache_misses=sum(1 for s in samples if s.request_hash and not s.cached),
+        suite=suite_name,
+        prompt=entry.suite.prompt,
+        dataset=entry.suite.dataset,
+        models=models,
+        repeats=entry.suite.repeats,
+        profile=router.profile,
+        git_sha=repo.commit,
+        fingerprint=suite_fingerprint(repo, entry, router.policy),
+        started_at=started,
+        finished_at=_now(),
+        complete=complete,
+        samples=samples,
+        aggregates=aggregate(samples, models),
+        cache_hits=sum(s.cached for s in samples),
+        cache_misses=sum(1 for s in samples if s.request_hash and not s.cached),
     )
 
 
@@ -172,34 +205,56 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
     if cached is not None:
         completion = Completion(**{**cached, "attempts": []})
     elif context.options.cache_mode == "only":
-        return SampleResult(**base, request_hash=key, pii_masked=pii_masked,
-                            error=SampleError(kind="cache_miss", message="not in the response cache (--cache-only)"))
+        return SampleResult(
+            **base,
+            request_hash=key,
+            pii_masked=pii_masked,
+            error=SampleError(kind="cache_miss", message="not in the response cache (--cache-only)"),
+        )
     else:
         try:
             completion = await context.router.complete(job.model, messages, rendered.params)
         except ModelCallFailed as exc:
             kind = exc.kind if exc.kind in ("content_filter", "timeout") else "model"
-            return SampleResult(**base, request_hash=key, pii_masked=pii_masked, attempts=exc.attempts,
-                                error=SampleError(kind=kind, message=exc.message))  # type: ignore[arg-type]
+            return SampleResult(
+                **base,
+                request_hash=key,
+                pii_masked=pii_masked,
+                attempts=exc.attempts,
+                error=SampleError(kind=kind, message=exc.message),
+            )  # type: ignore[arg-type]
         if context.options.cache_mode == "use":
             context.cache.put(key, _cacheable(completion))
     scores, judge_cost = await context.scorer.score(job.item, completion.text, completion)
     return SampleResult(
-        **base, request_hash=key, output=completion.text, finish_reason=completion.finish_reason, scores=scores,
-        latency_ms=completion.latency_ms, prompt_tokens=completion.prompt_tokens,
-        completion_tokens=completion.completion_tokens, cost_usd=completion.cost_usd, judge_cost_usd=judge_cost,
-        deployment=completion.deployment, fallback_used=completion.alias if completion.alias != job.model else None,
+        **base,
+        request_hash=key,
+        output=completion.text,
+        finish_reason=completion.finish_reason,
+        scores=scores,
+        latency_ms=completion.latency_ms,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        cost_usd=completion.cost_usd,
+        judge_cost_usd=judge_cost,
+        deployment=completion.deployment,
+        fallback_used=completion.alias if completion.alias != job.model else None,
         attempts=completion.attempts,
-        cached=cached is not None, pii_masked=pii_masked,
+        cached=cached is not None,
+        pii_masked=pii_masked,
     )
 
 
 def _cacheable(completion: Completion) -> dict[str, Any]:
     return {
-        "text": completion.text, "finish_reason": completion.finish_reason,
-        "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
-        "cost_usd": completion.cost_usd, "latency_ms": completion.latency_ms,
-        "deployment": completion.deployment, "alias": completion.alias,
+        "text": completion.text,
+        "finish_reason": completion.finish_reason,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "cost_usd": completion.cost_usd,
+        "latency_ms": completion.latency_ms,
+        "deployment": completion.deployment,
+        "alias": completion.alias,
     }
 
 
@@ -207,8 +262,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def run_suites(repo: Repository, suite_names: Sequence[str], router: ModelRouter, options: RunOptions,
-               cache: ResponseCache) -> list[Run]:
+def run_suites(
+    repo: Repository,
+    suite_names: Sequence[str],
+    router: ModelRouter,
+    options: RunOptions,
+    cache: ResponseCache,
+) -> list[Run]:
     """Run suites one after another in a fresh event loop; Ctrl-C stops cleanly and returns what finished."""
 
     async def main() -> list[Run]:

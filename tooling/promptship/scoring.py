@@ -46,12 +46,20 @@ class Scorer:
         self._modules: dict[str, types.ModuleType | Exception] = {}
         self._registry = registry()
 
-    async def score(self, item: Item, output: str, completion: Completion) -> tuple[dict[str, ScoreResult], float]:
+    async def score(
+        self, item: Item, output: str, completion: Completion
+    ) -> tuple[dict[str, ScoreResult], float]:
         """Scores by evaluator name, and the judge cost spent."""
         sample = Sample(
-            item_id=item.id, input=item.input, expected=item.expected, output=output, metadata=item.metadata,
-            prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
-            cost_usd=completion.cost_usd, latency_ms=completion.latency_ms,
+            item_id=item.id,
+            input=item.input,
+            expected=item.expected,
+            output=output,
+            metadata=item.metadata,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=completion.cost_usd,
+            latency_ms=completion.latency_ms,
         )
         results: dict[str, ScoreResult] = {}
         judge_cost = 0.0
@@ -69,8 +77,9 @@ class Scorer:
             except Exception:  # noqa: BLE001 - a broken scorer is recorded, not fatal
                 results[spec.score_name] = ScoreResult(error=traceback.format_exc(limit=6))
                 continue
-            results[spec.score_name] = ScoreResult(value=round(score.value, 6), passed=score.passed,
-                                                   detail=score.detail)
+            results[spec.score_name] = ScoreResult(
+                value=round(score.value, 6), passed=score.passed, detail=score.detail
+            )
         return results, judge_cost
 
     def _module(self, path: str) -> types.ModuleType:
@@ -101,18 +110,25 @@ class Scorer:
         if isinstance(value, dict) and value and all(isinstance(v, int | float) for v in value.values()):
             mean = sum(float(v) for v in value.values()) / len(value)
             return Score(mean, mean >= params.pass_threshold, {"scores": value})
-        raise TypeError(f"{params.function} returned {type(value).__name__}; expected bool, float or dict of floats")
+        raise TypeError(
+            f"{params.function} returned {type(value).__name__}; expected bool, float or dict of floats"
+        )
 
     async def _judge(self, params: Any, item: Item, output: str) -> tuple[Score, float]:
         messages = [
             {"role": "system", "content": JUDGE_SYSTEM},
-            {"role": "user", "content": f"Rubric:\n{params.rubric}\n\nInput:\n{item.input}\n\nAnswer:\n{output}"},
+            {
+                "role": "user",
+                "content": f"Rubric:\n{params.rubric}\n\nInput:\n{item.input}\n\nAnswer:\n{output}",
+            },
         ]
         completion = await self.router.complete(params.judge, messages, {"temperature": 0, "max_tokens": 10})
         value = parse_judge_score(completion.text)
         if value is None:
             raise ValueError(f"the judge did not answer with a number: {completion.text[:80]!r}")
-        return Score(value, value >= params.pass_threshold, {"judge": completion.text[:80]}), completion.cost_usd
+        return Score(
+            value, value >= params.pass_threshold, {"judge": completion.text[:80]}
+        ), completion.cost_usd
 
 
 def spec_names(specs: list[EvaluatorSpec]) -> list[str]:

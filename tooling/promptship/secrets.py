@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -19,10 +20,11 @@ _KEY_FIELD = re.compile(
     r"""(?ix)["']?\b([a-z0-9_\-]*(?:api[_\-]?key|secret|token|password|passwd|access[_\-]?key)[a-z0-9_\-]*)["']?
         \s*[:=]\s*["']?([A-Za-z0-9+/_\-.=]{16,})["']?"""
 )
+_KEY_WORDS = ("key", "secret", "token", "passw")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class SecretFinding:
     line: int
     col: int
@@ -38,16 +40,28 @@ def _looks_random(value: str) -> bool:
 
 
 def find_secrets(text: str) -> list[SecretFinding]:
-    """Every literal secret in ``text`` (1-based line/col), one finding per line at most per kind."""
-    findings = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if len(line) > 10_000:
-            line = line[:10_000]
-        hits = {kind: m.start() for kind, pattern in _PATTERNS if (m := pattern.search(line))}
-        for m in _KEY_FIELD.finditer(line):
-            if m.group(1).lower().endswith("_env"):
-                continue
-            if _looks_random(m.group(2)) and not hits:
-                hits[f"key-like value in `{m.group(1)}`"] = m.start(2)
-        findings.extend(SecretFinding(number, col + 1, kind) for kind, col in hits.items())
-    return findings
+    """Every literal secret in ``text`` (1-based line/col), at most one per line and kind.
+
+    Each pattern scans the whole text once; line numbers are computed only for hits.
+    """
+    line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    hits: dict[tuple[int, str], int] = {}
+
+    def record(offset: int, kind: str) -> None:
+        line = bisect.bisect_right(line_starts, offset)
+        hits.setdefault((line, kind), offset - line_starts[line - 1] + 1)
+
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            record(m.start(), kind)
+    pattern_lines = {line for line, _ in hits}
+    lowered = text.lower()
+    if not any(word in lowered for word in _KEY_WORDS):
+        return sorted(SecretFinding(line, col, kind) for (line, kind), col in hits.items())
+    for m in _KEY_FIELD.finditer(text):
+        if m.group(1).lower().endswith("_env") or not _looks_random(m.group(2)):
+            continue
+        line = bisect.bisect_right(line_starts, m.start(2))
+        if line not in pattern_lines:
+            record(m.start(2), f"key-like value in `{m.group(1)}`")
+    return sorted(SecretFinding(line, col, kind) for (line, kind), col in hits.items())

@@ -39,7 +39,8 @@ class WorktreeSource:
                 found.extend(
                     p.relative_to(self.root).as_posix()
                     for p in base.rglob("*")
-                    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(base).parts)
+                    if p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(base).parts)
                     and "__pycache__" not in p.parts
                 )
         return sorted(found)
@@ -50,9 +51,7 @@ class WorktreeSource:
 
 def _git(root: Path, *args: str) -> str:
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False
-        )
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise GitError("git is not installed", hint="install git and make sure it is on PATH") from None
     if done.returncode != 0:

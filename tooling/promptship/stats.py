@@ -55,8 +55,14 @@ def mean_by_item(samples: Mapping[str, Sequence[float]]) -> dict[str, float]:
     return {item: sum(values) / len(values) for item, values in samples.items() if values}
 
 
-def paired_bootstrap_ci(base: Sequence[float], head: Sequence[float], *, confidence: float = 0.95,
-                        resamples: int = 10_000, seed: int = 0) -> DeltaEstimate:
+def paired_bootstrap_ci(
+    base: Sequence[float],
+    head: Sequence[float],
+    *,
+    confidence: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> DeltaEstimate:
     """Mean difference head − base with a percentile bootstrap interval over items.
 
     ``significant`` means the interval excludes 0. Deterministic for a given ``seed``.
@@ -80,7 +86,9 @@ def paired_bootstrap_ci(base: Sequence[float], head: Sequence[float], *, confide
     return DeltaEstimate(mean_base, mean_head, delta, low, high, low > 0 or high < 0, n)
 
 
-def mcnemar_exact(base_pass: Sequence[bool], head_pass: Sequence[bool], *, alpha: float = 0.05) -> McNemarResult:
+def mcnemar_exact(
+    base_pass: Sequence[bool], head_pass: Sequence[bool], *, alpha: float = 0.05
+) -> McNemarResult:
     """Exact (binomial) two-sided McNemar test on paired pass/fail outcomes."""
     _check_pairs(base_pass, head_pass)
     n = len(base_pass)
@@ -94,6 +102,10 @@ def mcnemar_exact(base_pass: Sequence[bool], head_pass: Sequence[bool], *, alpha
         tail = sum(math.comb(discordant, i) for i in range(k + 1)) / 2**discordant
         p_value = min(1.0, 2 * tail)
     return McNemarResult(
-        b, c, p_value, p_value < alpha,
-        sum(base_pass) / n if n else 0.0, sum(head_pass) / n if n else 0.0,
+        b,
+        c,
+        p_value,
+        p_value < alpha,
+        sum(base_pass) / n if n else 0.0,
+        sum(head_pass) / n if n else 0.0,
     )

@@ -56,7 +56,9 @@ CODES: dict[str, str] = {
 }
 
 
-def validate_repo(root: str | Path = ".", ref: str | None = None, paths: Sequence[str] = ()) -> list[Diagnostic]:
+def validate_repo(
+    root: str | Path = ".", ref: str | None = None, paths: Sequence[str] = ()
+) -> list[Diagnostic]:
     """All diagnostics for the tree (optionally only those in files under ``paths``)."""
     result = load_repo(root, ref)
     found = check(result)
@@ -81,8 +83,14 @@ def check(result: LoadResult) -> list[Diagnostic]:
     return sorted(set(found))
 
 
-def _at(src: SourceText, path: Sequence[str | int], code: str, message: str, hint: str | None = None,
-        severity: str = "error") -> Diagnostic:
+def _at(
+    src: SourceText,
+    path: Sequence[str | int],
+    code: str,
+    message: str,
+    hint: str | None = None,
+    severity: str = "error",
+) -> Diagnostic:
     line, col = src.positions.key(path)
     return Diagnostic(src.path, line, col, code, message, hint, severity)  # type: ignore[arg-type]
 
@@ -100,8 +108,14 @@ def check_prompt(entry: PromptEntry, repo: Repository) -> Iterator[Diagnostic]:
             parse_template(source)
         except jinja2.TemplateSyntaxError as exc:
             line, col = src.positions.template_line(_loc(location), exc.lineno or 1)
-            yield Diagnostic(src.path, line, col, "E103", f"template syntax error: {exc.message}",
-                             "check that every {{ has a matching }} and every {% if %}/{% for %} is closed")
+            yield Diagnostic(
+                src.path,
+                line,
+                col,
+                "E103",
+                f"template syntax error: {exc.message}",
+                "check that every {{ has a matching }} and every {% if %}/{% for %} is closed",
+            )
             parsed_all = False
             continue
         names = template_variables(source)
@@ -109,16 +123,32 @@ def check_prompt(entry: PromptEntry, repo: Repository) -> Iterator[Diagnostic]:
         for name in sorted(names - set(prompt.variables)):
             line, col = src.positions.template_line(_loc(location), _first_line_using(source, name))
             declared = ", ".join(prompt.variables) or "none"
-            yield Diagnostic(src.path, line, col, "E101", f"variable '{name}' is not declared (declared: {declared})",
-                             f"add `{name}:` under `variables:` or fix the spelling")
+            yield Diagnostic(
+                src.path,
+                line,
+                col,
+                "E101",
+                f"variable '{name}' is not declared (declared: {declared})",
+                f"add `{name}:` under `variables:` or fix the spelling",
+            )
     for name, variable in prompt.variables.items():
         if variable.required and name not in used and parsed_all:
-            yield _at(src, ["variables", name], "E102", f"required variable '{name}' is never used in a template",
-                      "use it in a message or remove it from `variables:`")
+            yield _at(
+                src,
+                ["variables", name],
+                "E102",
+                f"required variable '{name}' is never used in a template",
+                "use it in a message or remove it from `variables:`",
+            )
     routing = repo.policies.routing
     if routing is not None and prompt.model not in routing.aliases:
-        yield _at(src, ["model"], "E104", f"model alias '{prompt.model}' is not in policies/routing.yaml",
-                  f"known aliases: {', '.join(routing.aliases)}")
+        yield _at(
+            src,
+            ["model"],
+            "E104",
+            f"model alias '{prompt.model}' is not in policies/routing.yaml",
+            f"known aliases: {', '.join(routing.aliases)}",
+        )
 
 
 def _first_line_using(source: str, name: str) -> int:
@@ -133,8 +163,13 @@ def check_dataset(dataset: DatasetEntry, repo: Repository) -> Iterator[Diagnosti
     if entry is None:
         if _exists_with_errors(repo, "prompts", dataset.meta.prompt):
             return  # the prompt exists but has its own errors
-        yield _at(dataset.meta_source, ["prompt"], "E206", f"dataset feeds unknown prompt '{dataset.meta.prompt}'",
-                  _suggest(dataset.meta.prompt, repo.prompts))
+        yield _at(
+            dataset.meta_source,
+            ["prompt"],
+            "E206",
+            f"dataset feeds unknown prompt '{dataset.meta.prompt}'",
+            _suggest(dataset.meta.prompt, repo.prompts),
+        )
         return
     variables = entry.prompt.variables
     required = {n for n, v in variables.items() if v.required}
@@ -143,72 +178,133 @@ def check_dataset(dataset: DatasetEntry, repo: Repository) -> Iterator[Diagnosti
         missing = sorted(required - item.input.keys())
         unknown = sorted(item.input.keys() - variables.keys())
         if missing:
-            yield Diagnostic(dataset.items_path or "", line, 1, "E203",
-                             f"item '{item.id}' lacks required variable(s) {', '.join(missing)} of prompt '{entry.name}'",
-                             "add them under `input`")
+            yield Diagnostic(
+                dataset.items_path or "",
+                line,
+                1,
+                "E203",
+                f"item '{item.id}' lacks required variable(s) {', '.join(missing)} of prompt '{entry.name}'",
+                "add them under `input`",
+            )
         if unknown:
-            yield Diagnostic(dataset.items_path or "", line, 1, "E204",
-                             f"item '{item.id}' has variable(s) {', '.join(unknown)} not declared by prompt '{entry.name}'",
-                             f"declared: {', '.join(variables) or 'none'}")
+            yield Diagnostic(
+                dataset.items_path or "",
+                line,
+                1,
+                "E204",
+                f"item '{item.id}' has variable(s) {', '.join(unknown)} not declared by prompt '{entry.name}'",
+                f"declared: {', '.join(variables) or 'none'}",
+            )
 
 
 def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
     suite, src = entry.suite, entry.source
     prompt = repo.prompts.get(suite.prompt)
     if prompt is None and not _exists_with_errors(repo, "prompts", suite.prompt):
-        yield _at(src, ["prompt"], "E301", f"unknown prompt '{suite.prompt}'", _suggest(suite.prompt, repo.prompts))
+        yield _at(
+            src, ["prompt"], "E301", f"unknown prompt '{suite.prompt}'", _suggest(suite.prompt, repo.prompts)
+        )
     dataset = repo.datasets.get(suite.dataset)
     if dataset is None and not _exists_with_errors(repo, "datasets", suite.dataset):
-        yield _at(src, ["dataset"], "E302", f"unknown dataset '{suite.dataset}'", _suggest(suite.dataset, repo.datasets))
+        yield _at(
+            src,
+            ["dataset"],
+            "E302",
+            f"unknown dataset '{suite.dataset}'",
+            _suggest(suite.dataset, repo.datasets),
+        )
     if dataset is not None and dataset.meta.prompt != suite.prompt:
-        yield _at(src, ["dataset"], "E307",
-                  f"dataset '{suite.dataset}' feeds prompt '{dataset.meta.prompt}', not '{suite.prompt}'",
-                  "use a dataset made for this prompt", severity="warning")
+        yield _at(
+            src,
+            ["dataset"],
+            "E307",
+            f"dataset '{suite.dataset}' feeds prompt '{dataset.meta.prompt}', not '{suite.prompt}'",
+            "use a dataset made for this prompt",
+            severity="warning",
+        )
     routing = repo.policies.routing
     if routing is not None:
         for index, alias in enumerate(suite.models):
             if alias not in routing.aliases:
-                yield _at(src, ["models", index], "E303", f"unknown model alias '{alias}'",
-                          f"known aliases: {', '.join(routing.aliases)}")
+                yield _at(
+                    src,
+                    ["models", index],
+                    "E303",
+                    f"unknown model alias '{alias}'",
+                    f"known aliases: {', '.join(routing.aliases)}",
+                )
     evaluators = registry()
     for index, spec in enumerate(suite.evaluators):
         definition = evaluators.get(spec.type)
         if definition is None:
-            yield _at(src, ["evaluators", index, "type"], "E304", f"unknown evaluator '{spec.type}'",
-                      f"available: {', '.join(sorted(evaluators))}")
+            yield _at(
+                src,
+                ["evaluators", index, "type"],
+                "E304",
+                f"unknown evaluator '{spec.type}'",
+                f"available: {', '.join(sorted(evaluators))}",
+            )
             continue
         try:
             params = definition.params.model_validate(spec.params)
         except ValidationError as exc:
-            for d in diagnostics_from_validation(exc, src.path, lambda loc, i=index: src.positions.key(
-                    ["evaluators", i, "params", *loc]), definition.params):
-                yield Diagnostic(d.path, d.line, d.col, "E305", f"evaluator '{spec.score_name}': {d.message}", d.hint)
+            for d in diagnostics_from_validation(
+                exc,
+                src.path,
+                lambda loc, i=index: src.positions.key(["evaluators", i, "params", *loc]),
+                definition.params,
+            ):
+                yield Diagnostic(
+                    d.path, d.line, d.col, "E305", f"evaluator '{spec.score_name}': {d.message}", d.hint
+                )
             continue
         yield from _check_evaluator_refs(src, index, params, repo)
     metrics = {e.score_name for e in suite.evaluators} | {"pass_rate"}
     for gate in ("min", "max_regression"):
         for metric in getattr(suite.gates, gate):
             if metric not in metrics:
-                yield _at(src, ["gates", gate, metric], "E306", f"gate on unknown metric '{metric}'",
-                          f"metrics of this suite: {', '.join(sorted(metrics))}")
+                yield _at(
+                    src,
+                    ["gates", gate, metric],
+                    "E306",
+                    f"gate on unknown metric '{metric}'",
+                    f"metrics of this suite: {', '.join(sorted(metrics))}",
+                )
 
 
-def _check_evaluator_refs(src: SourceText, index: int, params: object, repo: Repository) -> Iterator[Diagnostic]:
+def _check_evaluator_refs(
+    src: SourceText, index: int, params: object, repo: Repository
+) -> Iterator[Diagnostic]:
     routing = repo.policies.routing
     judge = getattr(params, "judge", None)
     if judge is not None and routing is not None and judge not in routing.aliases:
-        yield _at(src, ["evaluators", index, "params", "judge"], "E303", f"unknown judge alias '{judge}'",
-                  f"known aliases: {', '.join(routing.aliases)}")
+        yield _at(
+            src,
+            ["evaluators", index, "params", "judge"],
+            "E303",
+            f"unknown judge alias '{judge}'",
+            f"known aliases: {', '.join(routing.aliases)}",
+        )
     module_path = getattr(params, "module_path", None)
     if module_path is not None:
         source = repo.scorer_source(module_path)
         name = params.function_name  # type: ignore[attr-defined]
         if source is None:
-            yield _at(src, ["evaluators", index, "params", "function"], "E305",
-                      f"scorer module {module_path} does not exist", "create it or fix the path")
+            yield _at(
+                src,
+                ["evaluators", index, "params", "function"],
+                "E305",
+                f"scorer module {module_path} does not exist",
+                "create it or fix the path",
+            )
         elif f"def {name}(" not in source:
-            yield _at(src, ["evaluators", index, "params", "function"], "E305",
-                      f"{module_path} defines no function '{name}'", "define `def {name}(item, output, expected):`")
+            yield _at(
+                src,
+                ["evaluators", index, "params", "function"],
+                "E305",
+                f"{module_path} defines no function '{name}'",
+                "define `def {name}(item, output, expected):`",
+            )
 
 
 def check_routing(repo: Repository) -> Iterator[Diagnostic]:
@@ -216,31 +312,54 @@ def check_routing(repo: Repository) -> Iterator[Diagnostic]:
     src = repo.policies.sources.get("routing")
     if routing is None or src is None:
         if src is None and "policies/routing.yaml" not in repo.texts and (repo.prompts or repo.suites):
-            yield Diagnostic("policies/routing.yaml", 1, 1, "E405", "no routing policy",
-                             "create policies/routing.yaml mapping each model alias to deployments")
+            yield Diagnostic(
+                "policies/routing.yaml",
+                1,
+                1,
+                "E405",
+                "no routing policy",
+                "create policies/routing.yaml mapping each model alias to deployments",
+            )
         return
     for alias, policy in routing.aliases.items():
         for field in ("fallbacks", "content_policy_fallbacks"):
             for index, target in enumerate(getattr(policy, field)):
                 if target not in routing.aliases:
-                    yield _at(src, ["aliases", alias, field, index], "E402",
-                              f"alias '{alias}' falls back to unknown alias '{target}'",
-                              f"known aliases: {', '.join(routing.aliases)}")
+                    yield _at(
+                        src,
+                        ["aliases", alias, field, index],
+                        "E402",
+                        f"alias '{alias}' falls back to unknown alias '{target}'",
+                        f"known aliases: {', '.join(routing.aliases)}",
+                    )
         for index, deployment in enumerate(policy.deployments):
             if deployment.pricing is None and not known_model(deployment.model):
-                yield _at(src, ["aliases", alias, "deployments", index, "model"], "E403",
-                          f"LiteLLM has no price for '{deployment.model}'; its cost would count as 0 and budgets never trip",
-                          "add `pricing: {input_per_million: ..., output_per_million: ...}`")
+                yield _at(
+                    src,
+                    ["aliases", alias, "deployments", index, "model"],
+                    "E403",
+                    f"LiteLLM has no price for '{deployment.model}'; its cost would count as 0 and budgets never trip",
+                    "add `pricing: {input_per_million: ..., output_per_million: ...}`",
+                )
     cycle = find_fallback_cycle({a: p.fallbacks for a, p in routing.aliases.items()})
     if cycle:
-        yield _at(src, ["aliases", cycle[0], "fallbacks"], "E401", f"fallback cycle: {' → '.join(cycle)}",
-                  "fallbacks must form a chain that ends; remove one of the links")
+        yield _at(
+            src,
+            ["aliases", cycle[0], "fallbacks"],
+            "E401",
+            f"fallback cycle: {' → '.join(cycle)}",
+            "fallbacks must form a chain that ends; remove one of the links",
+        )
     for name, profile in routing.profiles.items():
         for alias in profile.aliases:
             if alias not in routing.aliases:
-                yield _at(src, ["profiles", name, "aliases", alias], "E404",
-                          f"profile '{name}' remaps unknown alias '{alias}'",
-                          f"known aliases: {', '.join(routing.aliases)}")
+                yield _at(
+                    src,
+                    ["profiles", name, "aliases", alias],
+                    "E404",
+                    f"profile '{name}' remaps unknown alias '{alias}'",
+                    f"known aliases: {', '.join(routing.aliases)}",
+                )
 
 
 def find_fallback_cycle(graph: dict[str, list[str]]) -> list[str] | None:
@@ -253,7 +372,7 @@ def find_fallback_cycle(graph: dict[str, list[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in graph.get(node, []):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt in graph and state.get(nxt) is None and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -269,8 +388,14 @@ def find_fallback_cycle(graph: dict[str, list[str]]) -> list[str] | None:
 def check_secrets(texts: dict[str, str]) -> Iterator[Diagnostic]:
     for path, text in texts.items():
         for finding in find_secrets(text):
-            yield Diagnostic(path, finding.line, finding.col, "E501", f"literal secret ({finding.kind})",
-                             "remove it, rotate the key, and reference an environment variable name (`*_env`) instead")
+            yield Diagnostic(
+                path,
+                finding.line,
+                finding.col,
+                "E501",
+                f"literal secret ({finding.kind})",
+                "remove it, rotate the key, and reference an environment variable name (`*_env`) instead",
+            )
 
 
 def check_pii(repo: Repository) -> Iterable[Diagnostic]:

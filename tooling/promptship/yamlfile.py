@@ -24,13 +24,13 @@ class YamlSyntaxError(ValueError):
 
 class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
+        seen: set[str] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
             if key in seen:
                 mark = key_node.start_mark
                 raise YamlSyntaxError(f"duplicate key {key!r}", mark.line + 1, mark.column + 1)
-            seen.add(key)
+            seen.add(key)  # type: ignore[arg-type]
         return super().construct_mapping(node, deep=deep)
 
 

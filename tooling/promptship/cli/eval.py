@@ -18,21 +18,40 @@ def _csv(value: str | None) -> list[str] | None:
 
 @click.command("eval")
 @click.argument("suites", nargs=-1)
-@click.option("--profile", default=None, help="Routing profile, e.g. offline (every alias on the local model).")
+@click.option(
+    "--profile", default=None, help="Routing profile, e.g. offline (every alias on the local model)."
+)
 @click.option("--models", default=None, metavar="ALIAS,...", help="Only these of the suite's model aliases.")
 @click.option("--sample", type=click.IntRange(min=1), default=None, help="A stable sample of N items.")
 @click.option("--items", default=None, metavar="ID,...", help="Only these item ids.")
 @click.option("--concurrency", type=click.IntRange(min=1, max=512), default=8, show_default=True)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache.")
-@click.option("--cache-only", is_flag=True, help="Replay from the cache; a miss is an error and nothing is sent.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the run artifact(s) here (JSON; a list when several suites run).")
+@click.option(
+    "--cache-only", is_flag=True, help="Replay from the cache; a miss is an error and nothing is sent."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the run artifact(s) here (JSON; a list when several suites run).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @format_option
 @click.pass_context
-def eval_command(ctx: click.Context, suites: tuple[str, ...], profile: str | None, models: str | None,
-                 sample: int | None, items: str | None, concurrency: int, no_cache: bool, cache_only: bool,
-                 out: Path | None, quiet: bool, output_format: str) -> int:
+def eval_command(
+    ctx: click.Context,
+    suites: tuple[str, ...],
+    profile: str | None,
+    models: str | None,
+    sample: int | None,
+    items: str | None,
+    concurrency: int,
+    no_cache: bool,
+    cache_only: bool,
+    out: Path | None,
+    quiet: bool,
+    output_format: str,
+) -> int:
     """Run SUITES (default: all) and print score, pass rate, cost, latency and tokens per model.
 
     Exit 1 when an absolute gate (`gates.min`, `gates.max_latency_p95_ms`) fails.
@@ -44,8 +63,13 @@ def eval_command(ctx: click.Context, suites: tuple[str, ...], profile: str | Non
         raise UsageError("--no-cache and --cache-only exclude each other")
     root = root_of(ctx)
     request = EvalRequest(
-        suites=list(suites), profile=profile, models=_csv(models), sample=sample, items=_csv(items),
-        concurrency=concurrency, cache_mode="off" if no_cache else "only" if cache_only else "use",
+        suites=list(suites),
+        profile=profile,
+        models=_csv(models),
+        sample=sample,
+        items=_csv(items),
+        concurrency=concurrency,
+        cache_mode="off" if no_cache else "only" if cache_only else "use",
         show_progress=not quiet and sys.stderr.isatty(),
     )
     outcome = evaluate(root, request)

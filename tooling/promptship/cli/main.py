@@ -67,8 +67,12 @@ def find_root(start: Path) -> Path:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="promptship")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Repository root (default: nearest parent with policies/, prompts/ or .git).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Repository root (default: nearest parent with policies/, prompts/ or .git).",
+)
 @click.pass_context
 def cli(ctx: click.Context, root: Path | None) -> None:
     """promptship: prompts, datasets, evals and routing policies as code."""

@@ -16,14 +16,24 @@ from .options import format_option, ref_option
 @click.command()
 @click.argument("prompt_name")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A variable (repeatable).")
-@click.option("--vars-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A JSON object of variables.")
+@click.option(
+    "--vars-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON object of variables.",
+)
 @click.option("--item", metavar="DATASET:ID", help="Take the variables from a dataset item.")
 @format_option
 @ref_option
 @click.pass_context
-def render(ctx: click.Context, prompt_name: str, variables: tuple[str, ...], vars_file: Path | None,
-           item: str | None, output_format: str, ref: str | None) -> int:
+def render(
+    ctx: click.Context,
+    prompt_name: str,
+    variables: tuple[str, ...],
+    vars_file: Path | None,
+    item: str | None,
+    output_format: str,
+    ref: str | None,
+) -> int:
     """Print the messages PROMPT_NAME would send. Later sources win: --item, --vars-file, --var."""
     from ..render import coerce_value, render_prompt
     from ..repo import load_valid_repo
@@ -31,21 +41,26 @@ def render(ctx: click.Context, prompt_name: str, variables: tuple[str, ...], var
     repo = load_valid_repo(root_of(ctx), ref)
     entry = repo.prompts.get(prompt_name)
     if entry is None:
-        raise UsageError(f"unknown prompt {prompt_name!r}",
-                         hint=f"prompts: {', '.join(sorted(repo.prompts)) or '(none)'}")
+        raise UsageError(
+            f"unknown prompt {prompt_name!r}", hint=f"prompts: {', '.join(sorted(repo.prompts)) or '(none)'}"
+        )
     values: dict[str, Any] = {}
     if item:
         dataset_name, _, item_id = item.rpartition(":")
         dataset = repo.datasets.get(dataset_name)
         found = dataset.item(item_id) if dataset else None
         if found is None:
-            raise UsageError(f"no dataset item {item!r}", hint="use DATASET:ID, e.g. reviews/sentiment-golden:r001")
+            raise UsageError(
+                f"no dataset item {item!r}", hint="use DATASET:ID, e.g. reviews/sentiment-golden:r001"
+            )
         values.update(found.input)
     if vars_file:
         try:
             loaded = json.loads(vars_file.read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise UsageError(f"{vars_file}: invalid JSON: {exc}", hint="the file must hold one JSON object") from None
+            raise UsageError(
+                f"{vars_file}: invalid JSON: {exc}", hint="the file must hold one JSON object"
+            ) from None
         if not isinstance(loaded, dict):
             raise UsageError(f"{vars_file}: expected a JSON object of variables")
         values.update(loaded)
@@ -56,10 +71,17 @@ def render(ctx: click.Context, prompt_name: str, variables: tuple[str, ...], var
         values[name] = coerce_value(name, entry.prompt.variables.get(name), raw)
     rendered = render_prompt(entry.prompt, values)
     if output_format == "json":
-        click.echo(json.dumps({"prompt": prompt_name, "model": entry.prompt.model, **rendered.to_dict()},
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"prompt": prompt_name, "model": entry.prompt.model, **rendered.to_dict()},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
-        click.echo(f"# {prompt_name} → {entry.prompt.model} {json.dumps(rendered.params, ensure_ascii=False)}")
+        click.echo(
+            f"# {prompt_name} → {entry.prompt.model} {json.dumps(rendered.params, ensure_ascii=False)}"
+        )
         for message in rendered.messages:
             click.echo(f"--- {message['role']}")
             click.echo(message["content"])

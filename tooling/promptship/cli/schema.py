@@ -16,8 +16,11 @@ def schema(ctx: click.Context, check: bool) -> int:
     from ..schema import schema_documents
 
     directory = root_of(ctx) / "schemas"
-    stale = [name for name, text in schema_documents().items()
-             if not (directory / name).exists() or (directory / name).read_text(encoding="utf-8") != text]
+    stale = [
+        name
+        for name, text in schema_documents().items()
+        if not (directory / name).exists() or (directory / name).read_text(encoding="utf-8") != text
+    ]
     if check:
         for name in stale:
             click.echo(f"schemas/{name} is out of date; run `promptship schema`")

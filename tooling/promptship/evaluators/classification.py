@@ -14,6 +14,7 @@ class LabelParams(Params):
 
 def extract_label(output: str, params: LabelParams) -> str | None:
     """The allowed label the output names: an exact answer, else the earliest label mentioned."""
+
     def fold(s: str) -> str:
         return s if params.case_sensitive else s.casefold()
 

@@ -5,5 +5,14 @@ from __future__ import annotations
 from .detectors import TYPES, Finding, detect, mask_value
 from .policy import GuardResult, PiiBlockedError, PiiPolicy, guard_messages, guard_text
 
-__all__ = ["TYPES", "Finding", "GuardResult", "PiiBlockedError", "PiiPolicy", "detect", "guard_messages",
-           "guard_text", "mask_value"]
+__all__ = [
+    "TYPES",
+    "Finding",
+    "GuardResult",
+    "PiiBlockedError",
+    "PiiPolicy",
+    "detect",
+    "guard_messages",
+    "guard_text",
+    "mask_value",
+]

@@ -37,7 +37,12 @@ class Finding:
     confidence: float
 
     def to_dict(self) -> dict[str, object]:
-        return {"type": self.type, "start": self.start, "end": self.end, "confidence": round(self.confidence, 2)}
+        return {
+            "type": self.type,
+            "start": self.start,
+            "end": self.end,
+            "confidence": round(self.confidence, 2),
+        }
 
 
 def _digits(text: str) -> str:
@@ -166,7 +171,9 @@ _LICENSE_PLAIN = re.compile(r"(?<![0-9])(1[1-9]|2[0-8])(\d{10})(?![0-9])")
 
 def detect_driver_license(text: str) -> Iterator[Finding]:
     for m in _LICENSE.finditer(text):
-        yield Finding(m.start(), m.end(), "driver_license", 0.9 if _near(text, m.start(), m.end(), ("면허",)) else 0.75)
+        yield Finding(
+            m.start(), m.end(), "driver_license", 0.9 if _near(text, m.start(), m.end(), ("면허",)) else 0.75
+        )
     for m in _LICENSE_PLAIN.finditer(text):
         if _near(text, m.start(), m.end(), ("면허",)):
             yield Finding(m.start(), m.end(), "driver_license", 0.8)
@@ -187,9 +194,35 @@ def detect_passport(text: str) -> Iterator[Finding]:
 
 _ACCOUNT = re.compile(r"(?<![0-9-])(\d{2,6}(?:-\d{2,7}){1,3}|\d{10,14})(?![0-9-])")
 BANK_NAMES = (
-    "국민", "KB", "신한", "우리", "하나", "농협", "NH", "기업", "IBK", "카카오", "토스", "케이뱅크", "K뱅크",
-    "SC제일", "제일은행", "새마을", "우체국", "수협", "부산은행", "대구은행", "경남은행", "광주은행", "전북은행",
-    "제주은행", "씨티", "신협", "산업은행", "iM뱅크", "은행",
+    "국민",
+    "KB",
+    "신한",
+    "우리",
+    "하나",
+    "농협",
+    "NH",
+    "기업",
+    "IBK",
+    "카카오",
+    "토스",
+    "케이뱅크",
+    "K뱅크",
+    "SC제일",
+    "제일은행",
+    "새마을",
+    "우체국",
+    "수협",
+    "부산은행",
+    "대구은행",
+    "경남은행",
+    "광주은행",
+    "전북은행",
+    "제주은행",
+    "씨티",
+    "신협",
+    "산업은행",
+    "iM뱅크",
+    "은행",
 )
 ACCOUNT_WORDS = ("계좌", "입금", "환불", "예금주", "송금", "이체", "통장", "무통장")
 NOT_ACCOUNT_WORDS = ("주문번호", "운송장", "송장", "쿠폰", "바코드", "주문 번호", "사업자")
@@ -242,30 +275,314 @@ SURNAMES_1 = frozenset(
     "도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부봉"
 )
 #: Ordinary words that begin with a surname syllable (foods, adverbs, roles, banks, everyday nouns).
-STOPWORDS = frozenset("""
-김치 김밥 김말이 김가루 이번 이거 이건 이게 이것 이제 이상 이하 이용 이름 이전 이후 이미 이쪽 이렇게 이런 이유 이벤트 이모
-박스 박하 박사 정말 정도 정리 정보 정확 정상 정식 정류장 조금 조리 조심 조용 조만간 조회 최고 최대 최소 최근 최악 최종 최선
-강력 강추 강의 한번 한우 한식 한분 한개 한잔 한정 한참 한국 한테 신선 신라면 신청 신경 신규 신용 신한 오늘 오징어 오후 오전
-오랜만 오래 오류 오이 전화 전복 전복죽 전체 전부 전혀 전달 전에 전날 주문 주소 주말 주의 주세요 주시 주신 배달 배송 배민
-배고 배부 고기 고객 고등어 고추 고민 고생 고마 고맙 문의 문자 문제 문앞 문 안녕 안내 안쪽 안에 홍합 홍보 양념 양파 양이
-양도 손님 기사 기사님 기다 기대 기억 기분 사장 사장님 사진 사용 사랑 사과 사이 우리 우유 우동 하나 하루 하고 하면 국민 국물
-기업 남자 남은 남편 여자 여기 여러 유리 유자 유통 서비스 서울 성함 성공 차가 차이 구매 구성 민원 진짜 진행 나중 나물 지금
-지난 지역 원래 원하 천천 방금 방문 공지 공동 현관 현금 함께 변경 연락 연어 위치 표시 명절 반찬 반품 왕새우 금액 금요일
-육회 인분 인정 맹물 제일 제육 제품 모두 모든 탁송 어제 어묵 은행 용기 예약 예금주 경우 봉투 부분 부탁 석쇠 선물 설명 마요
-마늘 길이 도착 도시락 소스 소고기 소금 송장 장님 장소 장조림 임시 황금 허니 심심 노력 곽티슈 채소 추가 추천 편의점 마라 도우
-""".split())
+STOPWORDS = frozenset(
+    [
+        "김치",
+        "김밥",
+        "김말이",
+        "김가루",
+        "이번",
+        "이거",
+        "이건",
+        "이게",
+        "이것",
+        "이제",
+        "이상",
+        "이하",
+        "이용",
+        "이름",
+        "이전",
+        "이후",
+        "이미",
+        "이쪽",
+        "이렇게",
+        "이런",
+        "이유",
+        "이벤트",
+        "이모",
+        "박스",
+        "박하",
+        "박사",
+        "정말",
+        "정도",
+        "정리",
+        "정보",
+        "정확",
+        "정상",
+        "정식",
+        "정류장",
+        "조금",
+        "조리",
+        "조심",
+        "조용",
+        "조만간",
+        "조회",
+        "최고",
+        "최대",
+        "최소",
+        "최근",
+        "최악",
+        "최종",
+        "최선",
+        "강력",
+        "강추",
+        "강의",
+        "한번",
+        "한우",
+        "한식",
+        "한분",
+        "한개",
+        "한잔",
+        "한정",
+        "한참",
+        "한국",
+        "한테",
+        "신선",
+        "신라면",
+        "신청",
+        "신경",
+        "신규",
+        "신용",
+        "신한",
+        "오늘",
+        "오징어",
+        "오후",
+        "오전",
+        "오랜만",
+        "오래",
+        "오류",
+        "오이",
+        "전화",
+        "전복",
+        "전복죽",
+        "전체",
+        "전부",
+        "전혀",
+        "전달",
+        "전에",
+        "전날",
+        "주문",
+        "주소",
+        "주말",
+        "주의",
+        "주세요",
+        "주시",
+        "주신",
+        "배달",
+        "배송",
+        "배민",
+        "배고",
+        "배부",
+        "고기",
+        "고객",
+        "고등어",
+        "고추",
+        "고민",
+        "고생",
+        "고마",
+        "고맙",
+        "문의",
+        "문자",
+        "문제",
+        "문앞",
+        "문",
+        "안녕",
+        "안내",
+        "안쪽",
+        "안에",
+        "홍합",
+        "홍보",
+        "양념",
+        "양파",
+        "양이",
+        "양도",
+        "손님",
+        "기사",
+        "기사님",
+        "기다",
+        "기대",
+        "기억",
+        "기분",
+        "사장",
+        "사장님",
+        "사진",
+        "사용",
+        "사랑",
+        "사과",
+        "사이",
+        "우리",
+        "우유",
+        "우동",
+        "하나",
+        "하루",
+        "하고",
+        "하면",
+        "국민",
+        "국물",
+        "기업",
+        "남자",
+        "남은",
+        "남편",
+        "여자",
+        "여기",
+        "여러",
+        "유리",
+        "유자",
+        "유통",
+        "서비스",
+        "서울",
+        "성함",
+        "성공",
+        "차가",
+        "차이",
+        "구매",
+        "구성",
+        "민원",
+        "진짜",
+        "진행",
+        "나중",
+        "나물",
+        "지금",
+        "지난",
+        "지역",
+        "원래",
+        "원하",
+        "천천",
+        "방금",
+        "방문",
+        "공지",
+        "공동",
+        "현관",
+        "현금",
+        "함께",
+        "변경",
+        "연락",
+        "연어",
+        "위치",
+        "표시",
+        "명절",
+        "반찬",
+        "반품",
+        "왕새우",
+        "금액",
+        "금요일",
+        "육회",
+        "인분",
+        "인정",
+        "맹물",
+        "제일",
+        "제육",
+        "제품",
+        "모두",
+        "모든",
+        "탁송",
+        "어제",
+        "어묵",
+        "은행",
+        "용기",
+        "예약",
+        "예금주",
+        "경우",
+        "봉투",
+        "부분",
+        "부탁",
+        "석쇠",
+        "선물",
+        "설명",
+        "마요",
+        "마늘",
+        "길이",
+        "도착",
+        "도시락",
+        "소스",
+        "소고기",
+        "소금",
+        "송장",
+        "장님",
+        "장소",
+        "장조림",
+        "임시",
+        "황금",
+        "허니",
+        "심심",
+        "노력",
+        "곽티슈",
+        "채소",
+        "추가",
+        "추천",
+        "편의점",
+        "마라",
+        "도우",
+    ]
+)
 #: Role words that follow a name ("김민수 고객님") or end a run ("민수님").
 SUFFIX_CUES = (
-    "고객님께서", "고객님께", "고객님이", "고객님은", "고객님", "회원님", "기사님", "선생님", "님께서", "님께", "님이", "님은", "님의",
-    "님", "씨가", "씨는", "씨", "고객", "회원", "담당자", "입니다", "이에요", "예요", "이고요", "이라고", "라고",
+    "고객님께서",
+    "고객님께",
+    "고객님이",
+    "고객님은",
+    "고객님",
+    "회원님",
+    "기사님",
+    "선생님",
+    "님께서",
+    "님께",
+    "님이",
+    "님은",
+    "님의",
+    "님",
+    "씨가",
+    "씨는",
+    "씨",
+    "고객",
+    "회원",
+    "담당자",
+    "입니다",
+    "이에요",
+    "예요",
+    "이고요",
+    "이라고",
+    "라고",
 )
 FOLLOWING_CUES = ("고객님", "고객", "회원님", "님", "씨", "기사님", "담당자", "상담원")
 PRECEDING_CUES = (
-    "예금주", "받는 분", "받는분", "받으실 분", "수령인", "수취인", "주문자", "보내는 분", "보내는분", "이름", "성함",
-    "고객명", "담당자", "기사님", "배달기사", "저는", "제 이름은",
+    "예금주",
+    "받는 분",
+    "받는분",
+    "받으실 분",
+    "수령인",
+    "수취인",
+    "주문자",
+    "보내는 분",
+    "보내는분",
+    "이름",
+    "성함",
+    "고객명",
+    "담당자",
+    "기사님",
+    "배달기사",
+    "저는",
+    "제 이름은",
 )
 _HANGUL_RUN = re.compile(r"[가-힣]+")
-_PARTICLES = ("으로", "에게", "한테", "께서", "이가", "이는", "이를", "의", "이", "가", "은", "는", "을", "를", "로", "께")
+_PARTICLES = (
+    "으로",
+    "에게",
+    "한테",
+    "께서",
+    "이가",
+    "이는",
+    "이를",
+    "의",
+    "이",
+    "가",
+    "은",
+    "는",
+    "을",
+    "를",
+    "로",
+    "께",
+)
 
 
 def _valid_name(token: str) -> bool:
@@ -284,7 +601,11 @@ def _valid_name(token: str) -> bool:
 
 def _strip_particle(token: str) -> str:
     for particle in _PARTICLES:
-        if token.endswith(particle) and len(token) - len(particle) >= 2 and _valid_name(token[: -len(particle)]):
+        if (
+            token.endswith(particle)
+            and len(token) - len(particle) >= 2
+            and _valid_name(token[: -len(particle)])
+        ):
             return token[: -len(particle)]
     return token
 
@@ -324,9 +645,28 @@ DETECTORS: dict[str, Callable[[str], Iterator[Finding]]] = {
 }
 
 
+#: Every numeric type has at least nine digits in a row, single separators allowed.
+_NINE_DIGITS = re.compile(r"\d(?:[-. ]?\d){8}")
+_NUMERIC = frozenset(TYPES) - {"email", "person_name", "passport"}
+
+
+def _may_contain(name: str, text: str) -> bool:
+    """Cheap C-speed pre-checks that skip detectors which cannot match."""
+    if name in _NUMERIC:
+        return _NINE_DIGITS.search(text) is not None
+    if name == "passport":
+        return "여권" in text or "passport" in text.lower()
+    if name == "email":
+        return "@" in text
+    if name == "person_name":
+        return _HANGUL_RUN.search(text) is not None
+    return True
+
+
 def detect(text: str, types: Iterable[str] | None = None) -> list[Finding]:
     """Every finding in ``text`` (sorted by start), overlaps resolved by type priority then confidence."""
     wanted = TYPES if types is None else tuple(t for t in TYPES if t in set(types))
+    wanted = tuple(name for name in wanted if _may_contain(name, text))
     candidates = [f for name in wanted for f in DETECTORS[name](text)]
     candidates.sort(key=lambda f: (_PRIORITY[f.type], -f.confidence, f.start))
     taken: list[Finding] = []

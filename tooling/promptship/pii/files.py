@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -32,19 +34,20 @@ def pii_diagnostics(repo: Repository) -> Iterator[Diagnostic]:
         if not is_prompt and dataset is None:
             continue
         item_at_line = {line: item_id for item_id, line in dataset.item_lines.items()} if dataset else {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            for finding in detect(line):
-                if finding.confidence < threshold:
-                    continue
-                item_id = item_at_line.get(number)
-                if _allowed(dataset, item_id, finding.type):
-                    continue
-                where = f" in item '{item_id}'" if item_id else ""
-                hint = (
-                    "remove or replace the personal data; if the dataset is synthetic, set `synthetic: true` "
-                    f"and add `pii_allow: [{{type: {finding.type}, reason: ...}}]` to its sidecar"
-                    if dataset is not None
-                    else "prompts must not contain personal data; use a variable instead"
-                )
-                yield Diagnostic(path, number, finding.start + 1, "E601",
-                                 f"personal data ({finding.type}){where}", hint)
+        line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        for finding in detect(text):
+            if finding.confidence < threshold:
+                continue
+            number = bisect.bisect_right(line_starts, finding.start)
+            column = finding.start - line_starts[number - 1] + 1
+            item_id = item_at_line.get(number)
+            if _allowed(dataset, item_id, finding.type):
+                continue
+            where = f" in item '{item_id}'" if item_id else ""
+            hint = (
+                "remove or replace the personal data; if the dataset is synthetic, set `synthetic: true` "
+                f"and add `pii_allow: [{{type: {finding.type}, reason: ...}}]` to its sidecar"
+                if dataset is not None
+                else "prompts must not contain personal data; use a variable instead"
+            )
+            yield Diagnostic(path, number, column, "E601", f"personal data ({finding.type}){where}", hint)

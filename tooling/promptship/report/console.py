@@ -21,25 +21,45 @@ def print_runs(outcome: EvalOutcome) -> None:
         console.width = 160
     for run in outcome.runs:
         names = sorted({n for a in run.aggregates.values() for n in a.scores})
-        table = Table(title=f"{run.suite}  ({run.prompt} on {run.dataset}"
-                            + (f", profile {run.profile}" if run.profile else "") + ")", title_justify="left")
+        table = Table(
+            title=f"{run.suite}  ({run.prompt} on {run.dataset}"
+            + (f", profile {run.profile}" if run.profile else "")
+            + ")",
+            title_justify="left",
+        )
         table.add_column("model")
         for name in names:
             table.add_column(name, justify="right")
-        for header in ("pass rate", "cost", "per call", "p50 ms", "p95 ms", "tokens in/out", "errors", "cache"):
+        for header in (
+            "pass rate",
+            "cost",
+            "per call",
+            "p50 ms",
+            "p95 ms",
+            "tokens in/out",
+            "errors",
+            "cache",
+        ):
             table.add_column(header, justify="right")
         for model, summary in run.aggregates.items():
             table.add_row(
-                model, *[f"{summary.scores.get(n, 0.0):.3f}" for n in names], f"{summary.pass_rate:.1%}",
-                format_usd(summary.cost_usd), format_usd(summary.cost_per_call_usd),
-                f"{summary.latency_p50_ms:.0f}", f"{summary.latency_p95_ms:.0f}",
+                model,
+                *[f"{summary.scores.get(n, 0.0):.3f}" for n in names],
+                f"{summary.pass_rate:.1%}",
+                format_usd(summary.cost_usd),
+                format_usd(summary.cost_per_call_usd),
+                f"{summary.latency_p50_ms:.0f}",
+                f"{summary.latency_p95_ms:.0f}",
                 f"{summary.prompt_tokens}/{summary.completion_tokens}",
-                f"{summary.errors}/{summary.samples}", f"{summary.cache_hits}",
+                f"{summary.errors}/{summary.samples}",
+                f"{summary.cache_hits}",
             )
         console.print(table)
         errors = [s for s in run.samples if s.error is not None]
         for sample in errors[:5]:
-            console.print(f"  [red]✗[/red] {sample.item_id} ({sample.model}): {sample.error.kind}: {sample.error.message}")  # type: ignore[union-attr]
+            console.print(
+                f"  [red]✗[/red] {sample.item_id} ({sample.model}): {sample.error.kind}: {sample.error.message}"
+            )  # type: ignore[union-attr]
         if len(errors) > 5:
             console.print(f"  … and {len(errors) - 5} more errors (see the run artifact)")
         if not run.complete:

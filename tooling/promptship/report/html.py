@@ -23,8 +23,10 @@ def bar_chart(title: str, series: list[tuple[str, float | None, float | None]], 
     top = max(values) if values and max(values) > 0 else 1.0
     width, bar_h, gap = 360, 14, 10
     height = len(series) * (2 * bar_h + gap) + 20
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{html.escape(title)}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{html.escape(title)}">'
+    ]
     y = 10
     for label, base, head in series:
         parts.append(f'<text x="0" y="{y + bar_h}" font-size="11">{html.escape(label)}</text>')
@@ -32,9 +34,13 @@ def bar_chart(title: str, series: list[tuple[str, float | None, float | None]], 
             if value is None:
                 continue
             length = 200 * value / top
-            parts.append(f'<rect x="110" y="{y + offset}" width="{length:.1f}" height="{bar_h - 2}" fill="{colour}"/>')
-            parts.append(f'<text x="{115 + length:.1f}" y="{y + offset + bar_h - 4}" font-size="10">'
-                         f'{value:.4g}{unit}</text>')
+            parts.append(
+                f'<rect x="110" y="{y + offset}" width="{length:.1f}" height="{bar_h - 2}" fill="{colour}"/>'
+            )
+            parts.append(
+                f'<text x="{115 + length:.1f}" y="{y + offset + bar_h - 4}" font-size="10">'
+                f"{value:.4g}{unit}</text>"
+            )
         y += 2 * bar_h + gap
     parts.append("</svg>")
     return f"<figure>{''.join(parts)}<figcaption>{html.escape(title)} — base grey, head blue</figcaption></figure>"
@@ -45,46 +51,99 @@ def _suite_html(suite: SuiteReport) -> str:
     base, head = suite.base_run, suite.head_run
     models = list(head.aggregates if head else base.aggregates if base else {})
     if models:
-        metric_names = sorted({n for run in (base, head) if run for a in run.aggregates.values() for n in a.scores})
+        metric_names = sorted(
+            {n for run in (base, head) if run for a in run.aggregates.values() for n in a.scores}
+        )
         charts = []
         for name in metric_names:
-            charts.append(bar_chart(f"score: {name}", [
-                (m, base.aggregates[m].scores.get(name) if base and m in base.aggregates else None,
-                 head.aggregates[m].scores.get(name) if head and m in head.aggregates else None) for m in models]))
-        charts.append(bar_chart("cost per call (USD)", [
-            (m, base.aggregates[m].cost_per_call_usd if base and m in base.aggregates else None,
-             head.aggregates[m].cost_per_call_usd if head and m in head.aggregates else None) for m in models]))
-        charts.append(bar_chart("latency p95 (ms)", [
-            (m, base.aggregates[m].latency_p95_ms if base and m in base.aggregates else None,
-             head.aggregates[m].latency_p95_ms if head and m in head.aggregates else None) for m in models], " ms"))
+            charts.append(
+                bar_chart(
+                    f"score: {name}",
+                    [
+                        (
+                            m,
+                            base.aggregates[m].scores.get(name) if base and m in base.aggregates else None,
+                            head.aggregates[m].scores.get(name) if head and m in head.aggregates else None,
+                        )
+                        for m in models
+                    ],
+                )
+            )
+        charts.append(
+            bar_chart(
+                "cost per call (USD)",
+                [
+                    (
+                        m,
+                        base.aggregates[m].cost_per_call_usd if base and m in base.aggregates else None,
+                        head.aggregates[m].cost_per_call_usd if head and m in head.aggregates else None,
+                    )
+                    for m in models
+                ],
+            )
+        )
+        charts.append(
+            bar_chart(
+                "latency p95 (ms)",
+                [
+                    (
+                        m,
+                        base.aggregates[m].latency_p95_ms if base and m in base.aggregates else None,
+                        head.aggregates[m].latency_p95_ms if head and m in head.aggregates else None,
+                    )
+                    for m in models
+                ],
+                " ms",
+            )
+        )
         out.append(f'<div class="charts">{"".join(charts)}</div>')
     if suite.comparisons:
-        rows = ["<table><tr><th>model</th><th>metric</th><th>base</th><th>head</th><th>Δ</th><th>95% CI / p</th>"
-                "<th>significant</th></tr>"]
+        rows = [
+            "<table><tr><th>model</th><th>metric</th><th>base</th><th>head</th><th>Δ</th><th>95% CI / p</th>"
+            "<th>significant</th></tr>"
+        ]
         for comparison in suite.comparisons:
             for m in comparison.metrics:
-                ci = (f"[{m.ci_low:+.3f}, {m.ci_high:+.3f}]" if m.ci_low is not None and m.ci_high is not None
-                      else f"p={m.p_value:.3f}" if m.p_value is not None else "–")
-                rows.append(f"<tr><td>{html.escape(comparison.model)}</td><td class=l>{html.escape(m.metric)}</td>"
-                            f"<td>{m.base:.3f}</td><td>{m.head:.3f}</td><td>{m.delta:+.3f}</td><td>{ci}</td>"
-                            f"<td>{'yes' if m.significant else 'no'}</td></tr>")
+                ci = (
+                    f"[{m.ci_low:+.3f}, {m.ci_high:+.3f}]"
+                    if m.ci_low is not None and m.ci_high is not None
+                    else f"p={m.p_value:.3f}"
+                    if m.p_value is not None
+                    else "–"
+                )
+                rows.append(
+                    f"<tr><td>{html.escape(comparison.model)}</td><td class=l>{html.escape(m.metric)}</td>"
+                    f"<td>{m.base:.3f}</td><td>{m.head:.3f}</td><td>{m.delta:+.3f}</td><td>{ci}</td>"
+                    f"<td>{'yes' if m.significant else 'no'}</td></tr>"
+                )
         rows.append("</table>")
         out.append("".join(rows))
     if suite.gates:
-        out.append("<ul>" + "".join(
-            f'<li class="{"pass" if g.passed else "fail"}">{html.escape(g.model)} {html.escape(g.gate)}: '
-            f'{html.escape(g.message)}</li>' for g in suite.gates) + "</ul>")
+        out.append(
+            "<ul>"
+            + "".join(
+                f'<li class="{"pass" if g.passed else "fail"}">{html.escape(g.model)} {html.escape(g.gate)}: '
+                f"{html.escape(g.message)}</li>"
+                for g in suite.gates
+            )
+            + "</ul>"
+        )
     if suite.prompt_diff and not suite.prompt_diff.empty:
         for location, text in suite.prompt_diff.template_diffs:
             out.append(f"<h3>{html.escape(location)}</h3><pre>{html.escape(text)}</pre>")
     for comparison in suite.comparisons:
         if comparison.item_changes:
-            out.append(f"<h3>{html.escape(comparison.model)}: per-item changes</h3><table>"
-                       "<tr><th>item</th><th>change</th><th>input</th><th>base</th><th>head</th></tr>" + "".join(
-                           f"<tr><td class=l>{html.escape(c.item_id)}</td><td class=l>{c.change}</td>"
-                           f"<td class=l>{html.escape(c.input)}</td><td class=l>{html.escape(c.base_output)}</td>"
-                           f"<td class=l>{html.escape(c.head_output)}</td></tr>" for c in comparison.item_changes)
-                       + "</table>")
+            out.append(
+                f"<h3>{html.escape(comparison.model)}: per-item changes</h3><table>"
+                "<tr><th>item</th><th>change</th><th>input</th><th>base</th><th>head</th></tr>"
+                + "".join(
+                    f"<tr><td class=l>{html.escape(c.item_id)}</td><td class=l>{c.change}</td>"
+                    f"<td class=l>{html.escape(c.input)}</td><td class=l>{html.escape(c.base_output)}</td>"
+                    f"<td class=l>{html.escape(c.head_output)}</td></tr>"
+                    for c in comparison.item_changes
+                )
+                + "</table>"
+            )
     return "\n".join(out)
 
 
@@ -94,5 +153,7 @@ def render_html(report: DiffReport) -> str:
     if report.unaffected:
         body.append(f"<p>Unaffected suites (not run): {html.escape(', '.join(report.unaffected))}</p>")
     body += [_suite_html(s) for s in report.suites]
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
+    )

@@ -24,17 +24,19 @@ def _plain(value: Any) -> Any:
 def report_data(report: DiffReport) -> dict[str, Any]:
     suites = []
     for suite in report.suites:
-        suites.append({
-            "suite": suite.change.suite,
-            "status": suite.change.status,
-            "reasons": list(suite.change.reasons),
-            "prompt": suite.prompt,
-            "prompt_diff": _plain(suite.prompt_diff),
-            "base": _run_summary(suite.base_run, suite.base_source),
-            "head": _run_summary(suite.head_run, suite.head_source),
-            "comparisons": _plain(suite.comparisons),
-            "gates": _plain(suite.gates),
-        })
+        suites.append(
+            {
+                "suite": suite.change.suite,
+                "status": suite.change.status,
+                "reasons": list(suite.change.reasons),
+                "prompt": suite.prompt,
+                "prompt_diff": _plain(suite.prompt_diff),
+                "base": _run_summary(suite.base_run, suite.base_source),
+                "head": _run_summary(suite.head_run, suite.head_source),
+                "comparisons": _plain(suite.comparisons),
+                "gates": _plain(suite.gates),
+            }
+        )
     return {
         "format_version": 1,
         "base": {"ref": report.base_ref, "sha": report.base_sha},
@@ -51,8 +53,12 @@ def report_data(report: DiffReport) -> dict[str, Any]:
 def _run_summary(run: Any, source: str) -> dict[str, Any] | None:
     if run is None:
         return None
-    return {"source": source, "fingerprint": run.fingerprint.suite, "git_sha": run.git_sha,
-            "aggregates": {m: a.model_dump(mode="json") for m, a in run.aggregates.items()}}
+    return {
+        "source": source,
+        "fingerprint": run.fingerprint.suite,
+        "git_sha": run.git_sha,
+        "aggregates": {m: a.model_dump(mode="json") for m, a in run.aggregates.items()},
+    }
 
 
 def render_json(report: DiffReport) -> str:

@@ -40,7 +40,8 @@ def _significance(metric: MetricDelta) -> str:
     if not metric.significant:
         return "not significant"
     return ("▲ better" if metric.delta > 0 else "▼ worse") + (
-        f" (p={metric.p_value:.3f})" if metric.p_value is not None else "")
+        f" (p={metric.p_value:.3f})" if metric.p_value is not None else ""
+    )
 
 
 def _ci(metric: MetricDelta) -> str:
@@ -54,15 +55,20 @@ def _short(sha: str | None) -> str:
 
 
 def summary_rows(report: DiffReport) -> list[str]:
-    rows = ["| suite | model | metric | base | head | Δ | 95% CI | significance |", "|---|---|---|---:|---:|---:|---|---|"]
+    rows = [
+        "| suite | model | metric | base | head | Δ | 95% CI | significance |",
+        "|---|---|---|---:|---:|---:|---|---|",
+    ]
     for suite in report.suites:
         if suite.change.status == "removed":
             rows.append(f"| {suite.change.suite} | – | – | | | | | suite removed |")
             continue
         if suite.change.status == "added":
-            for model, aggregate in (suite.head_run.aggregates.items() if suite.head_run else []):
+            for model, aggregate in suite.head_run.aggregates.items() if suite.head_run else []:
                 for name, value in aggregate.scores.items():
-                    rows.append(f"| {suite.change.suite} | {model} | {name} | new | {value:.3f} | | | new suite |")
+                    rows.append(
+                        f"| {suite.change.suite} | {model} | {name} | new | {value:.3f} | | | new suite |"
+                    )
             continue
         for comparison in suite.comparisons:
             for metric in comparison.metrics:
@@ -74,8 +80,10 @@ def summary_rows(report: DiffReport) -> list[str]:
 
 
 def cost_rows(comparisons: Iterable[tuple[str, ModelComparison]]) -> list[str]:
-    rows = ["| suite | model | cost/call base → head | change | projected monthly Δ | p50 ms | p95 ms | tokens/call | errors |",
-            "|---|---|---|---:|---:|---|---|---|---|"]
+    rows = [
+        "| suite | model | cost/call base → head | change | projected monthly Δ | p50 ms | p95 ms | tokens/call | errors |",
+        "|---|---|---|---:|---:|---|---|---|---|",
+    ]
     for suite, c in comparisons:
         change = "–" if c.cost_change_pct is None else f"{c.cost_change_pct:+.1f}%"
         rows.append(
@@ -100,7 +108,10 @@ def prompt_section(suite: SuiteReport) -> str | None:
         parts.append(f"**{location}**\n\n```diff\n{text}\n```")
     if diff.field_changes:
         lines = ["| field | base | head |", "|---|---|---|"]
-        lines += [f"| `{c.path}` | {_escape(repr(c.before))} | {_escape(repr(c.after))} |" for c in diff.field_changes]
+        lines += [
+            f"| `{c.path}` | {_escape(repr(c.before))} | {_escape(repr(c.after))} |"
+            for c in diff.field_changes
+        ]
         parts.append("\n".join(lines))
     return _details(f"Prompt <code>{suite.prompt}</code>: what changed", "\n\n".join(parts))
 
@@ -112,12 +123,18 @@ def items_section(suite: SuiteReport) -> str | None:
         if not changes:
             continue
         failing = sum(c.change == "newly_failing" for c in changes)
-        lines = [f"**{comparison.model}**: {failing} newly failing, {len(changes) - failing} newly passing",
-                 "", "| item | change | input | base output | head output |", "|---|---|---|---|---|"]
+        lines = [
+            f"**{comparison.model}**: {failing} newly failing, {len(changes) - failing} newly passing",
+            "",
+            "| item | change | input | base output | head output |",
+            "|---|---|---|---|---|",
+        ]
         for change in changes[:ITEM_ROWS]:
             label = "❌ newly failing" if change.change == "newly_failing" else "✅ newly passing"
-            lines.append(f"| `{change.item_id}` | {label} | {_escape(change.input)} | "
-                         f"{_escape(change.base_output)} | {_escape(change.head_output)} |")
+            lines.append(
+                f"| `{change.item_id}` | {label} | {_escape(change.input)} | "
+                f"{_escape(change.base_output)} | {_escape(change.head_output)} |"
+            )
         if len(changes) > ITEM_ROWS:
             lines.append(f"\n… {len(changes) - ITEM_ROWS} more in the JSON/HTML report")
         parts.append("\n".join(lines))
@@ -131,8 +148,10 @@ def gates_section(report: DiffReport) -> str | None:
     if not gates:
         return None
     lines = ["| suite | model | gate | result | detail |", "|---|---|---|---|---|"]
-    lines += [f"| {g.suite} | {g.model} | `{g.gate}` | {'✅ pass' if g.passed else '❌ fail'} | {_escape(g.message)} |"
-              for g in gates]
+    lines += [
+        f"| {g.suite} | {g.model} | `{g.gate}` | {'✅ pass' if g.passed else '❌ fail'} | {_escape(g.message)} |"
+        for g in gates
+    ]
     return _details("Gates", "\n".join(lines))
 
 
@@ -141,7 +160,8 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
     head = [
         MARKER,
         f"### promptship eval diff: `{report.base_ref}` ({_short(report.base_sha)}) → "
-        f"`{report.head_ref}` ({_short(report.head_sha)})" + (f", profile `{report.profile}`" if report.profile else ""),
+        f"`{report.head_ref}` ({_short(report.head_sha)})"
+        + (f", profile `{report.profile}`" if report.profile else ""),
         "",
         f"**{report.verdict()}**",
         "",
@@ -153,15 +173,24 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
         head += [*cost_rows(costs), ""]
     if report.unaffected:
         head.append(f"Unaffected suites (not run): {', '.join(f'`{n}`' for n in report.unaffected)}")
-    runs = [f"`{s.change.suite}` base {s.base_source or '–'}, head {s.head_source or '–'}"
-            for s in report.suites if s.change.affected]
-    head.append(f"Model calls made for this report: {report.model_calls}"
-                + (" · runs: " + "; ".join(runs) if runs else ""))
-    details = [section for section in (
-        gates_section(report),
-        *(prompt_section(s) for s in report.suites),
-        *(items_section(s) for s in report.suites),
-    ) if section]
+    runs = [
+        f"`{s.change.suite}` base {s.base_source or '–'}, head {s.head_source or '–'}"
+        for s in report.suites
+        if s.change.affected
+    ]
+    head.append(
+        f"Model calls made for this report: {report.model_calls}"
+        + (" · runs: " + "; ".join(runs) if runs else "")
+    )
+    details = [
+        section
+        for section in (
+            gates_section(report),
+            *(prompt_section(s) for s in report.suites),
+            *(items_section(s) for s in report.suites),
+        )
+        if section
+    ]
     body = "\n".join(head)
     return _fit(body, details, limit)
 

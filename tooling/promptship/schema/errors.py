@@ -65,7 +65,14 @@ def _value_hint(ctx: dict[str, Any], model: type[BaseModel]) -> str:
         return f"expected {ctx['expected']}"
     if "pattern" in ctx:
         return f"the value must match {ctx['pattern']}"
-    bounds = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "length >=", "max_length": "length <="}
+    bounds = {
+        "ge": ">=",
+        "gt": ">",
+        "le": "<=",
+        "lt": "<",
+        "min_length": "length >=",
+        "max_length": "length <=",
+    }
     limits = [f"{op} {ctx[key]}" for key, op in bounds.items() if key in ctx]
     if limits:
         return "allowed: " + ", ".join(limits)

@@ -20,8 +20,17 @@ Alias = Annotated[str, Field(pattern=ALIAS)]
 
 #: litellm_params keys that would carry a secret literally; use the ``*_env`` fields instead.
 SECRET_PARAM_NAMES = frozenset(
-    {"api_key", "aws_secret_access_key", "aws_access_key_id", "aws_session_token", "vertex_credentials",
-     "client_secret", "azure_ad_token", "token", "password"}
+    {
+        "api_key",
+        "aws_secret_access_key",
+        "aws_access_key_id",
+        "aws_session_token",
+        "vertex_credentials",
+        "client_secret",
+        "azure_ad_token",
+        "token",
+        "password",
+    }
 )
 
 
@@ -118,9 +127,7 @@ class ReleasePolicy(Model):
     """Which git refs publish which Langfuse labels. The default publishes main as production."""
 
     schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
-    rules: list[ReleaseRule] = Field(
-        default_factory=lambda: [ReleaseRule(ref="main", labels=["production"])]
-    )
+    rules: list[ReleaseRule] = Field(default_factory=lambda: [ReleaseRule(ref="main", labels=["production"])])
 
 
 class Budget(Model):

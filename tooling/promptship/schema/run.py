@@ -34,8 +34,17 @@ class Attempt(_Record):
 
     alias: str
     deployment: str | None = None
-    outcome: Literal["ok", "rate_limited", "server_error", "timeout", "content_filter", "auth", "bad_request",
-                     "connection", "error"]
+    outcome: Literal[
+        "ok",
+        "rate_limited",
+        "server_error",
+        "timeout",
+        "content_filter",
+        "auth",
+        "bad_request",
+        "connection",
+        "error",
+    ]
     status: int | None = None
     latency_ms: float = 0.0
     retry_after_s: float | None = None
@@ -49,8 +58,16 @@ class ScoreResult(_Record):
 
 
 class SampleError(_Record):
-    kind: Literal["render", "pii_blocked", "credentials", "model", "content_filter", "timeout", "interrupted",
-                  "cache_miss"]
+    kind: Literal[
+        "render",
+        "pii_blocked",
+        "credentials",
+        "model",
+        "content_filter",
+        "timeout",
+        "interrupted",
+        "cache_miss",
+    ]
     message: str
 
 
