@@ -67,3 +67,12 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def fake_llm():
+    """A fresh fake OpenAI-compatible server on loopback (see tests/doubles/fake_llm.py)."""
+    from .doubles.fake_llm import FakeLLM
+
+    with FakeLLM() as server:
+        yield server

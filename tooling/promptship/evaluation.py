@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import ResponseCache
-from .errors import UsageError
+from .errors import EXIT_FAILED, PromptshipError, UsageError
 from .gates import GateFailure, absolute_gate_failures
 from .repo import Repository, load_valid_repo
 from .runs import runs_dir, save_run, write_atomically
 from .schema.run import Run
+
+
+class CacheMissError(PromptshipError):
+    exit_code = EXIT_FAILED
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,12 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
             on_progress=progress,
         )
         runs = run_suites(repo, names, router, options, cache)
+    misses = sum(1 for run in runs for s in run.samples if s.error and s.error.kind == "cache_miss")
+    if misses:
+        raise CacheMissError(
+            f"{misses} request(s) are not in the response cache and --cache-only sends nothing",
+            code="E811", hint="run once without --cache-only to fill the cache",
+        )
     outcome = EvalOutcome(runs)
     for run in runs:
         outcome.saved.append(save_run(runs_dir(root), run))

@@ -179,7 +179,7 @@ def classify(exc: BaseException) -> Failure:
     error body, whatever class LiteLLM chose for them."""
     status = getattr(exc, "status_code", None)
     message = str(exc)
-    lowered = message.lower()
+    lowered = " ".join([message, str(getattr(exc, "body", "") or ""), _response_text(exc)]).lower()
     retry_after = _retry_after(exc)
     name = type(exc).__name__
     if any(marker in lowered for marker in CONTENT_FILTER_MARKERS) or name == "ContentPolicyViolationError":
@@ -197,6 +197,15 @@ def classify(exc: BaseException) -> Failure:
     if status is not None and 400 <= status < 500:
         return Failure("bad_request", status, None, _short(message))
     return Failure("error", status, None, _short(message))
+
+
+def _response_text(exc: BaseException) -> str:
+    """The raw error body: vendors put the content-filter code there, not always in the message."""
+    response = getattr(exc, "response", None)
+    try:
+        return str(getattr(response, "text", "") or "")[:4000]
+    except Exception:  # noqa: BLE001 - an unread streaming body, for instance
+        return ""
 
 
 def _retry_after(exc: BaseException) -> float | None:

@@ -1,0 +1,367 @@
+"""A real HTTP, OpenAI-compatible fake LLM server on loopback, for tests and benches.
+
+- ``POST /v1/chat/completions`` (also ``stream: true`` as SSE), the Azure OpenAI path
+  ``/openai/deployments/{deployment}/chat/completions``, and ``GET /v1/models``.
+- Deterministic replies from a rule table keyed on the prompt text (first matching rule wins), so a
+  test can make one prompt version measurably better than another.
+- Fault injection per model: latency and jitter, 500s, 429s with ``Retry-After``, hangs past the
+  client's timeout, and content-filter refusals in each vendor's error shape:
+  Azure OpenAI ``content_filter`` (HTTP 400, the body Azure documents for prompt filtering, and a 200
+  whose ``finish_reason`` is ``content_filter``), OpenAI ``content_policy_violation`` (400
+  ``invalid_request_error``), and Gemini's ``PROHIBITED_CONTENT`` block as its OpenAI-compatible
+  endpoint reports it (400 whose message names the block reason).
+- A request counter per model and outcome, and a journal of what was received (Authorization is
+  recorded only as present/absent).
+
+Runs an aiohttp server on its own event loop in a background thread:
+
+    with FakeLLM([Rule("positive", "positive")]) as llm:
+        llm.faults("m", error_500=0.2, seed=1)
+        ... openai/m with api_base=llm.base_url ...
+        assert llm.count(model="m") == ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Reply ``reply`` when ``pattern`` (a regex) is found in the request's message text."""
+
+    pattern: str
+    reply: str | Callable[[dict[str, Any]], str]
+    model: str | None = None
+
+
+@dataclass
+class Faults:
+    latency_s: float = 0.0
+    jitter_s: float = 0.0
+    error_500: float = 0.0
+    error_429: float = 0.0
+    retry_after_s: float = 0.0
+    hang: float = 0.0
+    hang_s: float = 30.0
+    content_filter: float = 0.0
+    #: "azure" | "azure_finish" | "openai" | "gemini"
+    content_filter_kind: str = "azure"
+    #: Requests whose prompt matches this regex are always refused by the content filter.
+    content_filter_pattern: str | None = None
+    #: The first N requests fail with 500, whatever the probabilities say.
+    fail_first_n: int = 0
+    seed: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    seen: int = 0
+
+
+@dataclass(frozen=True)
+class Received:
+    model: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]
+    path: str
+    authorization: bool
+    outcome: str
+
+
+def prompt_text(body: dict[str, Any]) -> str:
+    parts = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(p.get("text", "") for p in content if isinstance(p, dict))
+    return "\n".join(parts)
+
+
+def count_tokens(text: str) -> int:
+    """Deterministic stand-in for a tokenizer: words plus one per 4 non-space characters of long words."""
+    return sum(1 + len(word) // 8 for word in text.split())
+
+
+AZURE_FILTER_BODY = {
+    "error": {
+        "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management "
+        "policy. Please modify your prompt and retry.",
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+        "innererror": {
+            "code": "ResponsibleAIPolicyViolation",
+            "content_filter_result": {
+                "hate": {"filtered": False, "severity": "safe"},
+                "self_harm": {"filtered": False, "severity": "safe"},
+                "sexual": {"filtered": False, "severity": "safe"},
+                "violence": {"filtered": True, "severity": "high"},
+            },
+        },
+    }
+}
+OPENAI_FILTER_BODY = {
+    "error": {
+        "message": "Your request was rejected as a result of our safety system.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "content_policy_violation",
+    }
+}
+GEMINI_FILTER_BODY = [
+    {
+        "error": {
+            "code": 400,
+            "message": "The request was blocked. Block reason: PROHIBITED_CONTENT",
+            "status": "INVALID_ARGUMENT",
+        }
+    }
+]
+
+
+class FakeLLM:
+    def __init__(self, rules: Sequence[Rule] = (), *, default_reply: Callable[[dict[str, Any]], str] | None = None,
+                 port: int = 0) -> None:
+        self.rules = list(rules)
+        self.default_reply = default_reply or (lambda body: "OK")
+        self._faults: dict[str, Faults] = {}
+        self._lock = threading.Lock()
+        self._port = port
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.journal: list[Received] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopping: asyncio.Event | None = None
+        self.port = 0
+
+    # -- configuration ----------------------------------------------------------------------------
+    def set_rules(self, rules: Sequence[Rule]) -> None:
+        with self._lock:
+            self.rules = list(rules)
+
+    def faults(self, model: str = "*", **knobs: Any) -> None:
+        """Set fault knobs for ``model`` ("*" = every model without its own settings)."""
+        with self._lock:
+            faults = Faults(**knobs)
+            faults.rng = random.Random(faults.seed)
+            self._faults[model] = faults
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+            self.journal.clear()
+            self._faults.clear()
+
+    def count(self, model: str | None = None, outcome: str | None = None) -> int:
+        with self._lock:
+            return sum(n for (m, o), n in self.counts.items()
+                       if (model is None or m == model) and (outcome is None or o == outcome))
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> FakeLLM:
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            self._stopping = asyncio.Event()
+            app = web.Application(client_max_size=32 * 1024 * 1024)
+            app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_post("/chat/completions", self._chat)
+            app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
+            app.router.add_get("/v1/models", self._models)
+            self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", self._port, backlog=1024)
+            loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="fake-llm", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        loop = self._loop
+        loop.call_soon_threadsafe(self._stopping.set)  # type: ignore[union-attr]
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread:
+            self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> FakeLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- behaviour --------------------------------------------------------------------------------------
+    def _faults_for(self, model: str) -> Faults | None:
+        return self._faults.get(model) or self._faults.get("*")
+
+    def _decide(self, model: str, text: str) -> tuple[str, float]:
+        """(outcome, latency) for one request, drawn under the lock so seeded runs are reproducible."""
+        with self._lock:
+            faults = self._faults_for(model)
+            if faults is None:
+                return "ok", 0.0
+            faults.seen += 1
+            latency = faults.latency_s + (faults.rng.random() * faults.jitter_s if faults.jitter_s else 0.0)
+            if faults.content_filter_pattern and re.search(faults.content_filter_pattern, text):
+                return "content_filter", latency
+            if faults.seen <= faults.fail_first_n:
+                return "500", latency
+            draw = faults.rng.random()
+            for outcome, probability in (("500", faults.error_500), ("429", faults.error_429),
+                                         ("hang", faults.hang), ("content_filter", faults.content_filter)):
+                if draw < probability:
+                    return outcome, latency
+                draw -= probability
+            return "ok", latency
+
+    def _reply(self, model: str, body: dict[str, Any]) -> str:
+        text = prompt_text(body)
+        with self._lock:
+            rules = list(self.rules)
+        for rule in rules:
+            if (rule.model is None or rule.model == model) and re.search(rule.pattern, text):
+                return rule.reply(body) if callable(rule.reply) else rule.reply
+        return self.default_reply(body)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        with self._lock:
+            names = sorted({m for m, _ in self.counts} | {r.model for r in self.rules if r.model})
+        return web.json_response({"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in names]})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        model = request.match_info.get("deployment") or str(body.get("model", ""))
+        text = prompt_text(body)
+        outcome, latency = self._decide(model, text)
+        faults = self._faults_for(model)
+        with self._lock:
+            self.counts[(model, outcome)] += 1
+            self.journal.append(Received(
+                model, body.get("messages", []), {k: v for k, v in body.items() if k not in ("messages", "model")},
+                request.path, "Authorization" in request.headers or "api-key" in request.headers, outcome))
+        if latency:
+            await asyncio.sleep(latency)
+        if outcome == "hang":
+            assert self._stopping is not None and faults is not None
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=faults.hang_s)
+            except TimeoutError:
+                pass
+            return web.json_response({"error": {"message": "hung"}}, status=504)
+        if outcome == "500":
+            return web.json_response({"error": {"message": "The server had an error while processing your request.",
+                                                 "type": "server_error", "param": None, "code": None}}, status=500)
+        if outcome == "429":
+            retry_after = faults.retry_after_s if faults else 0
+            return web.json_response(
+                {"error": {"message": "Rate limit reached for requests", "type": "requests",
+                           "param": None, "code": "rate_limit_exceeded"}},
+                status=429, headers={"Retry-After": f"{retry_after:g}", "x-ratelimit-remaining-requests": "0"})
+        if outcome == "content_filter":
+            kind = faults.content_filter_kind if faults else "azure"
+            if kind == "openai":
+                return web.json_response(OPENAI_FILTER_BODY, status=400)
+            if kind == "gemini":
+                return web.json_response(GEMINI_FILTER_BODY, status=400)
+            if kind == "azure_finish":
+                return web.json_response(self._completion(model, body, None, "content_filter"))
+            return web.json_response(AZURE_FILTER_BODY, status=400)
+        reply = self._reply(model, body)
+        if body.get("stream"):
+            return await self._stream(request, model, body, reply)
+        return web.json_response(self._completion(model, body, reply, "stop"))
+
+    def _usage(self, body: dict[str, Any], reply: str | None) -> dict[str, int]:
+        prompt_tokens = count_tokens(prompt_text(body)) + 3 * len(body.get("messages", []))
+        completion_tokens = count_tokens(reply or "")
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens}
+
+    def _completion(self, model: str, body: dict[str, Any], reply: str | None, finish: str) -> dict[str, Any]:
+        return {
+            "id": f"chatcmpl-fake-{int(time.time() * 1000)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": finish,
+                         "logprobs": None}],
+            "usage": self._usage(body, reply),
+        }
+
+    async def _stream(self, request: web.Request, model: str, body: dict[str, Any], reply: str) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        created = int(time.time())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:
+            data = {"id": "chatcmpl-fake-stream", "object": "chat.completion.chunk", "created": created,
+                    "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}] if delta or finish
+                    else []}
+            if usage is not None:
+                data["usage"] = usage
+            return f"data: {json.dumps(data)}\n\n".encode()
+
+        await response.write(chunk({"role": "assistant", "content": ""}))
+        for piece in re.findall(r"\S+\s*", reply) or [reply]:
+            await response.write(chunk({"content": piece}))
+        await response.write(chunk({}, "stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await response.write(chunk({}, None, self._usage(body, reply)))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def main() -> None:
+    """Run standalone (for benches): prints the port, serves until killed."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    server = FakeLLM(port=args.port).start()
+    if args.latency:
+        server.faults("*", latency_s=args.latency)
+    print(server.port, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
