@@ -76,3 +76,12 @@ def fake_llm():
 
     with FakeLLM() as server:
         yield server
+
+
+@pytest.fixture
+def github_double():
+    """A GitHub REST double on loopback (see tests/doubles/github_api.py)."""
+    from .doubles.github_api import running_github_double
+
+    with running_github_double() as double:
+        yield double

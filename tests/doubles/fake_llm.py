@@ -37,6 +37,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .server import BackgroundServer
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -139,13 +141,9 @@ class FakeLLM:
         self.default_reply = default_reply or (lambda body: "OK")
         self._faults: dict[str, Faults] = {}
         self._lock = threading.Lock()
-        self._port = port
         self.counts: Counter[tuple[str, str]] = Counter()
         self.journal: list[Received] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._stopping: asyncio.Event | None = None
+        self._server = BackgroundServer(self._routes, port)
         self.port = 0
 
     # -- configuration ----------------------------------------------------------------------------
@@ -180,43 +178,19 @@ class FakeLLM:
         return f"http://127.0.0.1:{self.port}"
 
     # -- lifecycle ----------------------------------------------------------------------------------
+    def _routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/chat/completions", self._chat)
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+
     def start(self) -> FakeLLM:
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            self._stopping = asyncio.Event()
-            app = web.Application(client_max_size=32 * 1024 * 1024)
-            app.router.add_post("/v1/chat/completions", self._chat)
-            app.router.add_post("/chat/completions", self._chat)
-            app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
-            app.router.add_get("/v1/models", self._models)
-            self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", self._port, backlog=1024)
-            loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="fake-llm", daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        self._server.start()
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
-        if self._loop is None:
-            return
-        loop = self._loop
-        loop.call_soon_threadsafe(self._stopping.set)  # type: ignore[union-attr]
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread:
-            self._thread.join(10)
-        self._loop = None
+        self._server.stop()
 
     def __enter__(self) -> FakeLLM:
         return self.start()
@@ -277,9 +251,9 @@ class FakeLLM:
         if latency:
             await asyncio.sleep(latency)
         if outcome == "hang":
-            assert self._stopping is not None and faults is not None
+            assert self._server.stopping is not None and faults is not None
             try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=faults.hang_s)
+                await asyncio.wait_for(self._server.stopping.wait(), timeout=faults.hang_s)
             except TimeoutError:
                 pass
             return web.json_response({"error": {"message": "hung"}}, status=504)

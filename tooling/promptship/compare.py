@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .gates import absolute_gate_failures
+from .gates import GateResult, absolute_gate_results
 from .schema import Gates
 from .schema.run import Run, SampleResult
 from .stats import mcnemar_exact, paired_bootstrap_ci, percentile
@@ -64,15 +64,6 @@ class ModelComparison:
     errors_base: int
     errors_head: int
     item_changes: list[ItemChange] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class GateResult:
-    suite: str
-    model: str
-    gate: str
-    passed: bool
-    message: str
 
 
 def _truncate(text: Any, limit: int = TRUNCATE) -> str:
@@ -219,10 +210,7 @@ def check_gates(
     suite: str, gates: Gates, head: Run, comparisons: Sequence[ModelComparison]
 ) -> list[GateResult]:
     """Absolute minimums on head, significant regressions beyond tolerance, and cost increases."""
-    results = [
-        GateResult(suite, f.model, f"min:{f.metric}", False, f.message)
-        for f in absolute_gate_failures(head, gates)
-    ]
+    results = absolute_gate_results(head, gates)
     for comparison in comparisons:
         by_name = {m.metric: m for m in comparison.metrics}
         for metric, tolerance in gates.max_regression.items():

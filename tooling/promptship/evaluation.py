@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .cache import ResponseCache
 from .errors import EXIT_FAILED, PromptshipError, UsageError
-from .gates import GateFailure, absolute_gate_failures
+from .gates import GateResult, absolute_gate_results
 from .repo import Repository, load_valid_repo
 from .runs import runs_dir, save_run, write_atomically
 from .schema.run import Run
@@ -36,7 +36,7 @@ class EvalRequest:
 class EvalOutcome:
     runs: list[Run]
     saved: list[Path] = field(default_factory=list)
-    gate_failures: list[GateFailure] = field(default_factory=list)
+    gate_failures: list[GateResult] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -102,7 +102,8 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
     outcome = EvalOutcome(runs)
     for run in runs:
         outcome.saved.append(save_run(runs_dir(root), run))
-        outcome.gate_failures.extend(absolute_gate_failures(run, repo.suites[run.suite].suite.gates))
+        outcome.gate_failures.extend(
+            g for g in absolute_gate_results(run, repo.suites[run.suite].suite.gates) if not g.passed)
     return outcome
 
 

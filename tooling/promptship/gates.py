@@ -9,30 +9,24 @@ from .schema.run import Run
 
 
 @dataclass(frozen=True)
-class GateFailure:
+class GateResult:
     suite: str
     model: str
-    metric: str
+    gate: str
+    passed: bool
     message: str
 
 
-def absolute_gate_failures(run: Run, gates: Gates) -> list[GateFailure]:
-    """Every ``min`` threshold (mean score, or ``pass_rate``) and ``max_latency_p95_ms`` a model misses."""
-    failures = []
+def absolute_gate_results(run: Run, gates: Gates) -> list[GateResult]:
+    """Every ``min`` threshold (mean score, or ``pass_rate``) and ``max_latency_p95_ms``, per model."""
+    results = []
     for model, summary in run.aggregates.items():
         for metric, minimum in gates.min.items():
             value = summary.pass_rate if metric == "pass_rate" else summary.scores.get(metric, 0.0)
-            if value < minimum:
-                failures.append(
-                    GateFailure(run.suite, model, metric, f"{metric} {value:.3f} < minimum {minimum:.3f}")
-                )
-        if gates.max_latency_p95_ms is not None and summary.latency_p95_ms > gates.max_latency_p95_ms:
-            failures.append(
-                GateFailure(
-                    run.suite,
-                    model,
-                    "latency_p95_ms",
-                    f"p95 latency {summary.latency_p95_ms:.0f} ms > {gates.max_latency_p95_ms:.0f} ms",
-                )
-            )
-    return failures
+            results.append(GateResult(run.suite, model, f"min:{metric}", value >= minimum,
+                                      f"{metric} {value:.3f} (minimum {minimum:.3f})"))
+        if gates.max_latency_p95_ms is not None:
+            limit = gates.max_latency_p95_ms
+            results.append(GateResult(run.suite, model, "max_latency_p95_ms", summary.latency_p95_ms <= limit,
+                                      f"p95 latency {summary.latency_p95_ms:.0f} ms (limit {limit:.0f} ms)"))
+    return results

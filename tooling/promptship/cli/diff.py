@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -71,6 +70,7 @@ def diff(
     Also appends the Markdown to $GITHUB_STEP_SUMMARY when that is set.
     """
     from ..diffing import DiffRequest, run_diff
+    from ..github import write_step_summary
     from ..report.html import render_html
     from ..report.jsonout import render_json
     from ..report.markdown import render_markdown
@@ -97,10 +97,7 @@ def diff(
     for path, make in outputs.items():
         if path is not None:
             write_atomically(path, make())
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_file:
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
+    write_step_summary(markdown)
     if output_format == "json":
         click.echo(render_json(report))
     elif output_format == "markdown":

@@ -33,20 +33,23 @@ def _usd(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "–"
     digits = 6 if abs(value) < 0.01 else 2
-    return f"{value:+,.{digits}f}$" if signed else f"{value:,.{digits}f}$"
+    sign = ("+" if value >= 0 else "-") if signed else ("-" if value < 0 else "")
+    return f"{sign}${abs(value):,.{digits}f}"
 
 
 def _significance(metric: MetricDelta) -> str:
     if not metric.significant:
         return "not significant"
-    return ("▲ better" if metric.delta > 0 else "▼ worse") + (
-        f" (p={metric.p_value:.3f})" if metric.p_value is not None else ""
-    )
+    return "▲ better" if metric.delta > 0 else "▼ worse"
+
+
+def _p(value: float) -> str:
+    return "p<0.001" if value < 0.001 else f"p={value:.3f}"
 
 
 def _ci(metric: MetricDelta) -> str:
     if metric.ci_low is None or metric.ci_high is None:
-        return f"McNemar p={metric.p_value:.3f}" if metric.p_value is not None else "–"
+        return f"McNemar {_p(metric.p_value)}" if metric.p_value is not None else "–"
     return f"[{metric.ci_low:+.3f}, {metric.ci_high:+.3f}]"
 
 
@@ -159,8 +162,8 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
     """The PR comment body (never longer than ``limit``)."""
     head = [
         MARKER,
-        f"### promptship eval diff: `{report.base_ref}` ({_short(report.base_sha)}) → "
-        f"`{report.head_ref}` ({_short(report.head_sha)})"
+        f"### promptship eval diff: `{report.base_ref}` ({_short(report.base_sha)}) → `{report.head_ref}`"
+        + (f" ({_short(report.head_sha)})" if report.head_sha else "")
         + (f", profile `{report.profile}`" if report.profile else ""),
         "",
         f"**{report.verdict()}**",
