@@ -12,6 +12,17 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+
+from .words import (
+    COMPOUND_SURNAMES,
+    FOLLOWING_CUES,
+    PARTICLES,
+    PRECEDING_CUES,
+    ROLE_WORDS,
+    STOPWORDS,
+    SUFFIX_CUES,
+    SURNAMES,
+)
 from datetime import date
 
 #: Every type name, in overlap priority order (earlier wins a tie).
@@ -27,6 +38,8 @@ TYPES = (
     "person_name",
 )
 _PRIORITY = {name: rank for rank, name in enumerate(TYPES)}
+#: Every numeric type has at least nine digits in a row, single separators allowed.
+_NINE_DIGITS = re.compile(r"\d(?:[-. ]?\d){8}")
 
 
 @dataclass(frozen=True, order=True)
@@ -49,8 +62,17 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+def _line_end(text: str, start: int, limit: int) -> int:
+    """``start + limit``, or the end of the line if that comes first."""
+    newline = text.find("\n", start, start + limit)
+    return start + limit if newline == -1 else newline
+
+
 def _near(text: str, start: int, end: int, words: Iterable[str], before: int = 24, after: int = 12) -> bool:
-    window = text[max(0, start - before) : start] + " " + text[end : end + after]
+    """Is any of ``words`` within ``before`` characters before or ``after`` after the span, on its line?"""
+    window_before = text[max(0, start - before) : start].rpartition("\n")[2]
+    window_after = text[end : end + after].partition("\n")[0]
+    window = window_before + " " + window_after
     return any(word in window for word in words)
 
 
@@ -134,10 +156,14 @@ def luhn_ok(digits: str) -> bool:
 def detect_card(text: str) -> Iterator[Finding]:
     for m in _CARD.finditer(text):
         digits = _digits(m[0])
-        if not 13 <= len(digits) <= 19 or not luhn_ok(digits) or digits[0] not in "2345689":
+        if not 14 <= len(digits) <= 19 or not luhn_ok(digits) or digits[0] not in "2345689":
             continue
         if m[2] and len(m[5]) not in (1, 2, 3, 4):
             continue
+        if not m[2]:
+            bank_context = _near(text, m.start(), m.end(), BANK_NAMES + ACCOUNT_WORDS)
+            if len(digits) not in (15, 16) or (bank_context and not _near(text, m.start(), m.end(), ("카드",))):
+                continue  # bare digits beside a bank name are an account number, not a card
         yield Finding(m.start(), m.end(), "card_number", 0.9 if m[2] else 0.75)
 
 
@@ -269,367 +295,61 @@ def detect_email(text: str) -> Iterator[Finding]:
 
 # -- person names ----------------------------------------------------------------------------------------------------
 
-SURNAMES_2 = ("남궁", "황보", "제갈", "선우", "독고", "사공", "서문", "동방")
-SURNAMES_1 = frozenset(
-    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄채원천방공현함변염여추"
-    "도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부봉"
-)
-#: Ordinary words that begin with a surname syllable (foods, adverbs, roles, banks, everyday nouns).
-STOPWORDS = frozenset(
-    [
-        "김치",
-        "김밥",
-        "김말이",
-        "김가루",
-        "이번",
-        "이거",
-        "이건",
-        "이게",
-        "이것",
-        "이제",
-        "이상",
-        "이하",
-        "이용",
-        "이름",
-        "이전",
-        "이후",
-        "이미",
-        "이쪽",
-        "이렇게",
-        "이런",
-        "이유",
-        "이벤트",
-        "이모",
-        "박스",
-        "박하",
-        "박사",
-        "정말",
-        "정도",
-        "정리",
-        "정보",
-        "정확",
-        "정상",
-        "정식",
-        "정류장",
-        "조금",
-        "조리",
-        "조심",
-        "조용",
-        "조만간",
-        "조회",
-        "최고",
-        "최대",
-        "최소",
-        "최근",
-        "최악",
-        "최종",
-        "최선",
-        "강력",
-        "강추",
-        "강의",
-        "한번",
-        "한우",
-        "한식",
-        "한분",
-        "한개",
-        "한잔",
-        "한정",
-        "한참",
-        "한국",
-        "한테",
-        "신선",
-        "신라면",
-        "신청",
-        "신경",
-        "신규",
-        "신용",
-        "신한",
-        "오늘",
-        "오징어",
-        "오후",
-        "오전",
-        "오랜만",
-        "오래",
-        "오류",
-        "오이",
-        "전화",
-        "전복",
-        "전복죽",
-        "전체",
-        "전부",
-        "전혀",
-        "전달",
-        "전에",
-        "전날",
-        "주문",
-        "주소",
-        "주말",
-        "주의",
-        "주세요",
-        "주시",
-        "주신",
-        "배달",
-        "배송",
-        "배민",
-        "배고",
-        "배부",
-        "고기",
-        "고객",
-        "고등어",
-        "고추",
-        "고민",
-        "고생",
-        "고마",
-        "고맙",
-        "문의",
-        "문자",
-        "문제",
-        "문앞",
-        "문",
-        "안녕",
-        "안내",
-        "안쪽",
-        "안에",
-        "홍합",
-        "홍보",
-        "양념",
-        "양파",
-        "양이",
-        "양도",
-        "손님",
-        "기사",
-        "기사님",
-        "기다",
-        "기대",
-        "기억",
-        "기분",
-        "사장",
-        "사장님",
-        "사진",
-        "사용",
-        "사랑",
-        "사과",
-        "사이",
-        "우리",
-        "우유",
-        "우동",
-        "하나",
-        "하루",
-        "하고",
-        "하면",
-        "국민",
-        "국물",
-        "기업",
-        "남자",
-        "남은",
-        "남편",
-        "여자",
-        "여기",
-        "여러",
-        "유리",
-        "유자",
-        "유통",
-        "서비스",
-        "서울",
-        "성함",
-        "성공",
-        "차가",
-        "차이",
-        "구매",
-        "구성",
-        "민원",
-        "진짜",
-        "진행",
-        "나중",
-        "나물",
-        "지금",
-        "지난",
-        "지역",
-        "원래",
-        "원하",
-        "천천",
-        "방금",
-        "방문",
-        "공지",
-        "공동",
-        "현관",
-        "현금",
-        "함께",
-        "변경",
-        "연락",
-        "연어",
-        "위치",
-        "표시",
-        "명절",
-        "반찬",
-        "반품",
-        "왕새우",
-        "금액",
-        "금요일",
-        "육회",
-        "인분",
-        "인정",
-        "맹물",
-        "제일",
-        "제육",
-        "제품",
-        "모두",
-        "모든",
-        "탁송",
-        "어제",
-        "어묵",
-        "은행",
-        "용기",
-        "예약",
-        "예금주",
-        "경우",
-        "봉투",
-        "부분",
-        "부탁",
-        "석쇠",
-        "선물",
-        "설명",
-        "마요",
-        "마늘",
-        "길이",
-        "도착",
-        "도시락",
-        "소스",
-        "소고기",
-        "소금",
-        "송장",
-        "장님",
-        "장소",
-        "장조림",
-        "임시",
-        "황금",
-        "허니",
-        "심심",
-        "노력",
-        "곽티슈",
-        "채소",
-        "추가",
-        "추천",
-        "편의점",
-        "마라",
-        "도우",
-    ]
-)
-#: Role words that follow a name ("김민수 고객님") or end a run ("민수님").
-SUFFIX_CUES = (
-    "고객님께서",
-    "고객님께",
-    "고객님이",
-    "고객님은",
-    "고객님",
-    "회원님",
-    "기사님",
-    "선생님",
-    "님께서",
-    "님께",
-    "님이",
-    "님은",
-    "님의",
-    "님",
-    "씨가",
-    "씨는",
-    "씨",
-    "고객",
-    "회원",
-    "담당자",
-    "입니다",
-    "이에요",
-    "예요",
-    "이고요",
-    "이라고",
-    "라고",
-)
-FOLLOWING_CUES = ("고객님", "고객", "회원님", "님", "씨", "기사님", "담당자", "상담원")
-PRECEDING_CUES = (
-    "예금주",
-    "받는 분",
-    "받는분",
-    "받으실 분",
-    "수령인",
-    "수취인",
-    "주문자",
-    "보내는 분",
-    "보내는분",
-    "이름",
-    "성함",
-    "고객명",
-    "담당자",
-    "기사님",
-    "배달기사",
-    "저는",
-    "제 이름은",
-)
 _HANGUL_RUN = re.compile(r"[가-힣]+")
-_PARTICLES = (
-    "으로",
-    "에게",
-    "한테",
-    "께서",
-    "이가",
-    "이는",
-    "이를",
-    "의",
-    "이",
-    "가",
-    "은",
-    "는",
-    "을",
-    "를",
-    "로",
-    "께",
+#: The leftmost match ending the run is the longest cue, as ``SUFFIX_CUES`` lists longer cues first.
+_SUFFIX_CUE = re.compile("(?:" + "|".join(SUFFIX_CUES) + ")$")
+#: Hangul runs that start with a surname: the only runs that can hold a name (one C-speed scan).
+_NAME_RUN = re.compile(
+    "(?<![가-힣])(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])[가-힣]{1,11}(?![가-힣])"
 )
 
 
 def _valid_name(token: str) -> bool:
+    """Surname + a one- or two-syllable given name, and not an ordinary word."""
     if not 2 <= len(token) <= 4 or token in STOPWORDS:
         return False
-    if token[:2] in SURNAMES_2 and len(token) >= 3:
+    if token[:2] in COMPOUND_SURNAMES and len(token) >= 3:
         given = token[2:]
-    elif token[0] in SURNAMES_1:
+    elif token[0] in SURNAMES and len(token) <= 3:
         given = token[1:]
     else:
         return False
-    if not 1 <= len(given) <= 2 or len(token) == 4 and token[:2] not in SURNAMES_2:
-        return False
-    return given not in ("님", "씨", "고객", "사장", "기사", "회원", "대리", "과장", "부장", "선생")
+    return given not in ROLE_WORDS
 
 
 def _strip_particle(token: str) -> str:
-    for particle in _PARTICLES:
-        if (
-            token.endswith(particle)
-            and len(token) - len(particle) >= 2
-            and _valid_name(token[: -len(particle)])
-        ):
+    """``김민수가`` → ``김민수``. Three-syllable tokens are left whole: most Korean names have three."""
+    if len(token) <= 3:
+        return token
+    for particle in PARTICLES:
+        if token.endswith(particle) and _valid_name(token[: -len(particle)]):
             return token[: -len(particle)]
     return token
 
 
 def detect_person_name(text: str) -> Iterator[Finding]:
-    for m in _HANGUL_RUN.finditer(text):
+    """Names need a cue: a suffix (님, 씨, 고객님, 입니다), a following role word, a preceding label
+    (예금주, 받는 분, 주문자), or a phone/account number right after a bare full name."""
+    for m in _NAME_RUN.finditer(text):
         run, start = m.group(), m.start()
-        if len(run) < 2 or len(run) > 12:
+        cue = _SUFFIX_CUE.search(run, 1)
+        if cue is not None:
+            name = run[: cue.start()]
+            if _valid_name(name):
+                yield Finding(start, start + len(name), "person_name", 0.85)
             continue
-        # 1. name + role/copula suffix in one run: 김민수님, 박지영입니다, 이서연고객님
-        for cue in SUFFIX_CUES:
-            if run.endswith(cue) and len(run) > len(cue):
-                name = run[: -len(cue)]
-                if _valid_name(name):
-                    yield Finding(start, start + len(name), "person_name", 0.85)
-                break
-        else:
-            name = _strip_particle(run)
-            if not _valid_name(name):
-                continue
-            following = text[m.end() : m.end() + 5].lstrip()
-            preceding = text[max(0, start - 8) : start].rstrip(" :：-")
-            if following.startswith(FOLLOWING_CUES) or preceding.endswith(PRECEDING_CUES):
-                yield Finding(start, start + len(name), "person_name", 0.8)
+        name = _strip_particle(run)
+        if not _valid_name(name):
+            continue
+        following = text[m.end() : m.end() + 6].lstrip()
+        preceding = text[max(0, start - 8) : start].rstrip(" :：-")
+        if following.startswith(FOLLOWING_CUES) or preceding.endswith(PRECEDING_CUES):
+            yield Finding(start, start + len(name), "person_name", 0.8)
+        elif len(name) == 3 == len(run) and run[-1] not in "은는을를의에도가" and _NINE_DIGITS.search(
+            text, m.end(), _line_end(text, m.end(), 40)
+        ):
+            # "홍길동 / 010-…": a bare full name right before a phone or account number.
+            yield Finding(start, start + 3, "person_name", 0.65)
 
 
 DETECTORS: dict[str, Callable[[str], Iterator[Finding]]] = {
@@ -645,8 +365,6 @@ DETECTORS: dict[str, Callable[[str], Iterator[Finding]]] = {
 }
 
 
-#: Every numeric type has at least nine digits in a row, single separators allowed.
-_NINE_DIGITS = re.compile(r"\d(?:[-. ]?\d){8}")
 _NUMERIC = frozenset(TYPES) - {"email", "person_name", "passport"}
 
 
@@ -681,7 +399,8 @@ def detect(text: str, types: Iterable[str] | None = None) -> list[Finding]:
         starts.insert(index, finding.start)
         ends.insert(index, finding.end)
         taken.append(finding)
-    return sorted(taken)
+    taken.sort(key=lambda f: f.start)
+    return taken
 
 
 def mask_value(value: str) -> str:
