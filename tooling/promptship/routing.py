@@ -293,6 +293,10 @@ class ModelRouter:
             params["api_key"] = self.env.get(deployment.api_key_env)
         for param, variable in deployment.env.items():
             params[param] = self.env.get(variable)
+        if deployment.pricing is not None:
+            # Registered with LiteLLM too, so its own cost tracking agrees with ours.
+            params["input_cost_per_token"] = deployment.pricing.input_per_million / 1e6
+            params["output_cost_per_token"] = deployment.pricing.output_per_million / 1e6
         params["timeout"] = timeout_s
         params["max_retries"] = 0  # the OpenAI client's own retries are off too
         return params
