@@ -121,3 +121,18 @@ def test_pre_commit_runs_the_hook_in_a_real_repository(example_repo: Path) -> No
     (example_repo / "prompts/reviews/sentiment.yaml").write_text("type: chat\nmodel: chat-fast\n")
     bad = subprocess.run([pre_commit, "run", "--all-files"], cwd=example_repo, capture_output=True, text=True)
     assert bad.returncode == 1 and "E004" in bad.stdout
+
+
+def test_generated_format_reference_is_current_and_complete() -> None:
+    from promptship.evaluators import registry
+    from promptship.schema.reference import with_reference
+    from promptship.validate import CODES
+
+    document = (PROJECT / "docs" / "formats.md").read_text(encoding="utf-8")
+    assert with_reference(document) == document, "run `promptship schema` to refresh docs/formats.md"
+    for code in CODES:
+        assert f"`{code}`" in document, code
+    for name, definition in registry().items():
+        assert f"#### `{name}`" in document
+        for field_name, field in definition.params.model_fields.items():
+            assert f"`{field.alias or field_name}`" in document

@@ -9,24 +9,34 @@ from .main import root_of
 
 
 @click.command()
-@click.option("--check", is_flag=True, help="Exit 1 if schemas/ is out of date instead of writing it.")
+@click.option("--check", is_flag=True, help="Exit 1 if anything is out of date instead of writing it.")
 @click.pass_context
 def schema(ctx: click.Context, check: bool) -> int:
-    """Write JSON Schemas for every file format into schemas/ (editors use them for autocompletion)."""
-    from ..schema import schema_documents
+    """Write JSON Schemas for every file format into schemas/ (editors use them for autocompletion)
+    and refresh the generated field reference in docs/formats.md."""
+    from ..schema import export_schemas, schema_documents
+    from ..schema.reference import with_reference
 
-    directory = root_of(ctx) / "schemas"
+    root = root_of(ctx)
+    directory = root / "schemas"
     stale = [
-        name
+        f"schemas/{name}"
         for name, text in schema_documents().items()
         if not (directory / name).exists() or (directory / name).read_text(encoding="utf-8") != text
     ]
+    formats = root / "docs" / "formats.md"
+    current = formats.read_text(encoding="utf-8") if formats.exists() else "# File formats\n"
+    updated = with_reference(current)
+    if updated != current:
+        stale.append("docs/formats.md")
     if check:
         for name in stale:
-            click.echo(f"schemas/{name} is out of date; run `promptship schema`")
+            click.echo(f"{name} is out of date; run `promptship schema`")
         return EXIT_FAILED if stale else 0
-    from ..schema import export_schemas
-
     for path in export_schemas(directory):
-        click.echo(f"wrote {path.relative_to(root_of(ctx))}")
+        click.echo(f"wrote {path.relative_to(root)}")
+    if updated != current:
+        formats.parent.mkdir(exist_ok=True)
+        formats.write_text(updated, encoding="utf-8")
+        click.echo("wrote docs/formats.md (field reference)")
     return 0

@@ -12,10 +12,12 @@ from ._base import Model
 class Item(Model):
     """One dataset item. ``id`` is stable: renaming it is deleting one item and adding another."""
 
-    id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-    input: dict[str, Any]
-    expected: Any = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:\-]+$")] = Field(
+        description="Stable, unique id."
+    )
+    input: dict[str, Any] = Field(description="The prompt's variables.")
+    expected: Any = Field(default=None, description="What evaluators compare the answer with.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Free data (difficulty, source...).")
 
 
 class CsvMapping(Model):

@@ -36,7 +36,7 @@ class Message(Model):
     """One chat message; ``content`` is a Jinja2 template."""
 
     role: Literal["system", "user", "assistant", "developer"]
-    content: str
+    content: str = Field(description="Jinja2 template of the message text.")
 
 
 class JsonSchemaFormat(Model):
@@ -59,12 +59,12 @@ class ResponseFormat(Model):
 class Params(Model):
     """Call parameters passed to the model."""
 
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    top_p: Annotated[float, Field(gt=0, le=1)] | None = None
-    max_tokens: Annotated[int, Field(gt=0)] | None = None
-    stop: list[str] | None = None
-    seed: int | None = None
-    response_format: ResponseFormat | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = Field(default=None, description="0 = deterministic.")
+    top_p: Annotated[float, Field(gt=0, le=1)] | None = Field(default=None, description="Nucleus sampling.")
+    max_tokens: Annotated[int, Field(gt=0)] | None = Field(default=None, description="Longest reply in tokens.")
+    stop: list[str] | None = Field(default=None, description="Sequences that end the reply.")
+    seed: int | None = Field(default=None, description="Sampling seed, where the vendor supports it.")
+    response_format: ResponseFormat | None = Field(default=None, description="Plain text, any JSON, or a JSON Schema.")
 
 
 class Traffic(Model):
@@ -91,17 +91,19 @@ class Prompt(Model):
     """A prompt file. Exactly one of ``messages`` (type chat) or ``template`` (type text)."""
 
     schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
-    type: Literal["chat", "text"]
-    description: str | None = None
-    owners: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
+    type: Literal["chat", "text"] = Field(description="chat: `messages`; text: one `template`.")
+    description: str | None = Field(default=None, description="What the prompt is for (shown in Langfuse).")
+    owners: list[str] = Field(default_factory=list, description="Teams or people who review changes.")
+    tags: list[str] = Field(default_factory=list, description="Free labels; synced to Langfuse tags.")
     model: str = Field(description="An alias from policies/routing.yaml.")
-    params: Params = Field(default_factory=Params)
-    variables: dict[Annotated[str, Field(pattern=IDENTIFIER)], Variable] = Field(default_factory=dict)
-    messages: list[Message] | None = None
-    template: str | None = None
-    traffic: Traffic | None = None
-    release: PromptRelease | None = None
+    params: Params = Field(default_factory=Params, description="Call parameters sent with every request.")
+    variables: dict[Annotated[str, Field(pattern=IDENTIFIER)], Variable] = Field(
+        default_factory=dict, description="Every variable the templates use, by name."
+    )
+    messages: list[Message] | None = Field(default=None, description="Chat messages (type chat).")
+    template: str | None = Field(default=None, description="The Jinja2 template (type text).")
+    traffic: Traffic | None = Field(default=None, description="Expected production volume.")
+    release: PromptRelease | None = Field(default=None, description="Per-prompt release override.")
 
     @model_validator(mode="after")
     def _body_matches_type(self) -> Prompt:

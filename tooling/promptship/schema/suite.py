@@ -14,11 +14,11 @@ NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
 class EvaluatorSpec(Model):
     """One evaluator: its registered ``type``, parameters, and the name its score is reported under."""
 
-    type: str
+    type: str = Field(description="A registered evaluator (see Evaluators below).")
     name: Annotated[str, Field(pattern=NAME)] | None = Field(
         default=None, description="Defaults to the type; must be unique in the suite."
     )
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, description="The evaluator's parameters.")
 
     @property
     def score_name(self) -> str:
@@ -44,14 +44,14 @@ class Gates(Model):
 class Suite(Model):
     schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
     description: str | None = None
-    prompt: str
-    dataset: str
+    prompt: str = Field(description="Name of the prompt to evaluate.")
+    dataset: str = Field(description="Name of the dataset to run it on.")
     models: list[str] = Field(
         default_factory=list, description="Aliases to compare; empty means the prompt's own model."
     )
-    evaluators: Annotated[list[EvaluatorSpec], Field(min_length=1)]
-    repeats: Annotated[int, Field(ge=1, le=100)] = 1
-    gates: Gates = Field(default_factory=Gates)
+    evaluators: Annotated[list[EvaluatorSpec], Field(min_length=1)] = Field(description="How answers are scored.")
+    repeats: Annotated[int, Field(ge=1, le=100)] = Field(default=1, description="Samples per item and model.")
+    gates: Gates = Field(default_factory=Gates, description="Conditions that fail CI.")
 
     @model_validator(mode="after")
     def _unique_score_names(self) -> Suite:
