@@ -49,8 +49,10 @@ def main() -> None:
     table = score()
     print(f"{'type':30} {'support':>7} {'precision':>9} {'recall':>7} {'overlap':>8} {'FP':>4}")
     for kind, row in table.items():
-        print(f"{kind:30} {row['support']:7d} {row['precision']:9.3f} {row['recall']:7.3f} "
-              f"{row['overlap_recall']:8.3f} {row['false_positives']:4d}")
+        print(
+            f"{kind:30} {row['support']:7d} {row['precision']:9.3f} {row['recall']:7.3f} "
+            f"{row['overlap_recall']:8.3f} {row['false_positives']:4d}"
+        )
     structured = [k for k in table if k != "person_name"]
     ok = all(table[k]["recall"] >= 0.98 and table[k]["precision"] >= 0.95 for k in structured)
     ok = ok and table["person_name"]["recall"] >= 0.90

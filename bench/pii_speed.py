@@ -15,8 +15,15 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "tests" / "pii" / "corpus.jsonl"
 
-FILLER = ["배달이 빨리 와서 좋았어요.", "양념치킨 반 후라이드 반 주문합니다.", "문 앞에 두고 벨 눌러주세요.",
-          "포장 상태가 좋았습니다.", "다음에도 주문할게요!", "맛은 좋은데 조금 짰어요.", "Delivery was quick, thanks."]
+FILLER = [
+    "배달이 빨리 와서 좋았어요.",
+    "양념치킨 반 후라이드 반 주문합니다.",
+    "문 앞에 두고 벨 눌러주세요.",
+    "포장 상태가 좋았습니다.",
+    "다음에도 주문할게요!",
+    "맛은 좋은데 조금 짰어요.",
+    "Delivery was quick, thanks.",
+]
 
 
 def mixed_text(megabytes: float, seed: int = 1, pii_share: float = 0.3) -> str:
@@ -46,13 +53,21 @@ def main() -> None:
         started = time.perf_counter()
         per_message = sum(len(detect(line)) for line in lines)
         per_message_s = time.perf_counter() - started
-        print(f"mixed Korean text, {megabytes:.1f} MB, {len(lines):,} messages, {share:.0%} of them from the PII corpus")
-        print(f"  whole text:   {megabytes / whole_s:6.1f} MB/s ({len(whole):,} findings)  target >= 5 MB/s: "
-              f"{'met' if megabytes / whole_s >= 5 else 'NOT met'}")
+        print(
+            f"mixed Korean text, {megabytes:.1f} MB, {len(lines):,} messages, {share:.0%} of them from the PII corpus"
+        )
+        print(
+            f"  whole text:   {megabytes / whole_s:6.1f} MB/s ({len(whole):,} findings)  target >= 5 MB/s: "
+            f"{'met' if megabytes / whole_s >= 5 else 'NOT met'}"
+        )
         print(f"  per message:  {megabytes / per_message_s:6.1f} MB/s ({per_message:,} findings)")
-    for label, adversarial in (("200k digits", "9" * 200_000), ("100k '1-'", "1-" * 100_000),
-                               ("100k '님'", "님" * 100_000), ("100k letters then @", "a" * 100_000 + "@"),
-                               ("20k phone numbers", "010-1234-5678 " * 20_000)):
+    for label, adversarial in (
+        ("200k digits", "9" * 200_000),
+        ("100k '1-'", "1-" * 100_000),
+        ("100k '님'", "님" * 100_000),
+        ("100k letters then @", "a" * 100_000 + "@"),
+        ("20k phone numbers", "010-1234-5678 " * 20_000),
+    ):
         started = time.perf_counter()
         detect(adversarial)
         elapsed = time.perf_counter() - started

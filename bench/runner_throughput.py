@@ -49,18 +49,27 @@ evaluators: [{type: contains, params: {values: [OK]}}]
 
 
 def make_repo(root: Path, items: int) -> None:
-    files = {"policies/routing.yaml": ROUTING, "prompts/p.yaml": PROMPT, "evals/s.yaml": SUITE,
-             "datasets/d.yaml": "kind: evaluation\nsynthetic: true\nprompt: p\n",
-             "datasets/d.jsonl": "".join(json.dumps({"id": f"i{i}", "input": {"text": f"item {i}"}}) + "\n"
-                                         for i in range(items))}
+    files = {
+        "policies/routing.yaml": ROUTING,
+        "prompts/p.yaml": PROMPT,
+        "evals/s.yaml": SUITE,
+        "datasets/d.yaml": "kind: evaluation\nsynthetic: true\nprompt: p\n",
+        "datasets/d.jsonl": "".join(
+            json.dumps({"id": f"i{i}", "input": {"text": f"item {i}"}}) + "\n" for i in range(items)
+        ),
+    }
     for path, text in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
-    server = subprocess.Popen([sys.executable, "-m", "tests.doubles.fake_llm", "--latency", str(latency)],
-                              cwd=PROJECT, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.doubles.fake_llm", "--latency", str(latency)],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert server.stdout is not None
     port = server.stdout.readline().strip()
     return server, f"http://127.0.0.1:{port}/v1"
@@ -76,8 +85,13 @@ def direct_litellm(base_url: str, calls: int, concurrency: int) -> float:
 
         async def one(i: int) -> None:
             async with semaphore:
-                await litellm.acompletion(model="openai/bench-model", api_base=base_url, api_key="k", max_retries=0,
-                                          messages=[{"role": "user", "content": f"Echo item {i}"}])
+                await litellm.acompletion(
+                    model="openai/bench-model",
+                    api_base=base_url,
+                    api_key="k",
+                    max_retries=0,
+                    messages=[{"role": "user", "content": f"Echo item {i}"}],
+                )
 
         await asyncio.gather(*(one(i) for i in range(calls)))
 
@@ -106,8 +120,10 @@ def main() -> None:
             wall = time.perf_counter() - started
             errors = outcome.runs[0].aggregates["bench"].errors
         ideal = args.items * args.latency / args.concurrency
-        print(f"runner: {args.items} items, {args.latency * 1000:.0f} ms latency, concurrency {args.concurrency}: "
-              f"wall {wall:.2f} s, ideal {ideal:.2f} s, efficiency {ideal / wall:.2f} (target >= 0.9), errors {errors}")
+        print(
+            f"runner: {args.items} items, {args.latency * 1000:.0f} ms latency, concurrency {args.concurrency}: "
+            f"wall {wall:.2f} s, ideal {ideal:.2f} s, efficiency {ideal / wall:.2f} (target >= 0.9), errors {errors}"
+        )
         server.kill()
         server, base_url = start_server(0.0)
         calls = 500
@@ -119,8 +135,10 @@ def main() -> None:
             started = time.perf_counter()
             evaluate(root, EvalRequest(concurrency=args.concurrency, cache_mode="off"))
             runner = time.perf_counter() - started
-        print(f"per-call cost at 0 ms latency ({calls} calls): direct litellm.acompletion {direct / calls * 1000:.2f} ms,"
-              f" runner {runner / calls * 1000:.2f} ms, overhead {(runner - direct) / calls * 1000:.2f} ms per call")
+        print(
+            f"per-call cost at 0 ms latency ({calls} calls): direct litellm.acompletion {direct / calls * 1000:.2f} ms,"
+            f" runner {runner / calls * 1000:.2f} ms, overhead {(runner - direct) / calls * 1000:.2f} ms per call"
+        )
     finally:
         server.kill()
 

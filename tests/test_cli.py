@@ -45,9 +45,7 @@ def test_validate_json_output_and_path_filter(example_repo: Path, run_cli) -> No
     result = run_cli("--root", str(example_repo), "validate", "--format", "json")
     data = json.loads(result.out)
     assert result.code == 1 and data["ok"] is False
-    assert [(d["path"], d["code"]) for d in data["diagnostics"]] == [
-        ("prompts/reviews/sentiment.yaml", "E104")
-    ]
+    assert [(d["path"], d["code"]) for d in data["diagnostics"]] == [("prompts/reviews/sentiment.yaml", "E104")]
     only_evals = run_cli("--root", str(example_repo), "validate", "evals", "--format", "json")
     assert only_evals.code == 0 and json.loads(only_evals.out)["diagnostics"] == []
 
@@ -72,9 +70,7 @@ def test_console_script_version_help_and_light_imports(example_repo: Path) -> No
     )
     assert validate_run.returncode == 0, validate_run.stderr
     assert "litellm" not in validate_run.stdout.split("HEAVY=")[1] and "langfuse" not in validate_run.stdout
-    version = subprocess.run(
-        [Path(sys.executable).parent / "promptship", "--version"], capture_output=True, text=True
-    )
+    version = subprocess.run([Path(sys.executable).parent / "promptship", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("promptship, version ")
 
 
@@ -91,9 +87,7 @@ def test_example_files_reference_their_schema() -> None:
     for top, schema in (("prompts", "prompt"), ("evals", "suite")):
         for path in (PROJECT / top).rglob("*.yaml"):
             first = path.read_text(encoding="utf-8").splitlines()[0]
-            assert (
-                first.startswith("# yaml-language-server: $schema=") and f"{schema}.schema.json" in first
-            ), path
+            assert first.startswith("# yaml-language-server: $schema=") and f"{schema}.schema.json" in first, path
             target = (path.parent / first.split("$schema=")[1]).resolve()
             assert target == PROJECT / "schemas" / f"{schema}.schema.json"
 

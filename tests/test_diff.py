@@ -32,10 +32,12 @@ aliases:
 
 
 def prompt(system: str, variable: str, calls_per_day: int = 1000) -> str:
-    return (f"type: chat\nmodel: fast\ndescription: example\nvariables:\n  {variable}: {{type: string}}\n"
-            f"messages:\n  - role: system\n    content: {system}\n"
-            f"  - role: user\n    content: \"Review: {{{{ {variable} }}}}\"\n"
-            f"traffic:\n  calls_per_day: {calls_per_day}\n")
+    return (
+        f"type: chat\nmodel: fast\ndescription: example\nvariables:\n  {variable}: {{type: string}}\n"
+        f"messages:\n  - role: system\n    content: {system}\n"
+        f'  - role: user\n    content: "Review: {{{{ {variable} }}}}"\n'
+        f"traffic:\n  calls_per_day: {calls_per_day}\n"
+    )
 
 
 def suite(name: str, evaluator: str, gates: str) -> str:
@@ -43,10 +45,20 @@ def suite(name: str, evaluator: str, gates: str) -> str:
 
 
 def dataset(name: str, variable: str, items: int = 20) -> dict[str, str]:
-    lines = [json.dumps({"id": f"{name}-{i:02d}", "input": {variable: f"{'good' if i % 2 else 'bad'} meal {i}"},
-                         "expected": "positive" if i % 2 else "negative"}) for i in range(items)]
-    return {f"datasets/{name}.yaml": f"kind: golden\nsynthetic: true\nprompt: {name}\n",
-            f"datasets/{name}.jsonl": "\n".join(lines) + "\n"}
+    lines = [
+        json.dumps(
+            {
+                "id": f"{name}-{i:02d}",
+                "input": {variable: f"{'good' if i % 2 else 'bad'} meal {i}"},
+                "expected": "positive" if i % 2 else "negative",
+            }
+        )
+        for i in range(items)
+    ]
+    return {
+        f"datasets/{name}.yaml": f"kind: golden\nsynthetic: true\nprompt: {name}\n",
+        f"datasets/{name}.jsonl": "\n".join(lines) + "\n",
+    }
 
 
 SENTIMENT_EVAL = "  - type: label_accuracy\n    name: accuracy\n    params: {labels: [positive, negative]}\n"
@@ -81,24 +93,30 @@ def pr_repo(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) 
         "prompts/summary.yaml": prompt("Summarize briefly.", "review", 5000),
         "prompts/tagline.yaml": prompt("Write a tagline.", "review"),
         "evals/sentiment.yaml": suite("sentiment", SENTIMENT_EVAL, "  max_regression: {accuracy: 0.05}\n"),
-        "evals/summary.yaml": suite("summary", SUMMARY_EVAL,
-                                    "  max_regression: {mentions_refund: 0.1}\n  max_cost_increase_pct: 500\n"),
+        "evals/summary.yaml": suite(
+            "summary", SUMMARY_EVAL, "  max_regression: {mentions_refund: 0.1}\n  max_cost_increase_pct: 500\n"
+        ),
         "evals/tagline.yaml": suite("tagline", "  - type: length\n    params: {max: 50}\n", "  min: {length: 0.5}\n"),
-        **dataset("sentiment", "review"), **dataset("summary", "review"), **dataset("tagline", "review"),
+        **dataset("sentiment", "review"),
+        **dataset("summary", "review"),
+        **dataset("tagline", "review"),
     }
     write(root, files)
     git(root, "init", "-q", "-b", "main")
     commit_all(root, "main")
     git(root, "checkout", "-q", "-b", "pr")
-    write(root, {
-        "prompts/sentiment.yaml": prompt("Classify the sentiment. Answer with exactly one word.", "review"),
-        "prompts/summary.yaml": prompt("Summarize.", "review", 5000),
-        # Reformatted only: keys reordered, comments and flow style; same content.
-        "prompts/tagline.yaml": "# tagline prompt\ntraffic: {calls_per_day: 1000}\nmodel: fast\ntype: chat\n"
-                                "description: example\nmessages:\n- {role: system, content: Write a tagline.}\n"
-                                "- role: user\n  content: 'Review: {{ review }}'\nvariables:\n  review:\n"
-                                "    type: string\n",
-    })
+    write(
+        root,
+        {
+            "prompts/sentiment.yaml": prompt("Classify the sentiment. Answer with exactly one word.", "review"),
+            "prompts/summary.yaml": prompt("Summarize.", "review", 5000),
+            # Reformatted only: keys reordered, comments and flow style; same content.
+            "prompts/tagline.yaml": "# tagline prompt\ntraffic: {calls_per_day: 1000}\nmodel: fast\ntype: chat\n"
+            "description: example\nmessages:\n- {role: system, content: Write a tagline.}\n"
+            "- role: user\n  content: 'Review: {{ review }}'\nvariables:\n  review:\n"
+            "    type: string\n",
+        },
+    )
     commit_all(root, "pr changes")
     return root
 
@@ -118,11 +136,26 @@ def normalize(markdown: str) -> str:
     return markdown
 
 
-def test_pr_diff_reports_improvement_regression_and_unaffected(pr_repo: Path, fake_llm: FakeLLM, run_cli,
-                                                               tmp_path: Path) -> None:
+def test_pr_diff_reports_improvement_regression_and_unaffected(
+    pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--markdown", str(out / "c.md"),
-                     "--json", str(out / "r.json"), "--html", str(out / "r.html"), "--format", "text")
+    result = run_cli(
+        "--root",
+        str(pr_repo),
+        "diff",
+        "--base",
+        "main",
+        "--quiet",
+        "--markdown",
+        str(out / "c.md"),
+        "--json",
+        str(out / "r.json"),
+        "--html",
+        str(out / "r.html"),
+        "--format",
+        "text",
+    )
     assert result.code == 1, result.err
     assert result.out.startswith("❌ gate failed: summary / fast: max_regression:mentions_refund")
     report = json.loads((out / "r.json").read_text())
@@ -165,8 +198,9 @@ def test_base_results_are_reused_from_a_results_dir(pr_repo: Path, fake_llm: Fak
     (pr_repo / ".promptship/runs").rename(results)
     (pr_repo / ".promptship/cache/responses.sqlite3").unlink()
     git(pr_repo, "checkout", "-q", "pr")
-    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(results),
-                     "--quiet", "--format", "json")
+    result = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(results), "--quiet", "--format", "json"
+    )
     data = json.loads(result.out)
     assert {s["suite"]: s["base"]["source"] for s in data["suites"]} == {"sentiment": "stored", "summary": "stored"}
     assert fake_llm.count() - calls_on_main == 2 * 20, "only head was evaluated"

@@ -92,8 +92,14 @@ def make_repo(root: Path, items: int = 20, pii: str | None = None) -> Path:
         "prompts/classify.yaml": PROMPT,
         "datasets/reviews.yaml": "kind: golden\nsynthetic: true\nprompt: classify\n",
         "datasets/reviews.jsonl": "".join(
-            json.dumps({"id": f"r{i:03d}", "input": {"review": f"{'good' if i % 2 else 'bad'} food number {i}"},
-                        "expected": "positive" if i % 2 else "negative"}) + "\n"
+            json.dumps(
+                {
+                    "id": f"r{i:03d}",
+                    "input": {"review": f"{'good' if i % 2 else 'bad'} food number {i}"},
+                    "expected": "positive" if i % 2 else "negative",
+                }
+            )
+            + "\n"
             for i in range(items)
         ),
         "evals/classify.yaml": SUITE,
@@ -162,7 +168,8 @@ def test_persistent_failure_falls_back_and_is_recorded(tmp_path: Path, env: Fake
 
 @pytest.mark.parametrize("kind", ["azure", "azure_finish", "openai", "gemini"])
 def test_content_filter_refusals_go_to_the_content_policy_fallback(
-        tmp_path: Path, env: FakeLLM, run_cli, kind: str) -> None:
+    tmp_path: Path, env: FakeLLM, run_cli, kind: str
+) -> None:
     repo = make_repo(tmp_path, items=4)
     env.faults("m-primary", content_filter_pattern="number [13]$", content_filter_kind=kind)
     env.faults("m-backup", error_500=1.0)
@@ -217,8 +224,9 @@ def test_selection_options(tmp_path: Path, env: FakeLLM, run_cli) -> None:
     assert result.code == 2 and "does not evaluate backup" in result.err
 
 
-def test_missing_credentials_are_named_and_nothing_is_sent(tmp_path: Path, fake_llm: FakeLLM, run_cli,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_credentials_are_named_and_nothing_is_sent(
+    tmp_path: Path, fake_llm: FakeLLM, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = make_repo(tmp_path, items=3)
     monkeypatch.setenv("FAKE_LLM_BASE", fake_llm.base_url)
     monkeypatch.delenv("FAKE_LLM_KEY", raising=False)
@@ -232,14 +240,25 @@ PII_POLICY = "default: block\ntypes:\n  phone: mask\n  person_name: mask\n  rrn:
 
 def test_pii_policy_masks_or_blocks_before_sending(tmp_path: Path, env: FakeLLM, run_cli) -> None:
     repo = make_repo(tmp_path, items=0, pii=PII_POLICY)
-    (repo / "datasets/reviews.jsonl").write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in [
-        {"id": "phone", "input": {"review": "good, call 김민수님 at 010-1234-5678 or 010-1234-5678"}, "expected": "positive"},
-        {"id": "rrn", "input": {"review": "bad, my number is 900101-1234568"}, "expected": "negative"},
-        {"id": "clean", "input": {"review": "good food"}, "expected": "positive"},
-    ]) + "\n")
+    (repo / "datasets/reviews.jsonl").write_text(
+        "\n".join(
+            json.dumps(i, ensure_ascii=False)
+            for i in [
+                {
+                    "id": "phone",
+                    "input": {"review": "good, call 김민수님 at 010-1234-5678 or 010-1234-5678"},
+                    "expected": "positive",
+                },
+                {"id": "rrn", "input": {"review": "bad, my number is 900101-1234568"}, "expected": "negative"},
+                {"id": "clean", "input": {"review": "good food"}, "expected": "positive"},
+            ]
+        )
+        + "\n"
+    )
     (repo / "datasets/reviews.yaml").write_text(
         "kind: golden\nsynthetic: true\nprompt: classify\npii_allow:\n"
-        "  - {type: phone, reason: test}\n  - {type: rrn, reason: test}\n  - {type: person_name, reason: test}\n")
+        "  - {type: phone, reason: test}\n  - {type: rrn, reason: test}\n  - {type: person_name, reason: test}\n"
+    )
     code, data = run_json(run_cli, repo)
     by_id = {s["item_id"]: s for s in data["runs"][0]["samples"]}
     assert by_id["rrn"]["error"]["kind"] == "pii_blocked" and "rrn" in by_id["rrn"]["error"]["message"]
@@ -255,9 +274,22 @@ def test_ctrl_c_stops_cleanly_and_keeps_completed_samples(tmp_path: Path, env: F
     repo = make_repo(tmp_path, items=30)
     env.faults("*", latency_s=0.4)
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from promptship.cli.main import main; sys.exit(main(sys.argv[1:]))",
-         "--root", str(repo), "eval", "--quiet", "--concurrency", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        [
+            sys.executable,
+            "-c",
+            "import sys; from promptship.cli.main import main; sys.exit(main(sys.argv[1:]))",
+            "--root",
+            str(repo),
+            "eval",
+            "--quiet",
+            "--concurrency",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     deadline = time.time() + 30
     while env.count() < 6 and time.time() < deadline:  # concurrency 2: the 6th request means 4 finished
         time.sleep(0.05)
@@ -276,12 +308,23 @@ def test_ctrl_c_stops_cleanly_and_keeps_completed_samples(tmp_path: Path, env: F
 
 @pytest.mark.slow
 def test_real_embedded_model_runs_the_example_suite(example_repo: Path, run_cli) -> None:
-    code, data = run_json(run_cli, example_repo, "review-sentiment", "--profile", "offline", "--sample", "4",
-                          "--models", "chat-fast")
+    code, data = run_json(
+        run_cli, example_repo, "review-sentiment", "--profile", "offline", "--sample", "4", "--models", "chat-fast"
+    )
     run = data["runs"][0]
     assert all(s["error"] is None and s["output"] for s in run["samples"])
     assert all(s["deployment"] == "local-smollm2@chat-fast" and s["cost_usd"] == 0 for s in run["samples"])
     assert all(s["prompt_tokens"] > 20 and s["completion_tokens"] >= 1 for s in run["samples"])
-    again = run_json(run_cli, example_repo, "review-sentiment", "--profile", "offline", "--sample", "4",
-                     "--models", "chat-fast", "--no-cache")[1]["runs"][0]
+    again = run_json(
+        run_cli,
+        example_repo,
+        "review-sentiment",
+        "--profile",
+        "offline",
+        "--sample",
+        "4",
+        "--models",
+        "chat-fast",
+        "--no-cache",
+    )[1]["runs"][0]
     assert [s["output"] for s in again["samples"]] == [s["output"] for s in run["samples"]], "deterministic at t=0"

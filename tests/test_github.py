@@ -15,8 +15,9 @@ MARKER = "<!-- promptship:report -->"
 
 def client(double: GitHubDouble, sleeps: list[float] | None = None, token: str | None = None) -> GitHubClient:
     recorder = sleeps if sleeps is not None else []
-    return GitHubClient(token or double.token, api_url=double.url, sleep=recorder.append,
-                        retry=RetryPolicy(attempts=4, base_s=0.01))
+    return GitHubClient(
+        token or double.token, api_url=double.url, sleep=recorder.append, retry=RetryPolicy(attempts=4, base_s=0.01)
+    )
 
 
 def test_creates_then_updates_one_comment(github_double: GitHubDouble) -> None:
@@ -35,7 +36,9 @@ def test_finds_the_marker_on_the_last_page(github_double: GitHubDouble) -> None:
     for index in range(12):
         github_double.add_comment("acme/menu", 3, f"chatter {index}")
     github_double.add_comment("acme/menu", 3, f"{MARKER}\nold report", "github-actions[bot]")
-    result = post_sticky_comment("acme/menu", 3, f"{MARKER}\nnew", token="", marker=MARKER, client=client(github_double))
+    result = post_sticky_comment(
+        "acme/menu", 3, f"{MARKER}\nnew", token="", marker=MARKER, client=client(github_double)
+    )
     assert result.action == "updated"
     assert [p for m, p in github_double.journal if m == "GET"][-1].endswith("page=3")
     assert github_double.count("POST") == 0
@@ -70,12 +73,24 @@ def test_too_long_body_is_refused() -> None:
         post_sticky_comment("acme/menu", 1, "x" * 70_000, token="t", marker=MARKER, api_url="http://127.0.0.1:9")
 
 
-def test_cli_comment_end_to_end(github_double: GitHubDouble, run_cli, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_comment_end_to_end(
+    github_double: GitHubDouble, run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = tmp_path / "comment.md"
     body.write_text(f"{MARKER}\nreport")
     monkeypatch.setenv("GITHUB_TOKEN", github_double.token)
-    args = ("ci", "comment", "--repo", "acme/menu", "--pr", "9", "--body-file", str(body), "--api-url", github_double.url)
+    args = (
+        "ci",
+        "comment",
+        "--repo",
+        "acme/menu",
+        "--pr",
+        "9",
+        "--body-file",
+        str(body),
+        "--api-url",
+        github_double.url,
+    )
     first = run_cli(*args)
     body.write_text(f"{MARKER}\nreport v2")
     second = run_cli(*args)

@@ -25,9 +25,7 @@ def chat(content: str, **variables: dict) -> Prompt:
 
 
 def test_data_values_are_never_rendered_as_templates() -> None:
-    rendered = render_prompt(
-        chat("value: {{ x }}"), {"x": "{{ 7*7 }} {% for i in range(3) %}{{ i }}{% endfor %}"}
-    )
+    rendered = render_prompt(chat("value: {{ x }}"), {"x": "{{ 7*7 }} {% for i in range(3) %}{{ i }}{% endfor %}"})
     assert rendered.messages[0]["content"] == "value: {{ 7*7 }} {% for i in range(3) %}{{ i }}{% endfor %}"
 
 
@@ -45,16 +43,12 @@ def test_missing_and_unknown_variables_are_errors() -> None:
 
 
 def test_defaults_apply_to_optional_variables() -> None:
-    prompt = chat(
-        "{{ x }}/{{ y }}", x={"type": "string"}, y={"type": "string", "required": False, "default": "d"}
-    )
+    prompt = chat("{{ x }}/{{ y }}", x={"type": "string"}, y={"type": "string", "required": False, "default": "d"})
     assert render_prompt(prompt, {"x": "a"}).messages[0]["content"] == "a/d"
 
 
 def test_text_prompt_becomes_one_user_message() -> None:
-    prompt = Prompt.model_validate(
-        {"type": "text", "model": "fast", "variables": {"x": {}}, "template": "T {{ x }}"}
-    )
+    prompt = Prompt.model_validate({"type": "text", "model": "fast", "variables": {"x": {}}, "template": "T {{ x }}"})
     rendered = render_prompt(prompt, {"x": "1"})
     assert rendered.messages == [{"role": "user", "content": "T 1"}] and rendered.text == "T 1"
 
@@ -104,7 +98,5 @@ def test_render_cli_reports_user_mistakes_without_traceback(example_repo: Path, 
     assert "error[E000] unknown prompt 'nope/nope'" in result.err and "Traceback" not in result.err
     result = run_cli("--root", str(example_repo), "render", "reviews/sentiment")
     assert result.code == 2 and "missing required variable 'review'" in result.err
-    result = run_cli(
-        "--root", str(example_repo), "render", "catalog/menu-description", "--var", "ingredients=[oops"
-    )
+    result = run_cli("--root", str(example_repo), "render", "catalog/menu-description", "--var", "ingredients=[oops")
     assert result.code == 2 and "is not a valid list" in result.err

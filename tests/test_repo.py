@@ -76,9 +76,7 @@ def test_reformatting_and_reordering_keep_the_hash(example_repo: Path) -> None:
     text = path.read_text(encoding="utf-8")
     # Move `tags` to the end, add comments and blank lines, switch a list to flow style.
     _rewrite(path, "tags: [reviews, classification]\n", "")
-    path.write_text(
-        "# a comment\n\n" + path.read_text(encoding="utf-8") + "\ntags:\n  - reviews\n  - classification\n"
-    )
+    path.write_text("# a comment\n\n" + path.read_text(encoding="utf-8") + "\ntags:\n  - reviews\n  - classification\n")
     after = load_repo(example_repo).repo.prompts["reviews/sentiment"].hash
     assert text != path.read_text(encoding="utf-8")
     assert after == before

@@ -54,16 +54,12 @@ def test_identity_changes_with_deployments_not_with_credentials_values(policy: R
             "aliases": {
                 **policy.aliases,
                 "chat-fast-japan": fallback.model_copy(
-                    update={
-                        "deployments": [fallback.deployments[0].model_copy(update={"region": "japanwest"})]
-                    }
+                    update={"deployments": [fallback.deployments[0].model_copy(update={"region": "japanwest"})]}
                 ),
             }
         }
     )
-    assert alias_identity(changed_fallback, "chat-fast") != base, (
-        "fallback deployments are part of the identity"
-    )
+    assert alias_identity(changed_fallback, "chat-fast") != base, "fallback deployments are part of the identity"
     assert alias_identity(changed_fallback, "chat-smart") == alias_identity(policy, "chat-smart")
 
 

@@ -19,8 +19,9 @@ def binomial_two_sided(b: int, c: int) -> float:
     return min(1.0, 2 * tail)
 
 
-@pytest.mark.parametrize(("b", "c", "expected"), [(0, 10, 0.001953125), (1, 9, 0.021484375), (5, 5, 1.0),
-                                                   (3, 12, 0.03515625), (0, 0, 1.0)])
+@pytest.mark.parametrize(
+    ("b", "c", "expected"), [(0, 10, 0.001953125), (1, 9, 0.021484375), (5, 5, 1.0), (3, 12, 0.03515625), (0, 0, 1.0)]
+)
 def test_mcnemar_matches_known_p_values(b: int, c: int, expected: float) -> None:
     base = [True] * b + [False] * c + [True] * 7
     head = [False] * b + [True] * c + [True] * 7
@@ -36,8 +37,9 @@ def test_bootstrap_detects_a_clear_effect_and_not_noise() -> None:
     better = [min(1.0, x + 0.2 + rng.gauss(0, 0.05)) for x in base]
     noise = [x + rng.gauss(0, 0.05) for x in base]
     clear = paired_bootstrap_ci(base, better, resamples=2000)
-    assert clear.significant and clear.ci_low > 0.1 and clear.delta == pytest.approx(
-        sum(better) / 200 - sum(base) / 200)
+    assert (
+        clear.significant and clear.ci_low > 0.1 and clear.delta == pytest.approx(sum(better) / 200 - sum(base) / 200)
+    )
     assert not paired_bootstrap_ci(base, noise, resamples=2000).significant
 
 

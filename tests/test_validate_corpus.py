@@ -139,9 +139,7 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, str]] = [
     (
         "required-variable-unused",
         {
-            "prompts/p.yaml": PROMPT.replace(
-                "    type: string\n", "    type: string\n  spice:\n    type: integer\n"
-            ),
+            "prompts/p.yaml": PROMPT.replace("    type: string\n", "    type: string\n  spice:\n    type: integer\n"),
             "datasets/d.jsonl": '{"id": "a", "input": {"dish": "x", "spice": 2}}\n',
         },
         "prompts/p.yaml:6:3",
@@ -320,9 +318,7 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, str]] = [
     ),
     (
         "aws-key-in-dataset",
-        {
-            "datasets/d.jsonl": '{"id": "a", "input": {"dish": "x"}, "metadata": {"k": "AKIAIOSFODNN7EXAMPLE"}}\n'
-        },
+        {"datasets/d.jsonl": '{"id": "a", "input": {"dish": "x"}, "metadata": {"k": "AKIAIOSFODNN7EXAMPLE"}}\n'},
         "datasets/d.jsonl:1:56",
         "E501",
     ),
@@ -337,17 +333,13 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, str]] = [
 
 
 @pytest.mark.parametrize(("files", "where", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_reports_exact_location_and_code(
-    tmp_path: Path, files: dict, where: str, code: str
-) -> None:
+def test_bad_input_reports_exact_location_and_code(tmp_path: Path, files: dict, where: str, code: str) -> None:
     write_repo(tmp_path, files)
     errors = [d for d in validate_repo(tmp_path) if d.severity == "error"]
     located = {f"{d.path}:{d.line}:{d.col} {d.code}" for d in errors}
     assert f"{where} {code}" in located, "\n".join(d.format() for d in errors)
     assert {d.code for d in errors} == {code}, "\n".join(d.format() for d in errors)
-    assert all(d.hint for d in errors if d.code not in ("E002",)), (
-        "every error but a missing field has a hint"
-    )
+    assert all(d.hint for d in errors if d.code not in ("E002",)), "every error but a missing field has a hint"
 
 
 def test_corpus_is_large_and_distinct() -> None:

@@ -77,13 +77,9 @@ def test_fork_prs_never_get_secrets() -> None:
     for step in pr["jobs"]["eval-diff"]["steps"]:
         uses_secrets = "secrets." in yaml.safe_dump(step)
         if uses_secrets:
-            assert step.get("if") == "github.event.pull_request.head.repo.full_name == github.repository", (
-                step
-            )
+            assert step.get("if") == "github.event.pull_request.head.repo.full_name == github.repository", step
     offline = [s for s in pr["jobs"]["eval-diff"]["steps"] if "--profile offline" in s.get("run", "")]
-    assert (
-        offline and offline[0]["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
-    )
+    assert offline and offline[0]["if"] == "github.event.pull_request.head.repo.full_name != github.repository"
 
 
 def test_comment_workflow_never_checks_out_pr_code() -> None:

@@ -135,8 +135,9 @@ GEMINI_FILTER_BODY = [
 
 
 class FakeLLM:
-    def __init__(self, rules: Sequence[Rule] = (), *, default_reply: Callable[[dict[str, Any]], str] | None = None,
-                 port: int = 0) -> None:
+    def __init__(
+        self, rules: Sequence[Rule] = (), *, default_reply: Callable[[dict[str, Any]], str] | None = None, port: int = 0
+    ) -> None:
         self.rules = list(rules)
         self.default_reply = default_reply or (lambda body: "OK")
         self._faults: dict[str, Faults] = {}
@@ -166,8 +167,11 @@ class FakeLLM:
 
     def count(self, model: str | None = None, outcome: str | None = None) -> int:
         with self._lock:
-            return sum(n for (m, o), n in self.counts.items()
-                       if (model is None or m == model) and (outcome is None or o == outcome))
+            return sum(
+                n
+                for (m, o), n in self.counts.items()
+                if (model is None or m == model) and (outcome is None or o == outcome)
+            )
 
     @property
     def base_url(self) -> str:
@@ -215,8 +219,12 @@ class FakeLLM:
             if faults.seen <= faults.fail_first_n:
                 return "500", latency
             draw = faults.rng.random()
-            for outcome, probability in (("500", faults.error_500), ("429", faults.error_429),
-                                         ("hang", faults.hang), ("content_filter", faults.content_filter)):
+            for outcome, probability in (
+                ("500", faults.error_500),
+                ("429", faults.error_429),
+                ("hang", faults.hang),
+                ("content_filter", faults.content_filter),
+            ):
                 if draw < probability:
                     return outcome, latency
                 draw -= probability
@@ -234,8 +242,12 @@ class FakeLLM:
     async def _models(self, request: web.Request) -> web.Response:
         with self._lock:
             names = sorted({m for m, _ in self.counts} | {r.model for r in self.rules if r.model})
-        return web.json_response({"object": "list", "data": [
-            {"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in names]})
+        return web.json_response(
+            {
+                "object": "list",
+                "data": [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in names],
+            }
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -245,9 +257,16 @@ class FakeLLM:
         faults = self._faults_for(model)
         with self._lock:
             self.counts[(model, outcome)] += 1
-            self.journal.append(Received(
-                model, body.get("messages", []), {k: v for k, v in body.items() if k not in ("messages", "model")},
-                request.path, "Authorization" in request.headers or "api-key" in request.headers, outcome))
+            self.journal.append(
+                Received(
+                    model,
+                    body.get("messages", []),
+                    {k: v for k, v in body.items() if k not in ("messages", "model")},
+                    request.path,
+                    "Authorization" in request.headers or "api-key" in request.headers,
+                    outcome,
+                )
+            )
         if latency:
             await asyncio.sleep(latency)
         if outcome == "hang":
@@ -258,14 +277,31 @@ class FakeLLM:
                 pass
             return web.json_response({"error": {"message": "hung"}}, status=504)
         if outcome == "500":
-            return web.json_response({"error": {"message": "The server had an error while processing your request.",
-                                                 "type": "server_error", "param": None, "code": None}}, status=500)
+            return web.json_response(
+                {
+                    "error": {
+                        "message": "The server had an error while processing your request.",
+                        "type": "server_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+                status=500,
+            )
         if outcome == "429":
             retry_after = faults.retry_after_s if faults else 0
             return web.json_response(
-                {"error": {"message": "Rate limit reached for requests", "type": "requests",
-                           "param": None, "code": "rate_limit_exceeded"}},
-                status=429, headers={"Retry-After": f"{retry_after:g}", "x-ratelimit-remaining-requests": "0"})
+                {
+                    "error": {
+                        "message": "Rate limit reached for requests",
+                        "type": "requests",
+                        "param": None,
+                        "code": "rate_limit_exceeded",
+                    }
+                },
+                status=429,
+                headers={"Retry-After": f"{retry_after:g}", "x-ratelimit-remaining-requests": "0"},
+            )
         if outcome == "content_filter":
             kind = faults.content_filter_kind if faults else "azure"
             if kind == "openai":
@@ -283,8 +319,11 @@ class FakeLLM:
     def _usage(self, body: dict[str, Any], reply: str | None) -> dict[str, int]:
         prompt_tokens = count_tokens(prompt_text(body)) + 3 * len(body.get("messages", []))
         completion_tokens = count_tokens(reply or "")
-        return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens}
+        return {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
 
     def _completion(self, model: str, body: dict[str, Any], reply: str | None, finish: str) -> dict[str, Any]:
         return {
@@ -292,8 +331,14 @@ class FakeLLM:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": finish,
-                         "logprobs": None}],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply},
+                    "finish_reason": finish,
+                    "logprobs": None,
+                }
+            ],
             "usage": self._usage(body, reply),
         }
 
@@ -303,9 +348,13 @@ class FakeLLM:
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:
-            data = {"id": "chatcmpl-fake-stream", "object": "chat.completion.chunk", "created": created,
-                    "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}] if delta or finish
-                    else []}
+            data = {
+                "id": "chatcmpl-fake-stream",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}] if delta or finish else [],
+            }
             if usage is not None:
                 data["usage"] = usage
             return f"data: {json.dumps(data)}\n\n".encode()

@@ -39,14 +39,19 @@ class GitHubDouble:
     def stop(self) -> None:
         self._server.stop()
 
-    def inject(self, status: int, count: int = 1, headers: dict[str, str] | None = None,
-               message: str = "Server Error") -> None:
+    def inject(
+        self, status: int, count: int = 1, headers: dict[str, str] | None = None, message: str = "Server Error"
+    ) -> None:
         with self._lock:
             self.injected.extend([(status, headers or {}, {"message": message})] * count)
 
     def secondary_rate_limit(self, count: int = 1, retry_after: int = 1) -> None:
-        self.inject(403, count, {"Retry-After": str(retry_after)},
-                    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
+        self.inject(
+            403,
+            count,
+            {"Retry-After": str(retry_after)},
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        )
 
     def add_comment(self, repo: str, pr: int, body: str, login: str = "someone") -> dict[str, Any]:
         with self._lock:
@@ -65,11 +70,14 @@ class GitHubDouble:
         self._next_id += 1
         comment_id = self._next_id
         comment = {
-            "id": comment_id, "node_id": f"IC_{comment_id}",
+            "id": comment_id,
+            "node_id": f"IC_{comment_id}",
             "url": f"{self.url}/repos/{repo}/issues/comments/{comment_id}",
             "html_url": f"https://github.com/{repo}/pull/{pr}#issuecomment-{comment_id}",
-            "body": body, "user": {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"},
-            "created_at": "2026-11-24T00:00:00Z", "updated_at": "2026-11-24T00:00:00Z",
+            "body": body,
+            "user": {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"},
+            "created_at": "2026-11-24T00:00:00Z",
+            "updated_at": "2026-11-24T00:00:00Z",
         }
         self.comments.setdefault((repo, pr), []).append(comment)
         return comment
@@ -81,8 +89,9 @@ class GitHubDouble:
                 status, headers, body = self.injected.pop(0)
                 return web.json_response(body, status=status, headers=headers)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return web.json_response({"message": "Bad credentials",
-                                      "documentation_url": "https://docs.github.com/rest"}, status=401)
+            return web.json_response(
+                {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}, status=401
+            )
         return None
 
     async def _list(self, request: web.Request) -> web.Response:

@@ -14,8 +14,12 @@ from .fake_llm import FakeLLM, Rule
 
 
 def chat(llm: FakeLLM, model: str, text: str, **extra: object) -> httpx.Response:
-    return httpx.post(f"{llm.base_url}/chat/completions", json={"model": model, "messages": [
-        {"role": "user", "content": text}], **extra}, headers={"Authorization": "Bearer k"}, timeout=10)
+    return httpx.post(
+        f"{llm.base_url}/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": text}], **extra},
+        headers={"Authorization": "Bearer k"},
+        timeout=10,
+    )
 
 
 def test_rule_table_and_usage_and_journal(fake_llm: FakeLLM) -> None:
@@ -58,8 +62,9 @@ def test_openai_client_streams(fake_llm: FakeLLM) -> None:
 
     fake_llm.set_rules([Rule("hello", "hi there friend")])
     client = openai.OpenAI(base_url=fake_llm.base_url, api_key="k", max_retries=0)
-    stream = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hello"}], stream=True,
-                                            stream_options={"include_usage": True})
+    stream = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hello"}], stream=True, stream_options={"include_usage": True}
+    )
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "hi there friend"
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 3
@@ -70,11 +75,21 @@ def test_litellm_real_http_path_including_azure(fake_llm: FakeLLM) -> None:
     fake_llm.set_rules([Rule("ping", "pong")])
 
     async def go() -> tuple[str, str]:
-        openai_style = await litellm.acompletion(model="openai/m1", messages=[{"role": "user", "content": "ping"}],
-                                                 api_base=fake_llm.base_url, api_key="k", max_retries=0)
-        azure_style = await litellm.acompletion(model="azure/dep1", messages=[{"role": "user", "content": "ping"}],
-                                                api_base=fake_llm.root_url, api_key="k", api_version="2024-10-21",
-                                                max_retries=0)
+        openai_style = await litellm.acompletion(
+            model="openai/m1",
+            messages=[{"role": "user", "content": "ping"}],
+            api_base=fake_llm.base_url,
+            api_key="k",
+            max_retries=0,
+        )
+        azure_style = await litellm.acompletion(
+            model="azure/dep1",
+            messages=[{"role": "user", "content": "ping"}],
+            api_base=fake_llm.root_url,
+            api_key="k",
+            api_version="2024-10-21",
+            max_retries=0,
+        )
         return openai_style.choices[0].message.content, azure_style.choices[0].message.content
 
     assert asyncio.run(go()) == ("pong", "pong")

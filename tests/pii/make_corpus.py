@@ -16,11 +16,57 @@ from pathlib import Path
 OUT = Path(__file__).with_name("corpus.jsonl")
 rng = random.Random(20261124)
 
-SURNAMES = "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민진나지엄채원천방공현함변염여추도"
-GIVEN = ["민수", "지영", "서연", "지훈", "현우", "수빈", "예린", "도윤", "하은", "준호", "유진", "성민", "다은", "태현",
-         "소희", "재원", "은지", "우진", "가은", "시우", "영숙", "철수", "미경", "정호", "혜진", "동현", "나래", "윤서"]
-BANKS = ["국민은행", "KB국민", "신한은행", "신한", "우리은행", "하나은행", "농협", "NH농협", "IBK기업은행", "카카오뱅크",
-         "토스뱅크", "케이뱅크", "SC제일은행", "새마을금고", "우체국", "부산은행"]
+SURNAMES = (
+    "김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허남심노하곽성차주우구민진나지엄채원천방공현함변염여추도"
+)
+GIVEN = [
+    "민수",
+    "지영",
+    "서연",
+    "지훈",
+    "현우",
+    "수빈",
+    "예린",
+    "도윤",
+    "하은",
+    "준호",
+    "유진",
+    "성민",
+    "다은",
+    "태현",
+    "소희",
+    "재원",
+    "은지",
+    "우진",
+    "가은",
+    "시우",
+    "영숙",
+    "철수",
+    "미경",
+    "정호",
+    "혜진",
+    "동현",
+    "나래",
+    "윤서",
+]
+BANKS = [
+    "국민은행",
+    "KB국민",
+    "신한은행",
+    "신한",
+    "우리은행",
+    "하나은행",
+    "농협",
+    "NH농협",
+    "IBK기업은행",
+    "카카오뱅크",
+    "토스뱅크",
+    "케이뱅크",
+    "SC제일은행",
+    "새마을금고",
+    "우체국",
+    "부산은행",
+]
 
 
 def digits(n: int) -> str:
@@ -110,8 +156,14 @@ def brn() -> str:
 
 
 VALUES: dict[str, Callable[[], str]] = {
-    "rrn": rrn, "phone": phone, "bank_account": account, "card_number": card, "email": email,
-    "person_name": name, "passport": passport, "driver_license": license_number,
+    "rrn": rrn,
+    "phone": phone,
+    "bank_account": account,
+    "card_number": card,
+    "email": email,
+    "person_name": name,
+    "passport": passport,
+    "driver_license": license_number,
     "business_registration_number": brn,
 }
 

@@ -32,8 +32,17 @@ def test_rrn_check_digit_raises_confidence_but_is_not_required() -> None:
 
 
 def test_phone_formats_and_business_numbers() -> None:
-    for number in ("010-1234-5678", "010 1234 5678", "010.1234.5678", "01012345678", "02-123-4567",
-                   "031-123-4567", "070-1234-5678", "+82 10-1234-5678", "0505-123-4567"):
+    for number in (
+        "010-1234-5678",
+        "010 1234 5678",
+        "010.1234.5678",
+        "01012345678",
+        "02-123-4567",
+        "031-123-4567",
+        "070-1234-5678",
+        "+82 10-1234-5678",
+        "0505-123-4567",
+    ):
         assert types_in(f"연락처 {number} 입니다") == [("phone", number)], number
     for business in ("1588-1234", "1544-5678", "1600-1234", "1661-0000"):
         assert detect(f"고객센터 {business} 로 전화주세요") == [], business
@@ -54,8 +63,15 @@ def test_names_need_cues_and_food_words_are_not_names() -> None:
     assert types_in("김민수님 주문 확인했습니다") == [("person_name", "김민수")]
     assert types_in("예금주 박지영 맞나요") == [("person_name", "박지영")]
     assert types_in("이서연 고객님 안녕하세요") == [("person_name", "이서연")]
-    for text in ("김치찌개 정말 맛있어요", "이번 주 박스 포장", "최고예요 강추합니다", "조금 늦어도 돼요",
-                 "사장님 감사합니다", "기사님이 친절하셨어요", "한우 정식 2인분"):
+    for text in (
+        "김치찌개 정말 맛있어요",
+        "이번 주 박스 포장",
+        "최고예요 강추합니다",
+        "조금 늦어도 돼요",
+        "사장님 감사합니다",
+        "기사님이 친절하셨어요",
+        "한우 정식 2인분",
+    ):
         assert detect(text) == [], text
 
 
@@ -66,16 +82,19 @@ def test_email_and_extras() -> None:
     assert detect("사업자등록번호 220-81-62518") == [], "checksum"
 
 
-@pytest.mark.parametrize("text", [
-    "9" * 200_000,
-    "1-" * 100_000,
-    "1 " * 100_000,
-    "님" * 100_000,
-    "김" * 100_000,
-    "a" * 100_000 + "@",
-    "@" + "a." * 100_000,
-    ("010-1234-5678 " * 20_000),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9" * 200_000,
+        "1-" * 100_000,
+        "1 " * 100_000,
+        "님" * 100_000,
+        "김" * 100_000,
+        "a" * 100_000 + "@",
+        "@" + "a." * 100_000,
+        ("010-1234-5678 " * 20_000),
+    ],
+)
 @pytest.mark.timeout(10)
 def test_adversarial_inputs_finish_in_linear_time(text: str) -> None:
     detect(text)
@@ -85,8 +104,17 @@ def test_corpus_is_large_and_consistent() -> None:
     lines = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
     assert len(lines) >= 500
     types = {s["type"] for line in lines for s in line["spans"]}
-    assert types == {"rrn", "phone", "bank_account", "card_number", "email", "person_name", "passport",
-                     "driver_license", "business_registration_number"}
+    assert types == {
+        "rrn",
+        "phone",
+        "bank_account",
+        "card_number",
+        "email",
+        "person_name",
+        "passport",
+        "driver_license",
+        "business_registration_number",
+    }
     assert sum(1 for line in lines if not line["spans"]) >= 150, "hard negatives"
     for line in lines:
         for span in line["spans"]:
@@ -111,9 +139,16 @@ POLICY = PiiPolicy(default="block", types={"phone": "mask", "person_name": "mask
 
 
 def test_mask_placeholders_are_stable_across_messages_and_unmaskable() -> None:
-    messages = [{"role": "system", "content": "고객 김민수님 연락처 010-1234-5678"},
-                {"role": "user", "content": [{"type": "text", "text": "다시 010-1234-5678, 그리고 010-9999-0000"},
-                                             {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}]
+    messages = [
+        {"role": "system", "content": "고객 김민수님 연락처 010-1234-5678"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "다시 010-1234-5678, 그리고 010-9999-0000"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+            ],
+        },
+    ]
     result = guard_messages(messages, POLICY)
     assert result.masked_messages[0]["content"] == "고객 [PERSON_NAME_1]님 연락처 [PHONE_1]"
     assert result.masked_messages[1]["content"][0]["text"] == "다시 [PHONE_1], 그리고 [PHONE_2]"
@@ -140,14 +175,24 @@ def test_policy_rejects_unknown_types() -> None:
 
 def test_jsonl_contract(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
-    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"id": 1, "text": "연락처 010-1234-5678"}, {"id": "b", "text": "김치찌개 맛있어요"}]) + "\n")
-    done = subprocess.run([Path(sys.executable).parent / "promptship", "pii", "scan", "--input", str(source),
-                           "--format", "jsonl"], capture_output=True, text=True)
+    source.write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [{"id": 1, "text": "연락처 010-1234-5678"}, {"id": "b", "text": "김치찌개 맛있어요"}]
+        )
+        + "\n"
+    )
+    done = subprocess.run(
+        [Path(sys.executable).parent / "promptship", "pii", "scan", "--input", str(source), "--format", "jsonl"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert lines == [{"id": 1, "findings": [{"type": "phone", "start": 4, "end": 17, "confidence": 0.95}]},
-                     {"id": "b", "findings": []}]
+    assert lines == [
+        {"id": 1, "findings": [{"type": "phone", "start": 4, "end": 17, "confidence": 0.95}]},
+        {"id": "b", "findings": []},
+    ]
 
 
 def test_jsonl_bad_line_is_located() -> None:
@@ -172,5 +217,8 @@ def test_validate_catches_pii_in_a_non_synthetic_dataset(example_repo: Path, run
     sidecar.write_text(sidecar.read_text().replace("synthetic: true", "synthetic: false"))
     result = run_cli("--root", str(example_repo), "validate")
     assert result.code == 1
-    assert "datasets/support/reply-golden.jsonl:1:" in result.out and "error[E601] personal data (person_name)" in result.out
+    assert (
+        "datasets/support/reply-golden.jsonl:1:" in result.out
+        and "error[E601] personal data (person_name)" in result.out
+    )
     assert "010-1234-5678" not in result.out

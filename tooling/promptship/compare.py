@@ -90,9 +90,7 @@ def _item_score(samples: list[SampleResult], metric: str) -> float | None:
 
 def _item_passed(samples: list[SampleResult]) -> bool:
     """An item passes when most of its repeats answered and passed every evaluator."""
-    passed = sum(
-        1 for s in samples if s.error is None and s.scores and all(r.passed for r in s.scores.values())
-    )
+    passed = sum(1 for s in samples if s.error is None and s.scores and all(r.passed for r in s.scores.values()))
     return passed * 2 > len(samples)
 
 
@@ -126,9 +124,7 @@ def compare_model(
         ]
         if not pairs:
             continue
-        estimate = paired_bootstrap_ci(
-            [b for b, _ in pairs], [h for _, h in pairs], resamples=resamples, seed=seed
-        )
+        estimate = paired_bootstrap_ci([b for b, _ in pairs], [h for _, h in pairs], resamples=resamples, seed=seed)
         metrics.append(
             MetricDelta(
                 name,
@@ -173,12 +169,8 @@ def compare_model(
                     item_id,
                     "newly_passing" if now else "newly_failing",
                     _truncate((inputs or {}).get(item_id, "")),
-                    _truncate(
-                        first_base.output if first_base.output is not None else f"[{_error(first_base)}]"
-                    ),
-                    _truncate(
-                        first_head.output if first_head.output is not None else f"[{_error(first_head)}]"
-                    ),
+                    _truncate(first_base.output if first_base.output is not None else f"[{_error(first_base)}]"),
+                    _truncate(first_head.output if first_head.output is not None else f"[{_error(first_head)}]"),
                 )
             )
     return ModelComparison(
@@ -187,9 +179,7 @@ def compare_model(
         cost_per_call_base=cost_base,
         cost_per_call_head=cost_head,
         cost_change_pct=((cost_head - cost_base) / cost_base * 100) if cost_base > 0 else None,
-        monthly_cost_delta=(cost_head - cost_base) * calls_per_day * DAYS_PER_MONTH
-        if calls_per_day
-        else None,
+        monthly_cost_delta=(cost_head - cost_base) * calls_per_day * DAYS_PER_MONTH if calls_per_day else None,
         latency_p50_base=base_summary.latency_p50_ms,
         latency_p50_head=head_summary.latency_p50_ms,
         latency_p95_base=base_summary.latency_p95_ms,
@@ -206,9 +196,7 @@ def _error(sample: SampleResult) -> str:
     return f"{sample.error.kind}: {sample.error.message}" if sample.error else "no output"
 
 
-def check_gates(
-    suite: str, gates: Gates, head: Run, comparisons: Sequence[ModelComparison]
-) -> list[GateResult]:
+def check_gates(suite: str, gates: Gates, head: Run, comparisons: Sequence[ModelComparison]) -> list[GateResult]:
     """Absolute minimums on head, significant regressions beyond tolerance, and cost increases."""
     results = absolute_gate_results(head, gates)
     for comparison in comparisons:

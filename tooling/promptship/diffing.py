@@ -178,6 +178,4 @@ def _compare(suite_report: SuiteReport, head: Repository) -> None:
             suite_report.comparisons.append(
                 compare_model(base_run, head_run, model, calls_per_day=calls_per_day, inputs=inputs)
             )
-    suite_report.gates = check_gates(
-        suite_report.change.suite, suite.gates, head_run, suite_report.comparisons
-    )
+    suite_report.gates = check_gates(suite_report.change.suite, suite.gates, head_run, suite_report.comparisons)

@@ -64,9 +64,7 @@ def resolve_suites(repo: Repository, names: Sequence[str]) -> list[str]:
         return sorted(repo.suites)
     unknown = [n for n in names if n not in repo.suites]
     if unknown:
-        raise UsageError(
-            f"unknown suite(s): {', '.join(unknown)}", hint=f"suites: {', '.join(sorted(repo.suites))}"
-        )
+        raise UsageError(f"unknown suite(s): {', '.join(unknown)}", hint=f"suites: {', '.join(sorted(repo.suites))}")
     return list(names)
 
 
@@ -97,13 +95,15 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
     if misses:
         raise CacheMissError(
             f"{misses} request(s) are not in the response cache and --cache-only sends nothing",
-            code="E811", hint="run once without --cache-only to fill the cache",
+            code="E811",
+            hint="run once without --cache-only to fill the cache",
         )
     outcome = EvalOutcome(runs)
     for run in runs:
         outcome.saved.append(save_run(runs_dir(root), run))
         outcome.gate_failures.extend(
-            g for g in absolute_gate_results(run, repo.suites[run.suite].suite.gates) if not g.passed)
+            g for g in absolute_gate_results(run, repo.suites[run.suite].suite.gates) if not g.passed
+        )
     return outcome
 
 

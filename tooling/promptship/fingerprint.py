@@ -26,11 +26,7 @@ def suite_models(repo: Repository, entry: SuiteEntry) -> list[str]:
 
 
 def judge_aliases(entry: SuiteEntry) -> list[str]:
-    return [
-        str(e.params["judge"])
-        for e in entry.suite.evaluators
-        if e.type == "llm_judge" and "judge" in e.params
-    ]
+    return [str(e.params["judge"]) for e in entry.suite.evaluators if e.type == "llm_judge" and "judge" in e.params]
 
 
 def scorer_modules(entry: SuiteEntry) -> list[str]:
@@ -50,9 +46,7 @@ def suite_fingerprint(repo: Repository, entry: SuiteEntry, routing: RoutingPolic
     parts = {
         "prompt": prompt_result_hash(repo, suite.prompt),
         "dataset": content_hash(
-            sorted(
-                (i.model_dump(mode="json") for i in repo.datasets[suite.dataset].items), key=lambda i: i["id"]
-            )
+            sorted((i.model_dump(mode="json") for i in repo.datasets[suite.dataset].items), key=lambda i: i["id"])
         ),
         "evaluators": content_hash(
             {

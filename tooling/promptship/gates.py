@@ -23,10 +23,20 @@ def absolute_gate_results(run: Run, gates: Gates) -> list[GateResult]:
     for model, summary in run.aggregates.items():
         for metric, minimum in gates.min.items():
             value = summary.pass_rate if metric == "pass_rate" else summary.scores.get(metric, 0.0)
-            results.append(GateResult(run.suite, model, f"min:{metric}", value >= minimum,
-                                      f"{metric} {value:.3f} (minimum {minimum:.3f})"))
+            results.append(
+                GateResult(
+                    run.suite, model, f"min:{metric}", value >= minimum, f"{metric} {value:.3f} (minimum {minimum:.3f})"
+                )
+            )
         if gates.max_latency_p95_ms is not None:
             limit = gates.max_latency_p95_ms
-            results.append(GateResult(run.suite, model, "max_latency_p95_ms", summary.latency_p95_ms <= limit,
-                                      f"p95 latency {summary.latency_p95_ms:.0f} ms (limit {limit:.0f} ms)"))
+            results.append(
+                GateResult(
+                    run.suite,
+                    model,
+                    "max_latency_p95_ms",
+                    summary.latency_p95_ms <= limit,
+                    f"p95 latency {summary.latency_p95_ms:.0f} ms (limit {limit:.0f} ms)",
+                )
+            )
     return results

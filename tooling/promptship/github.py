@@ -44,11 +44,21 @@ class RetryPolicy:
 
 
 class GitHubClient:
-    def __init__(self, token: str, *, api_url: str = DEFAULT_API, client: httpx.Client | None = None,
-                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str = DEFAULT_API,
+        client: httpx.Client | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if not token:
-            raise GitHubError("GITHUB_TOKEN is not set", code="E901",
-                              hint="in a workflow: env: {GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}}")
+            raise GitHubError(
+                "GITHUB_TOKEN is not set",
+                code="E901",
+                hint="in a workflow: env: {GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}}",
+            )
         self._token = token
         self.api_url = api_url.rstrip("/")
         self._client = client or httpx.Client(timeout=30)
@@ -63,8 +73,10 @@ class GitHubClient:
         status = response.status_code
         headers = response.headers
         secondary = status in (403, 429) and (
-            "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0"
-            or "rate limit" in response.text.lower())
+            "retry-after" in headers
+            or headers.get("x-ratelimit-remaining") == "0"
+            or "rate limit" in response.text.lower()
+        )
         if not (status >= 500 or secondary):
             return None
         if "retry-after" in headers:
@@ -77,16 +89,23 @@ class GitHubClient:
         return min(self.retry.cap_s, self.retry.base_s * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/vnd.github+json",
-                   "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "promptship"}
+        headers = {
+            "Authorization": f"Bearer {self._token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "promptship",
+        }
         waited = 0.0
         for attempt in range(self.retry.attempts):
             try:
                 response = self._client.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
                 if attempt + 1 == self.retry.attempts:
-                    raise GitHubError(f"cannot reach GitHub: {type(exc).__name__}", code="E902",
-                                      hint="check the network and --api-url") from None
+                    raise GitHubError(
+                        f"cannot reach GitHub: {type(exc).__name__}",
+                        code="E902",
+                        hint="check the network and --api-url",
+                    ) from None
                 self.sleep(delay := min(self.retry.cap_s, self.retry.base_s * 2**attempt))
                 waited += delay
                 continue
@@ -104,12 +123,19 @@ class GitHubClient:
             message = str(response.json().get("message", ""))
         except ValueError:
             message = ""
-        hint = {401: "the token is invalid or expired; check GITHUB_TOKEN",
-                403: "the token needs `pull-requests: write` (and `issues: write` for issue comments)",
-                404: "check --repo OWNER/NAME and --pr, and that the token can see the repository"}.get(
-                    response.status_code, "GitHub may be degraded; retry later")
-        raise GitHubError(self._scrub(f"GitHub answered {response.status_code} to {response.request.method} "
-                                      f"{response.request.url.path}: {message}"), code="E903", hint=hint)
+        hint = {
+            401: "the token is invalid or expired; check GITHUB_TOKEN",
+            403: "the token needs `pull-requests: write` (and `issues: write` for issue comments)",
+            404: "check --repo OWNER/NAME and --pr, and that the token can see the repository",
+        }.get(response.status_code, "GitHub may be degraded; retry later")
+        raise GitHubError(
+            self._scrub(
+                f"GitHub answered {response.status_code} to {response.request.method} "
+                f"{response.request.url.path}: {message}"
+            ),
+            code="E903",
+            hint=hint,
+        )
 
     def comments(self, repo: str, pr: int) -> list[dict[str, Any]]:
         """Every comment of the PR conversation, following ``Link: rel="next"``."""
@@ -123,16 +149,27 @@ class GitHubClient:
         return found
 
 
-def post_sticky_comment(repo: str, pr: int, body: str, *, token: str, marker: str,
-                        api_url: str = DEFAULT_API, client: GitHubClient | None = None) -> CommentResult:
+def post_sticky_comment(
+    repo: str,
+    pr: int,
+    body: str,
+    *,
+    token: str,
+    marker: str,
+    api_url: str = DEFAULT_API,
+    client: GitHubClient | None = None,
+) -> CommentResult:
     """Create the PR comment holding ``marker``, or update it in place; nothing if unchanged."""
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
         raise GitHubError(f"invalid repository {repo!r}", code="E904", hint="use OWNER/NAME")
     if marker not in body:
         body = f"{marker}\n{body}"
     if len(body) > COMMENT_LIMIT:
-        raise GitHubError(f"comment body has {len(body):,} characters; GitHub allows {COMMENT_LIMIT:,}",
-                          code="E905", hint="render the report with promptship diff, which shortens it to fit")
+        raise GitHubError(
+            f"comment body has {len(body):,} characters; GitHub allows {COMMENT_LIMIT:,}",
+            code="E905",
+            hint="render the report with promptship diff, which shortens it to fit",
+        )
     github = client or GitHubClient(token, api_url=api_url)
     existing = next((c for c in github.comments(repo, pr) if marker in (c.get("body") or "")), None)
     if existing is None:
@@ -141,8 +178,9 @@ def post_sticky_comment(repo: str, pr: int, body: str, *, token: str, marker: st
         return CommentResult("created", data["id"], data["html_url"])
     if existing.get("body") == body:
         return CommentResult("unchanged", existing["id"], existing["html_url"])
-    updated = github.request("PATCH", f"{github.api_url}/repos/{repo}/issues/comments/{existing['id']}",
-                             json={"body": body})
+    updated = github.request(
+        "PATCH", f"{github.api_url}/repos/{repo}/issues/comments/{existing['id']}", json={"body": body}
+    )
     data = updated.json()
     return CommentResult("updated", data["id"], data["html_url"])
 

@@ -30,5 +30,5 @@ def known_model(model: str) -> bool:
     prices = _price_map()
     if not prices:
         return True  # cannot tell without litellm installed: do not raise false alarms
-    entry = prices.get(model) or prices.get(model.split("/", 1)[-1])
+    entry: dict = prices.get(model) or prices.get(model.split("/", 1)[-1]) or {}
     return bool(entry) and "input_cost_per_token" in entry

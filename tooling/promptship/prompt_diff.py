@@ -54,9 +54,7 @@ def diff_prompts(name: str, base: Prompt | None, head: Prompt | None) -> PromptD
     for location in list(dict.fromkeys([*templates_before, *templates_after])):
         before, after = templates_before.get(location, ""), templates_after.get(location, "")
         if before != after:
-            lines = difflib.unified_diff(
-                before.splitlines(), after.splitlines(), "base", "head", lineterm="", n=1
-            )
+            lines = difflib.unified_diff(before.splitlines(), after.splitlines(), "base", "head", lineterm="", n=1)
             template_diffs.append((location, "\n".join(lines)))
     changes = []
     delta = DeepDiff(_semantic_fields(base), _semantic_fields(head), verbose_level=2)

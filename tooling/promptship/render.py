@@ -97,9 +97,7 @@ def render_prompt(prompt: Prompt, values: Mapping[str, Any]) -> RenderedPrompt:
     params = prompt.params.model_dump(mode="json", by_alias=True, exclude_none=True)
     try:
         if prompt.messages is not None:
-            messages = [
-                {"role": m.role, "content": _compiled(m.content).render(context)} for m in prompt.messages
-            ]
+            messages = [{"role": m.role, "content": _compiled(m.content).render(context)} for m in prompt.messages]
             return RenderedPrompt(messages, params)
         text = _compiled(prompt.template or "").render(context)
     except jinja2.TemplateError as exc:

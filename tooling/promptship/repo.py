@@ -223,9 +223,7 @@ class _Loader:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            self.error(
-                path, 1, 1, "E004", f"expected a mapping at the top of the file, got {type(data).__name__}"
-            )
+            self.error(path, 1, 1, "E004", f"expected a mapping at the top of the file, got {type(data).__name__}")
             return None
         try:
             return src, model.model_validate(data)
@@ -347,26 +345,18 @@ class _Loader:
             datasets[name] = DatasetEntry(name, source, meta, data_paths[0], tuple(items), lines)
         return datasets
 
-    def load_items(
-        self, path: str, meta: DatasetMeta, meta_source: SourceText
-    ) -> tuple[list[Item], dict[str, int]]:
+    def load_items(self, path: str, meta: DatasetMeta, meta_source: SourceText) -> tuple[list[Item], dict[str, int]]:
         text = self.read_text(path)
         if text is None:
             return [], {}
-        rows = (
-            self.jsonl_rows(path, text)
-            if path.endswith(".jsonl")
-            else self.csv_rows(path, text, meta, meta_source)
-        )
+        rows = self.jsonl_rows(path, text) if path.endswith(".jsonl") else self.csv_rows(path, text, meta, meta_source)
         items: list[Item] = []
         lines: dict[str, int] = {}
         for line, row in rows:
             try:
                 item = Item.model_validate(row)
             except ValidationError as exc:
-                self.diagnostics.extend(
-                    diagnostics_from_validation(exc, path, lambda _loc, line=line: (line, 1), Item)
-                )
+                self.diagnostics.extend(diagnostics_from_validation(exc, path, lambda _loc, line=line: (line, 1), Item))
                 continue
             if item.id in lines:
                 self.error(
@@ -400,9 +390,7 @@ class _Loader:
                 )
         return rows
 
-    def csv_rows(
-        self, path: str, text: str, meta: DatasetMeta, meta_source: SourceText
-    ) -> list[tuple[int, Any]]:
+    def csv_rows(self, path: str, text: str, meta: DatasetMeta, meta_source: SourceText) -> list[tuple[int, Any]]:
         mapping = meta.csv
         if mapping is None:
             self.error(

@@ -329,16 +329,12 @@ class ModelRouter:
     def check_credentials(self, aliases: Sequence[str]) -> None:
         check_credentials(self.policy, aliases, self.env)
 
-    async def complete(
-        self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]
-    ) -> Completion:
+    async def complete(self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> Completion:
         """Call ``alias`` with retries, then its fallbacks; content-filter refusals go to its
         content-policy fallbacks. Raises :class:`ModelCallFailed` after the last attempt."""
         primary = self.policy.aliases.get(alias)
         if primary is None:
-            raise UsageError(
-                f"unknown model alias {alias!r}", hint=f"aliases: {', '.join(self.policy.aliases)}"
-            )
+            raise UsageError(f"unknown model alias {alias!r}", hint=f"aliases: {', '.join(self.policy.aliases)}")
         attempts: list[Attempt] = []
         queue = [alias, *primary.fallbacks]
         filtered_route = list(primary.content_policy_fallbacks)
@@ -421,12 +417,8 @@ class ModelRouter:
                     latency_ms=latency,
                 )
             )
-            return Failure(
-                "content_filter", 200, None, "the reply was withheld by the vendor's content filter"
-            )
-        attempts.append(
-            Attempt(alias=alias, deployment=deployment, outcome="ok", status=200, latency_ms=latency)
-        )
+            return Failure("content_filter", 200, None, "the reply was withheld by the vendor's content filter")
+        attempts.append(Attempt(alias=alias, deployment=deployment, outcome="ok", status=200, latency_ms=latency))
         usage = getattr(response, "usage", None)
         prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)

@@ -68,9 +68,7 @@ def select_items(items: Sequence[Item], *, ids: Sequence[str] | None, sample: in
         known = {i.id for i in chosen}
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise UsageError(
-                f"unknown item id(s): {', '.join(unknown)}", hint="ids are listed in the dataset's .jsonl"
-            )
+            raise UsageError(f"unknown item id(s): {', '.join(unknown)}", hint="ids are listed in the dataset's .jsonl")
         wanted = set(ids)
         chosen = [i for i in chosen if i.id in wanted]
     if sample is not None and sample < len(chosen):
@@ -90,12 +88,7 @@ def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[l
             hint=f"its models: {', '.join(available)}",
         )
     items = select_items(repo.datasets[entry.suite.dataset].items, ids=options.items, sample=options.sample)
-    jobs = [
-        _Job(item, model, repeat)
-        for item in items
-        for model in models
-        for repeat in range(entry.suite.repeats)
-    ]
+    jobs = [_Job(item, model, repeat) for item in items for model in models for repeat in range(entry.suite.repeats)]
     return models, jobs
 
 
@@ -109,9 +102,7 @@ async def run_suite_async(
 ) -> Run:
     """Evaluate one suite. ``stop`` (set on Ctrl-C) cancels unfinished samples."""
     if suite_name not in repo.suites:
-        raise UsageError(
-            f"unknown suite {suite_name!r}", hint=f"suites: {', '.join(sorted(repo.suites)) or '(none)'}"
-        )
+        raise UsageError(f"unknown suite {suite_name!r}", hint=f"suites: {', '.join(sorted(repo.suites)) or '(none)'}")
     entry = repo.suites[suite_name]
     models, jobs = plan_jobs(repo, suite_name, options)
     if options.cache_mode != "only":
@@ -173,7 +164,7 @@ async def _wait_all(tasks: list[asyncio.Task[SampleResult]], stop: asyncio.Event
         await everything
         return True
     stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait({everything, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({everything, stopper}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
     stopper.cancel()
     if everything.done():
         return True

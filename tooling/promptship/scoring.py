@@ -46,9 +46,7 @@ class Scorer:
         self._modules: dict[str, types.ModuleType | Exception] = {}
         self._registry = registry()
 
-    async def score(
-        self, item: Item, output: str, completion: Completion
-    ) -> tuple[dict[str, ScoreResult], float]:
+    async def score(self, item: Item, output: str, completion: Completion) -> tuple[dict[str, ScoreResult], float]:
         """Scores by evaluator name, and the judge cost spent."""
         sample = Sample(
             item_id=item.id,
@@ -110,9 +108,7 @@ class Scorer:
         if isinstance(value, dict) and value and all(isinstance(v, int | float) for v in value.values()):
             mean = sum(float(v) for v in value.values()) / len(value)
             return Score(mean, mean >= params.pass_threshold, {"scores": value})
-        raise TypeError(
-            f"{params.function} returned {type(value).__name__}; expected bool, float or dict of floats"
-        )
+        raise TypeError(f"{params.function} returned {type(value).__name__}; expected bool, float or dict of floats")
 
     async def _judge(self, params: Any, item: Item, output: str) -> tuple[Score, float]:
         messages = [
@@ -126,9 +122,7 @@ class Scorer:
         value = parse_judge_score(completion.text)
         if value is None:
             raise ValueError(f"the judge did not answer with a number: {completion.text[:80]!r}")
-        return Score(
-            value, value >= params.pass_threshold, {"judge": completion.text[:80]}
-        ), completion.cost_usd
+        return Score(value, value >= params.pass_threshold, {"judge": completion.text[:80]}), completion.cost_usd
 
 
 def spec_names(specs: list[EvaluatorSpec]) -> list[str]:

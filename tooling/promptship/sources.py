@@ -81,9 +81,7 @@ def merge_base(root: Path, a: str, b: str) -> str:
 
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
     """True when ``ancestor`` is reachable from ``descendant`` (a commit is its own ancestor)."""
-    done = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=root, capture_output=True
-    )
+    done = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=root, capture_output=True)
     if done.returncode not in (0, 1):
         raise GitError(f"cannot compare commits {ancestor[:12]} and {descendant[:12]}")
     return done.returncode == 0

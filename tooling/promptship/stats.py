@@ -86,9 +86,7 @@ def paired_bootstrap_ci(
     return DeltaEstimate(mean_base, mean_head, delta, low, high, low > 0 or high < 0, n)
 
 
-def mcnemar_exact(
-    base_pass: Sequence[bool], head_pass: Sequence[bool], *, alpha: float = 0.05
-) -> McNemarResult:
+def mcnemar_exact(base_pass: Sequence[bool], head_pass: Sequence[bool], *, alpha: float = 0.05) -> McNemarResult:
     """Exact (binomial) two-sided McNemar test on paired pass/fail outcomes."""
     _check_pairs(base_pass, head_pass)
     n = len(base_pass)

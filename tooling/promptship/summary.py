@@ -21,9 +21,7 @@ def aggregate_model(samples: Sequence[SampleResult]) -> Aggregate:
     names = sorted({name for s in answered for name in s.scores})
     scores, pass_rates = {}, {}
     for name in names:
-        values = [
-            s.scores[name].value for s in answered if name in s.scores and s.scores[name].value is not None
-        ]
+        values = [s.scores[name].value for s in answered if name in s.scores and s.scores[name].value is not None]
         passed = [bool(s.scores[name].passed) for s in answered if name in s.scores]
         scores[name] = round(sum(values) / len(values), 6) if values else 0.0  # type: ignore[arg-type]
         pass_rates[name] = round(sum(passed) / len(samples), 6) if samples else 0.0

@@ -56,9 +56,7 @@ CODES: dict[str, str] = {
 }
 
 
-def validate_repo(
-    root: str | Path = ".", ref: str | None = None, paths: Sequence[str] = ()
-) -> list[Diagnostic]:
+def validate_repo(root: str | Path = ".", ref: str | None = None, paths: Sequence[str] = ()) -> list[Diagnostic]:
     """All diagnostics for the tree (optionally only those in files under ``paths``)."""
     result = load_repo(root, ref)
     found = check(result)
@@ -201,9 +199,7 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
     suite, src = entry.suite, entry.source
     prompt = repo.prompts.get(suite.prompt)
     if prompt is None and not _exists_with_errors(repo, "prompts", suite.prompt):
-        yield _at(
-            src, ["prompt"], "E301", f"unknown prompt '{suite.prompt}'", _suggest(suite.prompt, repo.prompts)
-        )
+        yield _at(src, ["prompt"], "E301", f"unknown prompt '{suite.prompt}'", _suggest(suite.prompt, repo.prompts))
     dataset = repo.datasets.get(suite.dataset)
     if dataset is None and not _exists_with_errors(repo, "datasets", suite.dataset):
         yield _at(
@@ -254,9 +250,7 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
                 lambda loc, i=index: src.positions.key(["evaluators", i, "params", *loc]),
                 definition.params,
             ):
-                yield Diagnostic(
-                    d.path, d.line, d.col, "E305", f"evaluator '{spec.score_name}': {d.message}", d.hint
-                )
+                yield Diagnostic(d.path, d.line, d.col, "E305", f"evaluator '{spec.score_name}': {d.message}", d.hint)
             continue
         yield from _check_evaluator_refs(src, index, params, repo)
     metrics = {e.score_name for e in suite.evaluators} | {"pass_rate"}
@@ -272,9 +266,7 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
                 )
 
 
-def _check_evaluator_refs(
-    src: SourceText, index: int, params: object, repo: Repository
-) -> Iterator[Diagnostic]:
+def _check_evaluator_refs(src: SourceText, index: int, params: object, repo: Repository) -> Iterator[Diagnostic]:
     routing = repo.policies.routing
     judge = getattr(params, "judge", None)
     if judge is not None and routing is not None and judge not in routing.aliases:

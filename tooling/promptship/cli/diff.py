@@ -12,9 +12,7 @@ from .main import root_of
 
 
 @click.command()
-@click.option(
-    "--base", required=True, help="Base ref (compared at its merge-base with head), e.g. origin/main."
-)
+@click.option("--base", required=True, help="Base ref (compared at its merge-base with head), e.g. origin/main.")
 @click.option("--head", default=None, help="Head ref (default: the working tree).")
 @click.option("--profile", default=None, help="Routing profile for both sides, e.g. offline.")
 @click.option(
@@ -33,12 +31,8 @@ from .main import root_of
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the PR-comment Markdown here.",
 )
-@click.option(
-    "--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here."
-)
-@click.option(
-    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here."
-)
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report here.")
 @click.option(
     "--format",
     "output_format",

@@ -18,17 +18,13 @@ def _csv(value: str | None) -> list[str] | None:
 
 @click.command("eval")
 @click.argument("suites", nargs=-1)
-@click.option(
-    "--profile", default=None, help="Routing profile, e.g. offline (every alias on the local model)."
-)
+@click.option("--profile", default=None, help="Routing profile, e.g. offline (every alias on the local model).")
 @click.option("--models", default=None, metavar="ALIAS,...", help="Only these of the suite's model aliases.")
 @click.option("--sample", type=click.IntRange(min=1), default=None, help="A stable sample of N items.")
 @click.option("--items", default=None, metavar="ID,...", help="Only these item ids.")
 @click.option("--concurrency", type=click.IntRange(min=1, max=512), default=8, show_default=True)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache.")
-@click.option(
-    "--cache-only", is_flag=True, help="Replay from the cache; a miss is an error and nothing is sent."
-)
+@click.option("--cache-only", is_flag=True, help="Replay from the cache; a miss is an error and nothing is sent.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -18,14 +18,28 @@ def pii() -> None:
 
 @pii.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--input", "input_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSONL of {\"id\", \"text\"} lines ('-' for stdin).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "jsonl"]), default=None,
-              help="jsonl (default with --input), text (default for PATHS) or json.")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=None,
-              help="Ignore weaker findings (default: 0 for --input, 0.5 for files).")
-def scan(paths: tuple[Path, ...], input_file: Path | None, output_format: str | None,
-         min_confidence: float | None) -> int:
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='JSONL of {"id", "text"} lines (\'-\' for stdin).',
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default=None,
+    help="jsonl (default with --input), text (default for PATHS) or json.",
+)
+@click.option(
+    "--min-confidence",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Ignore weaker findings (default: 0 for --input, 0.5 for files).",
+)
+def scan(
+    paths: tuple[Path, ...], input_file: Path | None, output_format: str | None, min_confidence: float | None
+) -> int:
     """Find personal data in a JSONL stream (--input) or in files (PATHS).
 
     With PATHS, prints `path:line:col: pii[TYPE] masked-value` and exits 1 when anything is found.
@@ -41,7 +55,7 @@ def scan(paths: tuple[Path, ...], input_file: Path | None, output_format: str | 
         stream = sys.stdin if str(input_file) == "-" else None
         if stream is None and not input_file.exists():
             raise UsageError(f"{input_file} does not exist")
-        with (stream or input_file.open(encoding="utf-8")) as lines:
+        with stream or input_file.open(encoding="utf-8") as lines:
             scan_jsonl(lines, sys.stdout, source=str(input_file), min_confidence=min_confidence or 0.0)
         return EXIT_OK
     if not paths:

@@ -50,17 +50,13 @@ def render(
         dataset = repo.datasets.get(dataset_name)
         found = dataset.item(item_id) if dataset else None
         if found is None:
-            raise UsageError(
-                f"no dataset item {item!r}", hint="use DATASET:ID, e.g. reviews/sentiment-golden:r001"
-            )
+            raise UsageError(f"no dataset item {item!r}", hint="use DATASET:ID, e.g. reviews/sentiment-golden:r001")
         values.update(found.input)
     if vars_file:
         try:
             loaded = json.loads(vars_file.read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise UsageError(
-                f"{vars_file}: invalid JSON: {exc}", hint="the file must hold one JSON object"
-            ) from None
+            raise UsageError(f"{vars_file}: invalid JSON: {exc}", hint="the file must hold one JSON object") from None
         if not isinstance(loaded, dict):
             raise UsageError(f"{vars_file}: expected a JSON object of variables")
         values.update(loaded)
@@ -79,9 +75,7 @@ def render(
             )
         )
     else:
-        click.echo(
-            f"# {prompt_name} → {entry.prompt.model} {json.dumps(rendered.params, ensure_ascii=False)}"
-        )
+        click.echo(f"# {prompt_name} → {entry.prompt.model} {json.dumps(rendered.params, ensure_ascii=False)}")
         for message in rendered.messages:
             click.echo(f"--- {message['role']}")
             click.echo(message["content"])

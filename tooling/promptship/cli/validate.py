@@ -17,9 +17,7 @@ from .options import format_option, ref_option
 @ref_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.pass_context
-def validate(
-    ctx: click.Context, paths: tuple[str, ...], output_format: str, ref: str | None, strict: bool
-) -> int:
+def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, ref: str | None, strict: bool) -> int:
     """Check the repository (or only files under PATHS) and list every problem at once.
 
     Runs offline in well under a second; it never calls a model. Exit 1 when any error is found.

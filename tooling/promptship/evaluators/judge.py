@@ -8,9 +8,7 @@ from .registry import Params, Sample, Score, evaluator
 
 
 class JudgeParams(Params):
-    rubric: str = Field(
-        min_length=10, description="What a good answer does; the judge scores 0..1 against it."
-    )
+    rubric: str = Field(min_length=10, description="What a good answer does; the judge scores 0..1 against it.")
     judge: str = Field(description="Routing alias of the judge model.")
     pass_threshold: float = Field(default=0.5, ge=0, le=1)
 

@@ -89,9 +89,7 @@ def regex(params: RegexParams, sample: Sample) -> Score:
     for name in params.flags:
         flags |= getattr(re, name)
     compiled = re.compile(params.pattern, flags)
-    ok = bool(
-        compiled.fullmatch(sample.output.strip()) if params.full_match else compiled.search(sample.output)
-    )
+    ok = bool(compiled.fullmatch(sample.output.strip()) if params.full_match else compiled.search(sample.output))
     return Score(float(ok), ok)
 
 

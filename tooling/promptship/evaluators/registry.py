@@ -59,9 +59,7 @@ class EvaluatorDef:
 _REGISTRY: dict[str, EvaluatorDef] = {}
 
 
-def evaluator(
-    name: str, params: type[Params] = Params, *, kind: str = "builtin"
-) -> Callable[[ScoreFn], ScoreFn]:
+def evaluator(name: str, params: type[Params] = Params, *, kind: str = "builtin") -> Callable[[ScoreFn], ScoreFn]:
     """Register ``fn(params, sample) -> Score`` under ``name``; its docstring documents it."""
 
     def register(fn: ScoreFn) -> ScoreFn:

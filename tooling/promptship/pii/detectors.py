@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from .words import (
     COMPOUND_SURNAMES,
@@ -23,7 +24,6 @@ from .words import (
     SUFFIX_CUES,
     SURNAMES,
 )
-from datetime import date
 
 #: Every type name, in overlap priority order (earlier wins a tie).
 TYPES = (
@@ -197,9 +197,7 @@ _LICENSE_PLAIN = re.compile(r"(?<![0-9])(1[1-9]|2[0-8])(\d{10})(?![0-9])")
 
 def detect_driver_license(text: str) -> Iterator[Finding]:
     for m in _LICENSE.finditer(text):
-        yield Finding(
-            m.start(), m.end(), "driver_license", 0.9 if _near(text, m.start(), m.end(), ("면허",)) else 0.75
-        )
+        yield Finding(m.start(), m.end(), "driver_license", 0.9 if _near(text, m.start(), m.end(), ("면허",)) else 0.75)
     for m in _LICENSE_PLAIN.finditer(text):
         if _near(text, m.start(), m.end(), ("면허",)):
             yield Finding(m.start(), m.end(), "driver_license", 0.8)
@@ -345,8 +343,10 @@ def detect_person_name(text: str) -> Iterator[Finding]:
         preceding = text[max(0, start - 8) : start].rstrip(" :：-")
         if following.startswith(FOLLOWING_CUES) or preceding.endswith(PRECEDING_CUES):
             yield Finding(start, start + len(name), "person_name", 0.8)
-        elif len(name) == 3 == len(run) and run[-1] not in "은는을를의에도가" and _NINE_DIGITS.search(
-            text, m.end(), _line_end(text, m.end(), 40)
+        elif (
+            len(name) == 3 == len(run)
+            and run[-1] not in "은는을를의에도가"
+            and _NINE_DIGITS.search(text, m.end(), _line_end(text, m.end(), 40))
         ):
             # "홍길동 / 010-…": a bare full name right before a phone or account number.
             yield Finding(start, start + 3, "person_name", 0.65)

@@ -78,9 +78,7 @@ def _texts(message: Mapping[str, Any]) -> list[tuple[Any, str]]:
     if isinstance(content, str):
         return [(None, content)]
     if isinstance(content, list):
-        return [
-            (i, p["text"]) for i, p in enumerate(content) if isinstance(p, dict) and p.get("type") == "text"
-        ]
+        return [(i, p["text"]) for i, p in enumerate(content) if isinstance(p, dict) and p.get("type") == "text"]
     return []
 
 

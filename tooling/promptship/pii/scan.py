@@ -27,8 +27,13 @@ def scan_jsonl(lines: Iterable[str], out: IO[str], *, source: str = "<input>", m
             if not isinstance(text, str):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            raise PromptshipError(f"expected a JSON object with a string `text`", code="E603", path=source,
-                                  line=number, hint='each line must look like {"id": "1", "text": "..."}') from None
+            raise PromptshipError(
+                "expected a JSON object with a string `text`",
+                code="E603",
+                path=source,
+                line=number,
+                hint='each line must look like {"id": "1", "text": "..."}',
+            ) from None
         findings = [f.to_dict() for f in detect(text) if f.confidence >= min_confidence]
         out.write(json.dumps({"id": record.get("id"), "findings": findings}, ensure_ascii=False) + "\n")
         count += 1
@@ -55,8 +60,11 @@ def _files(paths: Iterable[Path]) -> Iterator[Path]:
         if not path.exists():
             raise PromptshipError(f"{path} does not exist", code="E604", hint="pass files or directories")
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SCANNED_SUFFIXES
-                              and not any(part.startswith(".") for part in p.parts))
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix in SCANNED_SUFFIXES and not any(part.startswith(".") for part in p.parts)
+            )
         else:
             yield path
 

@@ -68,6 +68,8 @@ def print_runs(outcome: EvalOutcome) -> None:
         console.print(f"run saved: {path}", style="dim")
     if outcome.gate_failures:
         for failure in outcome.gate_failures:
-            console.print(f"[red]gate failed[/red] {failure.suite} / {failure.model}: {failure.gate}: {failure.message}")
+            console.print(
+                f"[red]gate failed[/red] {failure.suite} / {failure.model}: {failure.gate}: {failure.message}"
+            )
     else:
         console.print("all absolute gates passed")

@@ -34,12 +34,9 @@ def bar_chart(title: str, series: list[tuple[str, float | None, float | None]], 
             if value is None:
                 continue
             length = 200 * value / top
+            parts.append(f'<rect x="110" y="{y + offset}" width="{length:.1f}" height="{bar_h - 2}" fill="{colour}"/>')
             parts.append(
-                f'<rect x="110" y="{y + offset}" width="{length:.1f}" height="{bar_h - 2}" fill="{colour}"/>'
-            )
-            parts.append(
-                f'<text x="{115 + length:.1f}" y="{y + offset + bar_h - 4}" font-size="10">'
-                f"{value:.4g}{unit}</text>"
+                f'<text x="{115 + length:.1f}" y="{y + offset + bar_h - 4}" font-size="10">{value:.4g}{unit}</text>'
             )
         y += 2 * bar_h + gap
     parts.append("</svg>")
@@ -51,9 +48,7 @@ def _suite_html(suite: SuiteReport) -> str:
     base, head = suite.base_run, suite.head_run
     models = list(head.aggregates if head else base.aggregates if base else {})
     if models:
-        metric_names = sorted(
-            {n for run in (base, head) if run for a in run.aggregates.values() for n in a.scores}
-        )
+        metric_names = sorted({n for run in (base, head) if run for a in run.aggregates.values() for n in a.scores})
         charts = []
         for name in metric_names:
             charts.append(

@@ -69,9 +69,7 @@ def summary_rows(report: DiffReport) -> list[str]:
         if suite.change.status == "added":
             for model, aggregate in suite.head_run.aggregates.items() if suite.head_run else []:
                 for name, value in aggregate.scores.items():
-                    rows.append(
-                        f"| {suite.change.suite} | {model} | {name} | new | {value:.3f} | | | new suite |"
-                    )
+                    rows.append(f"| {suite.change.suite} | {model} | {name} | new | {value:.3f} | | | new suite |")
             continue
         for comparison in suite.comparisons:
             for metric in comparison.metrics:
@@ -84,7 +82,8 @@ def summary_rows(report: DiffReport) -> list[str]:
 
 def cost_rows(comparisons: Iterable[tuple[str, ModelComparison]]) -> list[str]:
     rows = [
-        "| suite | model | cost/call base → head | change | projected monthly Δ | p50 ms | p95 ms | tokens/call | errors |",
+        "| suite | model | cost/call base → head | change | projected monthly Δ | p50 ms | p95 ms "
+        "| tokens/call | errors |",
         "|---|---|---|---:|---:|---|---|---|---|",
     ]
     for suite, c in comparisons:
@@ -111,10 +110,7 @@ def prompt_section(suite: SuiteReport) -> str | None:
         parts.append(f"**{location}**\n\n```diff\n{text}\n```")
     if diff.field_changes:
         lines = ["| field | base | head |", "|---|---|---|"]
-        lines += [
-            f"| `{c.path}` | {_escape(repr(c.before))} | {_escape(repr(c.after))} |"
-            for c in diff.field_changes
-        ]
+        lines += [f"| `{c.path}` | {_escape(repr(c.before))} | {_escape(repr(c.after))} |" for c in diff.field_changes]
         parts.append("\n".join(lines))
     return _details(f"Prompt <code>{suite.prompt}</code>: what changed", "\n\n".join(parts))
 
@@ -182,8 +178,7 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
         if s.change.affected
     ]
     head.append(
-        f"Model calls made for this report: {report.model_calls}"
-        + (" · runs: " + "; ".join(runs) if runs else "")
+        f"Model calls made for this report: {report.model_calls}" + (" · runs: " + "; ".join(runs) if runs else "")
     )
     details = [
         section
@@ -208,7 +203,11 @@ def _fit(body: str, details: list[str], limit: int) -> str:
             break
         text, kept = candidate, kept + 1
     if kept < len(details):
-        text += f"\n\n_Comment shortened to fit GitHub's limit: {len(details) - kept} detail section(s) omitted; see the HTML/JSON report artifact._"
+        omitted = len(details) - kept
+        text += (
+            f"\n\n_Comment shortened to fit GitHub's limit: {omitted} detail section(s) omitted; "
+            "see the HTML/JSON report artifact._"
+        )
     if len(text) > limit:  # the summary alone is too long: cut it hard, keeping the marker
         cut = "\n\n_…truncated to fit GitHub's comment limit._"
         text = text[: limit - len(cut)] + cut

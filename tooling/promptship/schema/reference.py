@@ -57,8 +57,10 @@ def model_table(model: type[BaseModel], seen: set[type[BaseModel]]) -> list[str]
     for name, field in model.model_fields.items():
         if name == "schema_ref":
             continue
-        lines.append(f"| `{field.alias or name}` | {_cell(_type_name(field.annotation))} | {_cell(_default(field))} "
-                     f"| {_cell(field.description or '')} |")
+        lines.append(
+            f"| `{field.alias or name}` | {_cell(_type_name(field.annotation))} | {_cell(_default(field))} "
+            f"| {_cell(field.description or '')} |"
+        )
         nested += _models_in(field.annotation)
     lines.append("")
     for child in nested:
@@ -82,8 +84,10 @@ def reference_markdown() -> str:
         if fields:
             lines += ["| param | type | default | meaning |", "|---|---|---|---|"]
             for field_name, field in fields.items():
-                lines.append(f"| `{field.alias or field_name}` | {_cell(_type_name(field.annotation))} | "
-                             f"{_cell(_default(field))} | {_cell(field.description or '')} |")
+                lines.append(
+                    f"| `{field.alias or field_name}` | {_cell(_type_name(field.annotation))} | "
+                    f"{_cell(_default(field))} | {_cell(field.description or '')} |"
+                )
             lines.append("")
     lines.append(END)
     return "\n".join(lines) + "\n"

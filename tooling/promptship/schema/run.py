@@ -115,7 +115,7 @@ class Aggregate(_Record):
 
 
 class Run(_Record):
-    format_version: Literal[1] = RUN_FORMAT_VERSION
+    format_version: Literal[1] = 1
     suite: str
     prompt: str
     dataset: str
