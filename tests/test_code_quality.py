@@ -12,8 +12,9 @@ BIN = Path(sys.executable).parent
 
 
 def test_ruff_is_clean() -> None:
-    done = subprocess.run([BIN / "ruff", "check", "tooling", "tests", "bench"], cwd=PROJECT, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [BIN / "ruff", "check", "tooling", "tests", "bench"], cwd=PROJECT, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

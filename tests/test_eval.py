@@ -328,3 +328,41 @@ def test_real_embedded_model_runs_the_example_suite(example_repo: Path, run_cli)
         "--no-cache",
     )[1]["runs"][0]
     assert [s["output"] for s in again["samples"]] == [s["output"] for s in run["samples"]], "deterministic at t=0"
+
+
+POOL_ROUTING = """\
+aliases:
+  primary:
+    deployments:
+      - {id: pool-a, model: openai/m-a, api_base_env: FAKE_LLM_BASE, api_key_env: FAKE_LLM_KEY,
+         pricing: {input_per_million: 1.0, output_per_million: 2.0}}
+      - {id: pool-b, model: openai/m-b, api_base_env: FAKE_LLM_BASE, api_key_env: FAKE_LLM_KEY,
+         pricing: {input_per_million: 1.0, output_per_million: 2.0}}
+    retries: 4
+    timeout_s: 2
+    content_policy_fallbacks: [safe]
+  safe:
+    deployments:
+      - {id: safe-azure, model: azure/safe-deployment, api_base_env: FAKE_LLM_ROOT, api_key_env: FAKE_LLM_KEY,
+         params: {api_version: "2024-10-21"}, pricing: {input_per_million: 3.0, output_per_million: 6.0}}
+    retries: 1
+    timeout_s: 2
+"""
+
+
+def test_multi_deployment_alias_goes_through_the_litellm_router(
+    tmp_path: Path, env: FakeLLM, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, items=12)
+    (repo / "policies/routing.yaml").write_text(POOL_ROUTING)
+    monkeypatch.setenv("FAKE_LLM_ROOT", env.root_url)
+    env.faults("m-b", content_filter_pattern="number 5$", content_filter_kind="openai")
+    env.faults("m-a", error_500=0.5, seed=3, content_filter_pattern="number 5$", content_filter_kind="openai")
+    code, data = run_json(run_cli, repo)
+    samples = data["runs"][0]["samples"]
+    assert all(s["error"] is None for s in samples), [s["error"] for s in samples if s["error"]]
+    assert {s["deployment"] for s in samples} >= {"pool-a", "pool-b"}, "the Router balances over both"
+    filtered = next(s for s in samples if s["item_id"] == "r005")
+    assert filtered["fallback_used"] == "safe" and filtered["deployment"] == "safe-azure"
+    assert env.journal[-1].path.startswith("/openai/deployments/") or env.count(model="safe-deployment") == 1
+    assert env.count() == sum(len(s["attempts"]) for s in samples)

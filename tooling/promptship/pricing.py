@@ -23,6 +23,13 @@ def _price_map() -> dict[str, dict]:
         return {}
 
 
+def model_prices(model: str) -> tuple[float, float]:
+    """USD per input and output token from LiteLLM's bundled price map (0 when unknown)."""
+    prices = _price_map()
+    entry = prices.get(model) or prices.get(model.split("/", 1)[-1]) or {}
+    return float(entry.get("input_cost_per_token") or 0.0), float(entry.get("output_cost_per_token") or 0.0)
+
+
 def known_model(model: str) -> bool:
     """True when ``model`` (a LiteLLM model string) has a price without an explicit override."""
     if model in LOCAL_MODELS:

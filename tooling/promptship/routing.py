@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .direct import DirectClients, RawCompletion, is_direct
 from .errors import CredentialError, PromptshipError, UsageError
 from .local_model import LITELLM_MODEL, POLICY_MODEL, PROVIDER, make_litellm_handler
+from .pricing import model_prices
 from .repo import content_hash
 from .schema import AliasPolicy, Deployment, RoutingPolicy
 from .schema.run import Attempt
@@ -153,14 +155,13 @@ def check_credentials(policy: RoutingPolicy, aliases: Sequence[str], env: Mappin
         )
 
 
-def deployment_prices(deployment: Deployment, model_cost: Mapping[str, Any]) -> tuple[float, float]:
+def deployment_prices(deployment: Deployment) -> tuple[float, float]:
     """USD per input and output token: the policy's override, LiteLLM's price map, or 0 for local."""
     if deployment.pricing is not None:
         return deployment.pricing.input_per_million / 1e6, deployment.pricing.output_per_million / 1e6
     if deployment.model == POLICY_MODEL:
         return 0.0, 0.0
-    entry = model_cost.get(deployment.model) or model_cost.get(deployment.model.split("/", 1)[-1]) or {}
-    return float(entry.get("input_cost_per_token") or 0.0), float(entry.get("output_cost_per_token") or 0.0)
+    return model_prices(deployment.model)
 
 
 # -- error classification (pure) -------------------------------------------------------------------
@@ -273,8 +274,10 @@ class ModelRouter:
         self.profile = profile
         self.env = os.environ if env is None else env
         self.retry = retry or RetrySettings()
-        self._prices: dict[str, tuple[float, float]] = {}
+        self._prices = {d.id: deployment_prices(d) for a in self.policy.aliases.values() for d in a.deployments}
         self._built: Any = None
+        self._direct = DirectClients(self.env)
+        self._identities: dict[str, str] = {}
 
     @property
     def _router(self) -> Any:
@@ -306,7 +309,6 @@ class ModelRouter:
         model_list = []
         for alias, policy in self.policy.aliases.items():
             for deployment in policy.deployments:
-                self._prices[deployment.id] = deployment_prices(deployment, litellm.model_cost)
                 model_list.append(
                     {
                         "model_name": alias,
@@ -324,7 +326,10 @@ class ModelRouter:
         return list(self.policy.aliases)
 
     def identity(self, alias: str) -> str:
-        return alias_identity(self.policy, alias)
+        """:func:`alias_identity` of ``alias`` (memoized: the policy does not change)."""
+        if alias not in self._identities:
+            self._identities[alias] = alias_identity(self.policy, alias)
+        return self._identities[alias]
 
     def check_credentials(self, aliases: Sequence[str]) -> None:
         check_credentials(self.policy, aliases, self.env)
@@ -368,6 +373,25 @@ class ModelRouter:
         backoff = min(self.retry.backoff_cap_s, self.retry.backoff_base_s * 2**attempt_number)
         return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
 
+    async def _call(
+        self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> tuple[str | None, RawCompletion]:
+        """One request: the direct path for a single OpenAI-compatible deployment, else the Router."""
+        if is_direct(policy):
+            deployment = policy.deployments[0]
+            return deployment.id, await self._direct.complete(deployment, messages, params, policy.timeout_s)
+        response = await self._router.acompletion(model=alias, messages=messages, **params)
+        hidden = getattr(response, "_hidden_params", {}) or {}
+        choice = response.choices[0]
+        usage = getattr(response, "usage", None)
+        return hidden.get("model_id"), RawCompletion(
+            text=getattr(choice.message, "content", None) or "",
+            finish_reason=getattr(choice, "finish_reason", None),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            hidden=hidden,
+        )
+
     async def _attempt(
         self,
         alias: str,
@@ -377,17 +401,15 @@ class ModelRouter:
         attempts: list[Attempt],
     ) -> Completion | Failure:
         started = time.perf_counter()
-        deployment: str | None = None
         try:
-            response = await asyncio.wait_for(
-                self._router.acompletion(model=alias, messages=messages, **params),
-                timeout=policy.timeout_s + 1.0,
+            deployment, raw = await asyncio.wait_for(
+                self._call(alias, policy, messages, params), timeout=policy.timeout_s + 1.0
             )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every provider error is classified, none escapes
             failure = classify(exc)
-            deployment = _deployment_of_error(exc)
+            deployment = policy.deployments[0].id if is_direct(policy) else _deployment_of_error(exc)
             attempts.append(
                 Attempt(
                     alias=alias,
@@ -396,44 +418,34 @@ class ModelRouter:
                     status=failure.status,
                     latency_ms=_ms(started),
                     retry_after_s=failure.retry_after_s,
+                    error=failure.message[:200],
                 )
             )
             return failure
-        latency = _ms(started)
-        hidden = getattr(response, "_hidden_params", {}) or {}
-        deployment = hidden.get("model_id")
         # The local model serializes calls; report its service time, not the time spent queued.
-        latency = round(hidden.get("local_latency_ms", latency), 2)
-        choice = response.choices[0]
-        finish_reason = getattr(choice, "finish_reason", None)
-        text = getattr(choice.message, "content", None) or ""
-        if finish_reason == "content_filter":
+        latency = round(raw.hidden.get("local_latency_ms", _ms(started)), 2)
+        if raw.finish_reason == "content_filter":
             attempts.append(
-                Attempt(
-                    alias=alias,
-                    deployment=deployment,
-                    outcome="content_filter",
-                    status=200,
-                    latency_ms=latency,
-                )
+                Attempt(alias=alias, deployment=deployment, outcome="content_filter", status=200, latency_ms=latency)
             )
             return Failure("content_filter", 200, None, "the reply was withheld by the vendor's content filter")
         attempts.append(Attempt(alias=alias, deployment=deployment, outcome="ok", status=200, latency_ms=latency))
-        usage = getattr(response, "usage", None)
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         price_in, price_out = self._prices.get(deployment or "", (0.0, 0.0))
         return Completion(
-            text=text,
-            finish_reason=finish_reason,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost_usd=prompt_tokens * price_in + completion_tokens * price_out,
+            text=raw.text,
+            finish_reason=raw.finish_reason,
+            prompt_tokens=raw.prompt_tokens,
+            completion_tokens=raw.completion_tokens,
+            cost_usd=raw.prompt_tokens * price_in + raw.completion_tokens * price_out,
             latency_ms=latency,
             deployment=deployment,
             alias=alias,
             attempts=attempts,
         )
+
+    async def aclose(self) -> None:
+        """Close pooled connections of the current event loop."""
+        await self._direct.aclose()
 
 
 def _deployment_of_error(exc: BaseException) -> str | None:

@@ -276,6 +276,7 @@ def run_suites(
                     break
             return runs
         finally:
+            await router.aclose()
             if handled:
                 loop.remove_signal_handler(signal.SIGINT)
 

@@ -48,6 +48,7 @@ class Attempt(_Record):
     status: int | None = None
     latency_ms: float = 0.0
     retry_after_s: float | None = None
+    error: str | None = Field(default=None, description="Short error text of a failed attempt.")
 
 
 class ScoreResult(_Record):

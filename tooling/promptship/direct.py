@@ -1,0 +1,127 @@
+"""The direct path for OpenAI-compatible deployments (``openai/…``, ``azure/…``).
+
+An alias with a single OpenAI or Azure OpenAI deployment needs none of the LiteLLM Router's choices
+(no load balancing, no cooldowns), so its requests go straight to the documented REST endpoint over
+one pooled aiohttp session per event loop. Measured on this project's bench (2 cores), LiteLLM costs
+~7–9 ms of CPU per call and the official ``openai`` client ~3.5 ms (request-model transforms and its
+connection pool), which cap one process at 110–280 calls/s; this path costs well under 1 ms.
+Retries, fallbacks, content-filter routing, pricing and attempt records are the same for both paths
+(``routing.ModelRouter``); every other alias goes through the LiteLLM Router.
+
+Errors are raised as :class:`APIStatusError` / :class:`APIConnectionError` / ``TimeoutError``
+carrying the status, headers and body that ``routing.classify`` reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .schema import AliasPolicy, Deployment
+
+DIRECT_PROVIDERS = frozenset({"openai", "azure"})
+DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
+DEFAULT_AZURE_API_VERSION = "2024-10-21"
+
+
+def is_direct(policy: AliasPolicy) -> bool:
+    """True for an alias with exactly one OpenAI-compatible deployment."""
+    deployment = policy.deployments[0]
+    return len(policy.deployments) == 1 and "/" in deployment.model and deployment.provider in DIRECT_PROVIDERS
+
+
+class APIStatusError(Exception):
+    """A non-2xx answer. ``body`` is the parsed JSON (or text); ``headers`` keep Retry-After."""
+
+    def __init__(self, status_code: int, body: Any, headers: Mapping[str, str]) -> None:
+        message = body.get("error", {}).get("message") if isinstance(body, dict) else None
+        super().__init__(f"HTTP {status_code}: {message or str(body)[:300]}")
+        self.status_code = status_code
+        self.body = body
+        self.headers = {k.lower(): v for k, v in headers.items()}
+
+
+class APIConnectionError(Exception):
+    """The endpoint could not be reached or closed the connection."""
+
+
+@dataclass(frozen=True)
+class RawCompletion:
+    text: str
+    finish_reason: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    hidden: dict[str, Any] = field(default_factory=dict)
+
+
+def endpoint(deployment: Deployment, env: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """URL and auth headers for a deployment (credentials read from the named variables)."""
+    api_base = (env.get(deployment.api_base_env or "") or "").rstrip("/")
+    api_key = env.get(deployment.api_key_env or "", "")
+    name = deployment.model.split("/", 1)[1]
+    if deployment.provider == "azure":
+        version = str(deployment.params.get("api_version", DEFAULT_AZURE_API_VERSION))
+        return (f"{api_base}/openai/deployments/{name}/chat/completions?api-version={version}", {"api-key": api_key})
+    return f"{api_base or DEFAULT_OPENAI_BASE}/chat/completions", {"Authorization": f"Bearer {api_key}"}
+
+
+class DirectClients:
+    """Pooled HTTP sessions, one per event loop (connection pools cannot cross loops)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        import aiohttp  # noqa: F401  (imported here so the first request's latency does not include it)
+
+        self.env = env
+        self._session: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _current_session(self) -> Any:
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        if self._session is None or loop is not self._loop or self._session.closed:
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+            self._loop = loop
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def complete(
+        self, deployment: Deployment, messages: list[dict[str, Any]], params: Mapping[str, Any], timeout_s: float
+    ) -> RawCompletion:
+        import aiohttp
+
+        url, headers = endpoint(deployment, self.env)
+        payload = {k: v for k, v in deployment.params.items() if k != "api_version"}
+        payload.update(params)
+        payload["messages"] = messages
+        if deployment.provider == "openai":
+            payload["model"] = deployment.model.split("/", 1)[1]
+        try:
+            async with self._current_session().post(
+                url, json=payload, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
+            ) as response:
+                raw = await response.read()
+                if response.status >= 300:
+                    try:
+                        body: Any = json.loads(raw)
+                    except ValueError:
+                        body = raw.decode(errors="replace")
+                    raise APIStatusError(response.status, body, response.headers)
+                data = json.loads(raw)
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(f"{type(exc).__name__}: {exc}") from None
+        choice = data["choices"][0]
+        usage = data.get("usage") or {}
+        return RawCompletion(
+            text=(choice.get("message") or {}).get("content") or "",
+            finish_reason=choice.get("finish_reason"),
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+        )
