@@ -294,6 +294,7 @@ def detect_email(text: str) -> Iterator[Finding]:
 # -- person names ----------------------------------------------------------------------------------------------------
 
 _HANGUL_RUN = re.compile(r"[가-힣]+")
+_PARTICLE = re.compile("(?:" + "|".join(PARTICLES) + ")$")
 #: The leftmost match ending the run is the longest cue, as ``SUFFIX_CUES`` lists longer cues first.
 _SUFFIX_CUE = re.compile("(?:" + "|".join(SUFFIX_CUES) + ")$")
 #: Hangul runs that start with a surname: the only runs that can hold a name (one C-speed scan).
@@ -319,9 +320,9 @@ def _strip_particle(token: str) -> str:
     """``김민수가`` → ``김민수``. Three-syllable tokens are left whole: most Korean names have three."""
     if len(token) <= 3:
         return token
-    for particle in PARTICLES:
-        if token.endswith(particle) and _valid_name(token[: -len(particle)]):
-            return token[: -len(particle)]
+    particle = _PARTICLE.search(token, 2)
+    if particle is not None and _valid_name(token[: particle.start()]):
+        return token[: particle.start()]
     return token
 
 
