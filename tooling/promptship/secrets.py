@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
+
+from .textpos import LineIndex
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("OpenAI-style API key", re.compile(r"\bsk-(?:proj-|ant-|live-)?[A-Za-z0-9_\-]{20,}")),
@@ -44,12 +45,12 @@ def find_secrets(text: str) -> list[SecretFinding]:
 
     Each pattern scans the whole text once; line numbers are computed only for hits.
     """
-    line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    index = LineIndex(text)
     hits: dict[tuple[int, str], int] = {}
 
     def record(offset: int, kind: str) -> None:
-        line = bisect.bisect_right(line_starts, offset)
-        hits.setdefault((line, kind), offset - line_starts[line - 1] + 1)
+        line, col = index.locate(offset)
+        hits.setdefault((line, kind), col)
 
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(text):
@@ -61,7 +62,7 @@ def find_secrets(text: str) -> list[SecretFinding]:
     for m in _KEY_FIELD.finditer(text):
         if m.group(1).lower().endswith("_env") or not _looks_random(m.group(2)):
             continue
-        line = bisect.bisect_right(line_starts, m.start(2))
+        line, _ = index.locate(m.start(2))
         if line not in pattern_lines:
             record(m.start(2), f"key-like value in `{m.group(1)}`")
     return sorted(SecretFinding(line, col, kind) for (line, kind), col in hits.items())

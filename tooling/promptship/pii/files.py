@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import bisect
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
+from ..textpos import LineIndex
 
 if TYPE_CHECKING:
     from ..repo import DatasetEntry, Repository
@@ -34,12 +33,11 @@ def pii_diagnostics(repo: Repository) -> Iterator[Diagnostic]:
         if not is_prompt and dataset is None:
             continue
         item_at_line = {line: item_id for item_id, line in dataset.item_lines.items()} if dataset else {}
-        line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        index = LineIndex(text)
         for finding in detect(text):
             if finding.confidence < threshold:
                 continue
-            number = bisect.bisect_right(line_starts, finding.start)
-            column = finding.start - line_starts[number - 1] + 1
+            number, column = index.locate(finding.start)
             item_id = item_at_line.get(number)
             if _allowed(dataset, item_id, finding.type):
                 continue

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from ..errors import PromptshipError
+from ..textpos import LineIndex
 from .detectors import Finding, detect, mask_value
 
 SCANNED_SUFFIXES = (".yaml", ".yml", ".jsonl", ".json", ".csv", ".md", ".txt")
@@ -77,13 +77,10 @@ def scan_files(paths: Iterable[Path], *, min_confidence: float = 0.5) -> list[Fi
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue  # binary files hold no text to scan
-        line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
-        line = 1
+        index = LineIndex(text)
         for finding in detect(text):
             if finding.confidence < min_confidence:
                 continue
-            while line < len(line_starts) and line_starts[line] <= finding.start:
-                line += 1
-            col = finding.start - line_starts[line - 1] + 1
+            line, col = index.locate(finding.start)
             found.append(FileFinding(str(path), line, col, finding, mask_value(text[finding.start : finding.end])))
     return found

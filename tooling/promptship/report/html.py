@@ -4,8 +4,10 @@ latency per model, base vs head, plus the Markdown tables' content."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from ..diffing import DiffReport, SuiteReport
+from ..schema.run import Aggregate, Run
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem;color:#1f2328;max-width:1100px}
@@ -49,48 +51,19 @@ def _suite_html(suite: SuiteReport) -> str:
     models = list(head.aggregates if head else base.aggregates if base else {})
     if models:
         metric_names = sorted({n for run in (base, head) if run for a in run.aggregates.values() for n in a.scores})
-        charts = []
-        for name in metric_names:
-            charts.append(
-                bar_chart(
-                    f"score: {name}",
-                    [
-                        (
-                            m,
-                            base.aggregates[m].scores.get(name) if base and m in base.aggregates else None,
-                            head.aggregates[m].scores.get(name) if head and m in head.aggregates else None,
-                        )
-                        for m in models
-                    ],
-                )
-            )
-        charts.append(
-            bar_chart(
-                "cost per call (USD)",
-                [
-                    (
-                        m,
-                        base.aggregates[m].cost_per_call_usd if base and m in base.aggregates else None,
-                        head.aggregates[m].cost_per_call_usd if head and m in head.aggregates else None,
-                    )
-                    for m in models
-                ],
-            )
-        )
-        charts.append(
-            bar_chart(
-                "latency p95 (ms)",
-                [
-                    (
-                        m,
-                        base.aggregates[m].latency_p95_ms if base and m in base.aggregates else None,
-                        head.aggregates[m].latency_p95_ms if head and m in head.aggregates else None,
-                    )
-                    for m in models
-                ],
-                " ms",
-            )
-        )
+
+        def series(value: Callable[[Aggregate], float | None]) -> list[tuple[str, float | None, float | None]]:
+            def of(run: Run | None, model: str) -> float | None:
+                return value(run.aggregates[model]) if run and model in run.aggregates else None
+
+            return [(m, of(base, m), of(head, m)) for m in models]
+
+        def score(name: str) -> Callable[[Aggregate], float | None]:
+            return lambda aggregate: aggregate.scores.get(name)
+
+        charts = [bar_chart(f"score: {name}", series(score(name))) for name in metric_names]
+        charts.append(bar_chart("cost per call (USD)", series(lambda a: a.cost_per_call_usd)))
+        charts.append(bar_chart("latency p95 (ms)", series(lambda a: a.latency_p95_ms), " ms"))
         out.append(f'<div class="charts">{"".join(charts)}</div>')
     if suite.comparisons:
         rows = [
