@@ -85,3 +85,15 @@ def github_double():
 
     with running_github_double() as double:
         yield double
+
+
+@pytest.fixture
+def langfuse_double(monkeypatch: pytest.MonkeyPatch):
+    """A Langfuse public-API double on loopback, with the environment variables pointing at it."""
+    from .doubles.langfuse_api import running_langfuse_double
+
+    with running_langfuse_double() as double:
+        monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", double.public_key)
+        monkeypatch.setenv("LANGFUSE_SECRET_KEY", double.secret_key)
+        monkeypatch.setenv("LANGFUSE_HOST", double.host)
+        yield double

@@ -93,3 +93,7 @@ def test_comment_workflow_never_checks_out_pr_code() -> None:
 def test_main_publishes_in_order() -> None:
     main = _load("main.yml")
     assert main["concurrency"]["cancel-in-progress"] is False
+    runs = [s.get("run", "") for s in main["jobs"]["refresh"]["steps"]]
+    plan = next(i for i, r in enumerate(runs) if "promptship sync" in r and "--plan" in r)
+    apply = next(i for i, r in enumerate(runs) if "promptship sync" in r and "--apply" in r)
+    assert plan < apply

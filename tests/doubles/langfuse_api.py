@@ -1,0 +1,343 @@
+"""A Langfuse public-API double on loopback that the real ``langfuse`` SDK talks to.
+
+Semantics follow Langfuse's server (see shared/PITFALLS.md): creating a prompt always makes a new
+version (latest + 1) even with identical content; a label is held by one version at a time and
+setting it elsewhere moves it; ``latest`` is always the newest version and cannot be set; a GET with
+no label or version returns ``production``; a prompt's type cannot change; tags are per prompt.
+Dataset items are upserted by ``id`` (project-wide unique); status ACTIVE or ARCHIVED.
+
+Every JSON body it returns for a modelled route is validated against the real OpenAPI spec in
+shared/reference/langfuse-openapi.yml (``strict`` mode, on in tests): a mismatch answers 599 with
+the validation error, so the SDK call fails loudly instead of the double drifting from Langfuse.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .openapi_check import OpenApiValidator
+from .server import BackgroundServer
+
+LABEL = re.compile(r"^[a-z0-9_\-.]{1,36}$")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class _Version:
+    data: dict[str, Any]
+
+
+@dataclass
+class LangfuseDouble:
+    #: Unique per double: the SDK keeps one client per public key for the whole process.
+    public_key: str = field(default_factory=lambda: f"pk-lf-test-{uuid.uuid4().hex[:12]}")
+    secret_key: str = "sk-lf-test-secret-000000000000"
+    strict: bool = True
+    prompts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    journal: list[tuple[str, str]] = field(default_factory=list)
+    #: Status codes to answer the next write requests with (fault injection), consumed in order.
+    fail_writes: list[int] = field(default_factory=list)
+    #: Every write from this 1-based index on fails with 500 (an outage in the middle of an apply).
+    fail_from_write: int | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._server = BackgroundServer(self._routes)
+        self._validator = OpenApiValidator()
+        self.writes = 0
+
+    # -- lifecycle and inspection ------------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        return self._server.url
+
+    def start(self) -> LangfuseDouble:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def labels(self, name: str) -> dict[str, int]:
+        """label → version for one prompt."""
+        with self._lock:
+            return {label: v["version"] for v in self.prompts.get(name, []) for label in v["labels"]}
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(v) for v in self.prompts.get(name, [])]
+
+    def edit_prompt(self, name: str, prompt: Any, label: str = "production") -> int:
+        """An out-of-band edit, as in the Langfuse UI: a new version holding ``label``."""
+        with self._lock:
+            current = self.prompts[name][-1]
+            return self._create(
+                {
+                    "name": name,
+                    "prompt": prompt,
+                    "type": current["type"],
+                    "labels": [label],
+                    "config": {},
+                    "commitMessage": "edited in the UI",
+                }
+            )["version"]
+
+    # -- helpers -------------------------------------------------------------------------------------
+    @staticmethod
+    def _error(status: int, message: str, kind: str) -> web.Response:
+        return web.json_response({"message": message, "error": kind}, status=status)
+
+    def _respond(self, schema: str, body: Any, status: int = 200) -> web.Response:
+        if self.strict:
+            problem = self._validator.problem(schema, body)
+            if problem:
+                return web.json_response(
+                    {"message": f"double violates the OpenAPI spec ({schema}): {problem}", "error": "SpecViolation"},
+                    status=599,
+                )
+        return web.json_response(body, status=status)
+
+    def _authorized(self, request: web.Request) -> bool:
+        expected = base64.b64encode(f"{self.public_key}:{self.secret_key}".encode()).decode()
+        return request.headers.get("Authorization") == f"Basic {expected}"
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        with self._lock:
+            self.journal.append((request.method, request.path_qs))
+        if not self._authorized(request):
+            return self._error(
+                401, "Invalid credentials. Confirm that you've configured the correct host.", "UnauthorizedError"
+            )
+        if request.method in ("POST", "PATCH", "PUT", "DELETE") and not request.path.startswith(
+            ("/api/public/ingestion", "/api/public/otel")
+        ):
+            with self._lock:
+                self.writes += 1
+                if self.fail_writes:
+                    return self._error(self.fail_writes.pop(0), "injected failure", "InternalServerError")
+                if self.fail_from_write is not None and self.writes >= self.fail_from_write:
+                    return self._error(500, "injected outage", "InternalServerError")
+        return await handler(request)
+
+    def _routes(self, app: web.Application) -> None:
+        app.middlewares.append(self._middleware)
+        app.router.add_get("/api/public/health", self._health)
+        app.router.add_post("/api/public/v2/prompts", self._create_prompt)
+        app.router.add_get("/api/public/v2/prompts", self._list_prompts)
+        app.router.add_patch(r"/api/public/v2/prompts/{name:.+}/versions/{version:\d+}", self._update_labels)
+        app.router.add_get("/api/public/v2/prompts/{name:.+}", self._get_prompt)
+        app.router.add_post("/api/public/v2/datasets", self._create_dataset)
+        app.router.add_get("/api/public/v2/datasets/{name:.+}", self._get_dataset)
+        app.router.add_post("/api/public/dataset-items", self._upsert_item)
+        app.router.add_get("/api/public/dataset-items", self._list_items)
+        app.router.add_post("/api/public/ingestion", self._ingestion)
+        app.router.add_post("/api/public/otel/v1/traces", self._otel)
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "OK", "version": "3.0.0"})
+
+    async def _ingestion(self, request: web.Request) -> web.Response:
+        batch = (await request.json()).get("batch", [])
+        return web.json_response(
+            {"successes": [{"id": e.get("id"), "status": 201} for e in batch], "errors": []}, status=207
+        )
+
+    async def _otel(self, request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({})
+
+    # -- prompts -------------------------------------------------------------------------------------
+    def _create(self, body: dict[str, Any]) -> dict[str, Any]:
+        name = body["name"]
+        versions = self.prompts.setdefault(name, [])
+        labels = [label for label in dict.fromkeys(body.get("labels") or []) if label != "latest"]
+        for version in versions:
+            version["labels"] = [label for label in version["labels"] if label not in labels and label != "latest"]
+        tags = body.get("tags")
+        if tags is not None:
+            for version in versions:
+                version["tags"] = list(tags)
+        new = {
+            "name": name,
+            "version": len(versions) + 1,
+            "type": body.get("type") or "text",
+            "prompt": body["prompt"],
+            "config": body.get("config") or {},
+            "labels": [*labels, "latest"],
+            "tags": list(tags) if tags is not None else (versions[-1]["tags"] if versions else []),
+            "commitMessage": body.get("commitMessage"),
+            "createdAt": _now(),
+        }
+        versions.append(new)
+        return new
+
+    @staticmethod
+    def _public(version: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in version.items() if k != "createdAt"}
+
+    async def _create_prompt(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            name = str(body.get("name", ""))
+            if not name or "|" in name:
+                return self._error(400, "Prompt name cannot contain '|'", "InvalidRequestError")
+            labels = body.get("labels") or []
+            bad = [label for label in labels if not LABEL.match(label)]
+            if bad or "latest" in labels:
+                return self._error(400, f"Invalid label(s): {bad or ['latest']}", "InvalidRequestError")
+            if len(body.get("commitMessage") or "") > 500:
+                return self._error(400, "Commit message is too long", "InvalidRequestError")
+            kind = body.get("type") or "text"
+            existing = self.prompts.get(name)
+            if existing and existing[-1]["type"] != kind:
+                return self._error(
+                    400,
+                    f"Previous versions have different prompt type. Create a new prompt with a "
+                    f"different name. Previous type: {existing[-1]['type']}, new type: {kind}",
+                    "InvalidRequestError",
+                )
+            created = self._create(body)
+        return self._respond("Prompt", self._public(created), status=201)
+
+    async def _get_prompt(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        version_arg, label = request.query.get("version"), request.query.get("label")
+        with self._lock:
+            versions = self.prompts.get(name, [])
+            if version_arg is not None:
+                found = next((v for v in versions if v["version"] == int(version_arg)), None)
+                missing = f"Prompt not found: '{name}' with version {version_arg}"
+            else:
+                label = label or "production"
+                found = next((v for v in versions if label in v["labels"]), None)
+                missing = f"Prompt not found: '{name}' with label '{label}'"
+            if found is None:
+                return self._error(404, missing, "LangfuseNotFoundError")
+            return self._respond("Prompt", self._public(found))
+
+    async def _list_prompts(self, request: web.Request) -> web.Response:
+        name = request.query.get("name")
+        page, limit = int(request.query.get("page", 1)), int(request.query.get("limit", 50))
+        with self._lock:
+            metas = [
+                {
+                    "name": n,
+                    "type": vs[-1]["type"],
+                    "versions": [v["version"] for v in vs],
+                    "labels": sorted({label for v in vs for label in v["labels"]}),
+                    "tags": vs[-1]["tags"],
+                    "lastUpdatedAt": vs[-1]["createdAt"],
+                    "lastConfig": vs[-1]["config"],
+                }
+                for n, vs in sorted(self.prompts.items())
+                if vs and (name is None or n == name)
+            ]
+        chunk = metas[(page - 1) * limit : page * limit]
+        meta = {"page": page, "limit": limit, "totalItems": len(metas), "totalPages": -(-len(metas) // limit)}
+        return self._respond("PromptMetaListResponse", {"data": chunk, "meta": meta})
+
+    async def _update_labels(self, request: web.Request) -> web.Response:
+        name, number = request.match_info["name"], int(request.match_info["version"])
+        labels = (await request.json()).get("newLabels") or []
+        with self._lock:
+            versions = self.prompts.get(name, [])
+            target = next((v for v in versions if v["version"] == number), None)
+            if target is None:
+                return self._error(404, f"Prompt not found: '{name}' with version {number}", "LangfuseNotFoundError")
+            if "latest" in labels or any(not LABEL.match(label) for label in labels):
+                return self._error(400, "Invalid labels", "InvalidRequestError")
+            for version in versions:
+                if version is not target:
+                    version["labels"] = [label for label in version["labels"] if label not in labels]
+            target["labels"] = list(dict.fromkeys([*target["labels"], *labels]))
+            return self._respond("Prompt", self._public(target))
+
+    # -- datasets --------------------------------------------------------------------------------------
+    async def _create_dataset(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            dataset = self.datasets.get(body["name"]) or {
+                "id": f"ds-{len(self.datasets) + 1}",
+                "name": body["name"],
+                "projectId": "project-1",
+                "createdAt": _now(),
+                "inputSchema": None,
+                "expectedOutputSchema": None,
+            }
+            dataset.update(
+                {"description": body.get("description"), "metadata": body.get("metadata"), "updatedAt": _now()}
+            )
+            self.datasets[body["name"]] = dataset
+            return self._respond("Dataset", dataset)
+
+    async def _get_dataset(self, request: web.Request) -> web.Response:
+        with self._lock:
+            dataset = self.datasets.get(request.match_info["name"])
+            if dataset is None:
+                return self._error(404, "Dataset not found", "LangfuseNotFoundError")
+            return self._respond("Dataset", dataset)
+
+    async def _upsert_item(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            dataset = self.datasets.get(body.get("datasetName", ""))
+            if dataset is None:
+                return self._error(404, "Dataset not found", "LangfuseNotFoundError")
+            item_id = body.get("id") or f"item-{len(self.items) + 1}"
+            existing = self.items.get(item_id)
+            if existing and existing["datasetId"] != dataset["id"]:
+                return self._error(409, "Dataset item id already exists in another dataset", "ConflictError")
+            item = existing or {
+                "id": item_id,
+                "createdAt": _now(),
+                "sourceTraceId": None,
+                "sourceObservationId": None,
+                "mediaReferences": [],
+            }
+            item.update(
+                {
+                    "status": body.get("status") or "ACTIVE",
+                    "input": body.get("input"),
+                    "expectedOutput": body.get("expectedOutput"),
+                    "metadata": body.get("metadata"),
+                    "datasetId": dataset["id"],
+                    "datasetName": dataset["name"],
+                    "updatedAt": _now(),
+                }
+            )
+            self.items[item_id] = item
+            return self._respond("DatasetItem", item)
+
+    async def _list_items(self, request: web.Request) -> web.Response:
+        name = request.query.get("datasetName")
+        page, limit = int(request.query.get("page", 1)), int(request.query.get("limit", 50))
+        with self._lock:
+            matching = [i for i in self.items.values() if name is None or i["datasetName"] == name]
+        chunk = matching[(page - 1) * limit : page * limit]
+        meta = {"page": page, "limit": limit, "totalItems": len(matching), "totalPages": -(-len(matching) // limit)}
+        return self._respond("PaginatedDatasetItems", {"data": chunk, "meta": meta})
+
+
+@contextmanager
+def running_langfuse_double() -> Iterator[LangfuseDouble]:
+    double = LangfuseDouble().start()
+    try:
+        yield double
+    finally:
+        double.stop()
