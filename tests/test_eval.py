@@ -366,3 +366,32 @@ def test_multi_deployment_alias_goes_through_the_litellm_router(
     assert filtered["fallback_used"] == "safe" and filtered["deployment"] == "safe-azure"
     assert env.journal[-1].path.startswith("/openai/deployments/") or env.count(model="safe-deployment") == 1
     assert env.count() == sum(len(s["attempts"]) for s in samples)
+
+
+def test_publish_records_experiment_runs_in_langfuse(tmp_path: Path, env: FakeLLM, langfuse_double, run_cli) -> None:
+    repo = make_repo(tmp_path, items=5)
+    result = run_cli("--root", str(repo), "eval", "--quiet", "--publish")
+    assert result.code == 0, result.err
+    assert "published classify · primary · " in result.err
+    items = [i for i in langfuse_double.items.values() if i["datasetName"] == "reviews"]
+    assert len(items) == 5
+    item_spans = [s for s in langfuse_double.spans if s["attributes"].get("langfuse.experiment.item.id")]
+    assert {s["attributes"]["langfuse.experiment.item.id"] for s in item_spans} == {i["id"] for i in items}
+    assert all("classify · primary" in s["attributes"].get("langfuse.experiment.name", "") for s in item_spans)
+    names = {}
+    for score in langfuse_double.scores:
+        names.setdefault(score["name"], []).append(score["value"])
+    assert len(names["accuracy"]) == 5 and set(names["accuracy"]) == {1.0}
+    assert len(names["cost_usd"]) == 5 and all(v > 0 for v in names["cost_usd"])
+    assert len(names["latency_ms"]) == 5
+    assert env.count() == 5, "publishing replays recorded answers: no extra model call"
+
+
+def test_publish_without_langfuse_credentials_fails_before_any_call(
+    tmp_path: Path, env: FakeLLM, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, items=3)
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    result = run_cli("--root", str(repo), "eval", "--quiet", "--publish")
+    assert result.code == 2 and "LANGFUSE_PUBLIC_KEY" in result.err and env.count() == 0

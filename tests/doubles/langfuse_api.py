@@ -52,6 +52,10 @@ class LangfuseDouble:
     journal: list[tuple[str, str]] = field(default_factory=list)
     #: Status codes to answer the next write requests with (fault injection), consumed in order.
     fail_writes: list[int] = field(default_factory=list)
+    #: Spans received on the OpenTelemetry endpoint: {"name", "trace_id", "attributes"}.
+    spans: list[dict[str, Any]] = field(default_factory=list)
+    #: Scores received (``POST /api/public/scores``, single or batched).
+    scores: list[dict[str, Any]] = field(default_factory=list)
     #: Every write from this 1-based index on fails with 500 (an outage in the middle of an apply).
     fail_from_write: int | None = None
 
@@ -125,7 +129,7 @@ class LangfuseDouble:
                 401, "Invalid credentials. Confirm that you've configured the correct host.", "UnauthorizedError"
             )
         if request.method in ("POST", "PATCH", "PUT", "DELETE") and not request.path.startswith(
-            ("/api/public/ingestion", "/api/public/otel")
+            ("/api/public/ingestion", "/api/public/otel", "/api/public/scores")
         ):
             with self._lock:
                 self.writes += 1
@@ -148,6 +152,8 @@ class LangfuseDouble:
         app.router.add_get("/api/public/dataset-items", self._list_items)
         app.router.add_post("/api/public/ingestion", self._ingestion)
         app.router.add_post("/api/public/otel/v1/traces", self._otel)
+        app.router.add_post("/api/public/scores", self._scores)
+        app.router.add_get("/api/public/projects", self._projects)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "OK", "version": "3.0.0"})
@@ -159,8 +165,43 @@ class LangfuseDouble:
         )
 
     async def _otel(self, request: web.Request) -> web.Response:
-        await request.read()
+        """OTLP/HTTP protobuf, as the v5 SDK exports traces; spans are decoded and kept for tests."""
+        from google.protobuf.json_format import MessageToDict
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        message = ExportTraceServiceRequest()
+        message.ParseFromString(await request.read())
+        with self._lock:
+            for resource in message.resource_spans:
+                for scope in resource.scope_spans:
+                    for span in scope.spans:
+                        attributes = {a.key: next(iter(MessageToDict(a.value).values()), None) for a in span.attributes}
+                        self.spans.append(
+                            {"name": span.name, "trace_id": span.trace_id.hex(), "attributes": attributes}
+                        )
         return web.json_response({})
+
+    async def _scores(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            received = body if isinstance(body, list) else [body]
+            self.scores.extend(received)
+            return self._respond("CreateScoreResponse", {"id": str(received[-1].get("id") or len(self.scores))})
+
+    async def _projects(self, request: web.Request) -> web.Response:
+        return self._respond(
+            "Projects",
+            {
+                "data": [
+                    {
+                        "id": "project-1",
+                        "name": "promptship-tests",
+                        "organization": {"id": "org-1", "name": "tests"},
+                        "metadata": {},
+                    }
+                ]
+            },
+        )
 
     # -- prompts -------------------------------------------------------------------------------------
     def _create(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -244,6 +244,17 @@ class LangfuseSettings:
     host: str
 
     @classmethod
+    def from_policy(cls, repo: Repository, env: Mapping[str, str]) -> LangfuseSettings:
+        """Credentials from the variables policies/credentials.yaml names (shared keys)."""
+        credentials = repo.policies.credentials
+        names = (
+            credentials.shared.langfuse_public_key_env or "LANGFUSE_PUBLIC_KEY",
+            credentials.shared.langfuse_secret_key_env or "LANGFUSE_SECRET_KEY",
+            credentials.langfuse_host_env,
+        )
+        return cls.from_env(env, names)
+
+    @classmethod
     def from_env(cls, env: Mapping[str, str], names: tuple[str, str, str]) -> LangfuseSettings:
         missing = [n for n in names if not env.get(n)]
         if missing:
@@ -265,6 +276,7 @@ class LangfuseStore:
         attempts: int = 4,
         backoff_s: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
+        tracing: bool = False,
     ) -> None:
         from langfuse import Langfuse
 
@@ -273,7 +285,7 @@ class LangfuseStore:
             public_key=settings.public_key,
             secret_key=settings.secret_key,
             host=settings.host,
-            tracing_enabled=False,
+            tracing_enabled=tracing,
             timeout=10,
         )
         self.attempts, self.backoff_s, self.sleep = attempts, backoff_s, sleep

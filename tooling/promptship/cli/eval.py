@@ -32,6 +32,7 @@ def _csv(value: str | None) -> list[str] | None:
     help="Also write the run artifact(s) here (JSON; a list when several suites run).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--publish", is_flag=True, help="Record the runs in Langfuse as experiment runs on their datasets.")
 @format_option
 @click.pass_context
 def eval_command(
@@ -46,6 +47,7 @@ def eval_command(
     cache_only: bool,
     out: Path | None,
     quiet: bool,
+    publish: bool,
     output_format: str,
 ) -> int:
     """Run SUITES (default: all) and print score, pass rate, cost, latency and tokens per model.
@@ -68,7 +70,10 @@ def eval_command(
         cache_mode="off" if no_cache else "only" if cache_only else "use",
         show_progress=not quiet and sys.stderr.isatty(),
     )
+    store = _langfuse_store(root) if publish else None  # fail on missing credentials before any model call
     outcome = evaluate(root, request)
+    if store is not None:
+        _publish(store, root, outcome.runs)
     if out is not None:
         outcome.write(out)
     if output_format == "json":
@@ -76,3 +81,21 @@ def eval_command(
     else:
         print_runs(outcome)
     return EXIT_FAILED if outcome.gate_failures else EXIT_OK
+
+
+def _langfuse_store(root: Path):  # type: ignore[no-untyped-def]
+    import os
+
+    from ..langfuse_sync import LangfuseSettings, LangfuseStore
+    from ..repo import load_valid_repo
+
+    return LangfuseStore(LangfuseSettings.from_policy(load_valid_repo(root), os.environ), tracing=True)
+
+
+def _publish(store, root: Path, runs: list) -> None:  # type: ignore[no-untyped-def,type-arg]
+    from ..publish import publish_run
+    from ..repo import load_valid_repo
+
+    repo = load_valid_repo(root)
+    for run in runs:
+        publish_run(store, repo, run, log=lambda line: click.echo(line, err=True))
