@@ -13,7 +13,17 @@ from typing import Any
 
 import yaml
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "reference" / "langfuse-openapi.yml"
+def _find_spec() -> Path:
+    """The spec lives in the team's shared/ folder beside the repository (CI clones get it too)."""
+    here = Path(__file__).resolve()
+    for folder in here.parents:
+        candidate = folder / "shared" / "reference" / "langfuse-openapi.yml"
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"shared/reference/langfuse-openapi.yml not found beside any parent of {here}")
+
+
+SPEC = _find_spec()
 SPEC_URI = "urn:langfuse-openapi"
 
 

@@ -187,7 +187,9 @@ def classify(exc: BaseException) -> Failure:
         return Failure("content_filter", status, None, _short(message))
     if isinstance(exc, asyncio.TimeoutError | TimeoutError) or name in ("Timeout", "APITimeoutError"):
         return Failure("timeout", status or 408, None, "timed out")
-    if name == "RouterRateLimitError" or status == 429 or name == "RateLimitError":
+    if name == "RouterRateLimitError" or "no deployments available" in lowered:
+        return Failure("unavailable", None, retry_after, _short(message))
+    if status == 429 or name == "RateLimitError":
         return Failure("rate_limited", status or 429, retry_after, _short(message))
     if status in (401, 403) or name in ("AuthenticationError", "PermissionDeniedError"):
         return Failure("auth", status, None, _short(message))
@@ -334,6 +336,12 @@ class ModelRouter:
     def check_credentials(self, aliases: Sequence[str]) -> None:
         check_credentials(self.policy, aliases, self.env)
 
+    def prepare(self, aliases: Sequence[str]) -> None:
+        """Import litellm and build the Router now if any of ``aliases`` (or their fallbacks) needs it,
+        so the 2–3 s import never runs inside a call's deadline or blocks concurrent calls."""
+        if any(not is_direct(self.policy.aliases[a]) for a in _reachable(self.policy, aliases)):
+            _ = self._router
+
     async def complete(self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> Completion:
         """Call ``alias`` with retries, then its fallbacks; content-filter refusals go to its
         content-policy fallbacks. Raises :class:`ModelCallFailed` after the last attempt."""
@@ -361,7 +369,7 @@ class ModelRouter:
                         queue = []  # a malformed request would fail anywhere: never reroute it
                     break
                 too_long = (result.retry_after_s or 0) > self.retry.max_retry_after_s
-                if result.outcome == "rate_limited" and too_long and queue:
+                if result.outcome in ("rate_limited", "unavailable") and too_long and queue:
                     break  # a fallback answers sooner than waiting out a long Retry-After
                 if attempt_number < policy.retries:
                     await asyncio.sleep(self._wait(result, attempt_number))

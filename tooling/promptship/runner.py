@@ -107,6 +107,7 @@ async def run_suite_async(
     models, jobs = plan_jobs(repo, suite_name, options)
     if options.cache_mode != "only":
         router.check_credentials([*models, *judge_aliases(entry)])
+        router.prepare([*models, *judge_aliases(entry)])
     context = _Context(repo, router, cache, options, Scorer(repo, entry, router))
     started = _now()
     semaphore = asyncio.Semaphore(max(1, options.concurrency))

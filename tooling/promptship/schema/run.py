@@ -43,8 +43,9 @@ class Attempt(_Record):
         "auth",
         "bad_request",
         "connection",
+        "unavailable",
         "error",
-    ]
+    ] = Field(description="`unavailable`: every deployment of the alias was cooling down, so nothing was sent.")
     status: int | None = None
     latency_ms: float = 0.0
     retry_after_s: float | None = None
