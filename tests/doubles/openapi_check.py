@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+
 def _find_spec() -> Path:
     """The spec lives in the team's shared/ folder beside the repository (CI clones get it too)."""
     here = Path(__file__).resolve()
