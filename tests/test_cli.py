@@ -130,3 +130,18 @@ def test_generated_format_reference_is_current_and_complete() -> None:
         assert f"#### `{name}`" in document
         for field_name, field in definition.params.model_fields.items():
             assert f"`{field.alias or field_name}`" in document
+
+
+def test_every_package_folder_is_a_regular_package() -> None:
+    """A folder without __init__.py would be left out of a non-editable install (action.yml, pip)."""
+    package = PROJECT / "tooling" / "promptship"
+    for folder in [package, *(p for p in package.rglob("*") if p.is_dir() and p.name != "__pycache__")]:
+        if any(folder.glob("*.py")):
+            assert (folder / "__init__.py").exists(), folder
+
+
+def test_public_api_is_lazy_and_complete() -> None:
+    probe = ("import sys, promptship; assert 'pydantic' not in sys.modules; "
+             "from promptship import Client, load_repo, evaluate, run_diff, validate_repo; print('ok')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

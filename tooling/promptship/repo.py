@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -172,6 +172,11 @@ def load_valid_repo(root: str | Path = ".", ref: str | None = None) -> Repositor
     if not result.ok:
         raise RepositoryInvalid(result.diagnostics)
     return result.repo
+
+
+def _at_line(line: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:
+    """A locator for JSONL/CSV rows: every error of a row is reported at the row's line."""
+    return lambda _loc: (line, 1)
 
 
 def name_of(path: str, top: str) -> str:
@@ -356,7 +361,7 @@ class _Loader:
             try:
                 item = Item.model_validate(row)
             except ValidationError as exc:
-                self.diagnostics.extend(diagnostics_from_validation(exc, path, lambda _loc, line=line: (line, 1), Item))
+                self.diagnostics.extend(diagnostics_from_validation(exc, path, _at_line(line), Item))
                 continue
             if item.id in lines:
                 self.error(

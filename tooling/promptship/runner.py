@@ -176,7 +176,7 @@ async def _wait_all(tasks: list[asyncio.Task[SampleResult]], stop: asyncio.Event
 
 
 async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleResult:
-    base = {"item_id": job.item.id, "model": job.model, "repeat": job.repeat}
+    base: dict[str, Any] = {"item_id": job.item.id, "model": job.model, "repeat": job.repeat}
     rendered = context.rendered.get(job.item.id)
     if rendered is None:
         try:
@@ -207,14 +207,16 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
         try:
             completion = await context.router.complete(job.model, messages, rendered.params)
         except ModelCallFailed as exc:
-            kind = exc.kind if exc.kind in ("content_filter", "timeout") else "model"
+            kind: Literal["content_filter", "timeout", "model"] = (
+                "content_filter" if exc.kind == "content_filter" else "timeout" if exc.kind == "timeout" else "model"
+            )
             return SampleResult(
                 **base,
                 request_hash=key,
                 pii_masked=pii_masked,
                 attempts=exc.attempts,
                 error=SampleError(kind=kind, message=exc.message),
-            )  # type: ignore[arg-type]
+            )
         if context.options.cache_mode == "use":
             context.cache.put(key, _cacheable(completion))
     scores, judge_cost = await context.scorer.score(job.item, completion.text, completion)

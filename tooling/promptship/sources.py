@@ -90,6 +90,8 @@ def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
 class GitSource:
     """Files at a commit, read with ``git ls-tree`` and one ``git cat-file --batch`` (no checkout)."""
 
+    commit: str | None
+
     def __init__(self, root: Path, ref: str) -> None:
         self.root = root
         self.ref = ref

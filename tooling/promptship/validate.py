@@ -6,7 +6,7 @@ aliases, evaluators), template syntax, routing-graph checks and literal secrets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import jinja2
@@ -247,7 +247,7 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
             for d in diagnostics_from_validation(
                 exc,
                 src.path,
-                lambda loc, i=index: src.positions.key(["evaluators", i, "params", *loc]),
+                _params_locator(src, index),
                 definition.params,
             ):
                 yield Diagnostic(d.path, d.line, d.col, "E305", f"evaluator '{spec.score_name}': {d.message}", d.hint)
@@ -264,6 +264,10 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
                     f"gate on unknown metric '{metric}'",
                     f"metrics of this suite: {', '.join(sorted(metrics))}",
                 )
+
+
+def _params_locator(src: SourceText, index: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:
+    return lambda loc: src.positions.key(["evaluators", index, "params", *loc])
 
 
 def _check_evaluator_refs(src: SourceText, index: int, params: object, repo: Repository) -> Iterator[Diagnostic]:

@@ -55,11 +55,9 @@ def print_runs(outcome: EvalOutcome) -> None:
                 f"{summary.cache_hits}",
             )
         console.print(table)
-        errors = [s for s in run.samples if s.error is not None]
-        for sample in errors[:5]:
-            console.print(
-                f"  [red]✗[/red] {sample.item_id} ({sample.model}): {sample.error.kind}: {sample.error.message}"
-            )  # type: ignore[union-attr]
+        errors = [(s, s.error) for s in run.samples if s.error is not None]
+        for sample, error in errors[:5]:
+            console.print(f"  [red]✗[/red] {sample.item_id} ({sample.model}): {error.kind}: {error.message}")
         if len(errors) > 5:
             console.print(f"  … and {len(errors) - 5} more errors (see the run artifact)")
         if not run.complete:

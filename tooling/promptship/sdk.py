@@ -1,0 +1,274 @@
+"""The runtime SDK: fetch a published prompt by label, render it, guard it, route it, trace it.
+
+    from promptship import Client
+    client = Client()                                   # policies and bundled prompts from the repository
+    answer = client.complete("catalog/menu-description", {"dish_name": "비빔밥", "ingredients": ["밥"]})
+    answer.text, answer.cost_usd, answer.deployment, answer.prompt_version
+
+Prompts come from Langfuse by label (``production`` by default) through a TTL cache. When Langfuse
+cannot be reached, the last version fetched is served, and failing that the prompt file bundled from
+Git — the last known good. The PII policy applies before anything leaves the process; routing,
+retries, fallbacks and pricing are the eval engine's (:class:`~promptship.routing.ModelRouter`).
+Every call is traced to Langfuse as a generation linked to the prompt version; tracing never fails
+or blocks the call (the SDK buffers and flushes in the background, and on :meth:`Client.close`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import PromptshipError, UsageError
+from .pii.policy import guard_messages
+from .render import render_prompt
+from .repo import Repository, load_valid_repo
+from .routing import ModelRouter
+from .schema import Prompt
+
+Source = Literal["langfuse", "stale-cache", "bundled"]
+
+
+class PromptNotFound(PromptshipError):
+    pass
+
+
+@dataclass(frozen=True)
+class ManagedPrompt:
+    name: str
+    label: str
+    prompt: Prompt
+    version: int | None
+    source: Source
+    #: The SDK's prompt object when it came from Langfuse (links traces to the version).
+    langfuse_prompt: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    text: str
+    prompt_name: str
+    prompt_version: int | None
+    prompt_source: Source
+    model_alias: str
+    deployment: str | None
+    fallback_used: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    attempts: int
+    pii_masked: dict[str, int]
+
+
+def prompt_from_langfuse(kind: str, body: Any, config: Mapping[str, Any]) -> Prompt:
+    """Rebuild a promptship prompt from what ``promptship sync`` published (config holds the rest)."""
+    data: dict[str, Any] = {
+        "type": kind,
+        "model": config.get("model"),
+        "params": config.get("params") or {},
+        "variables": config.get("variables") or {},
+    }
+    if kind == "chat":
+        data["messages"] = [{"role": m["role"], "content": m["content"]} for m in body]
+    else:
+        data["template"] = body
+    return Prompt.model_validate(data)
+
+
+class Client:
+    """Thread-safe; create one per process and reuse it."""
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        profile: str | None = None,
+        cache_ttl_s: float = 60.0,
+        env: Mapping[str, str] | None = None,
+        langfuse: bool = True,
+    ) -> None:
+        self.env = os.environ if env is None else env
+        self.repo: Repository = load_valid_repo(Path(root or self.env.get("PROMPTSHIP_ROOT") or "."))
+        if self.repo.policies.routing is None:
+            raise UsageError("the bundled repository has no policies/routing.yaml")
+        self.router = ModelRouter(self.repo.policies.routing, profile=profile, env=self.env)
+        self.cache_ttl_s = cache_ttl_s
+        self._cache: dict[tuple[str, str], tuple[float, ManagedPrompt]] = {}
+        self._lock = threading.Lock()
+        self._langfuse = self._connect() if langfuse else None
+
+    def _connect(self) -> Any:
+        credentials = self.repo.policies.credentials
+        names = (
+            credentials.shared.langfuse_public_key_env or "LANGFUSE_PUBLIC_KEY",
+            credentials.shared.langfuse_secret_key_env or "LANGFUSE_SECRET_KEY",
+            credentials.langfuse_host_env,
+        )
+        if not all(self.env.get(n) for n in names):
+            return None  # files-only mode: prompts from Git, no tracing
+        from langfuse import Langfuse
+
+        return Langfuse(
+            public_key=self.env[names[0]], secret_key=self.env[names[1]], host=self.env[names[2]], timeout=5
+        )
+
+    # -- prompts -------------------------------------------------------------------------------------
+    def prompt(self, name: str, label: str = "production") -> ManagedPrompt:
+        """The prompt holding ``label`` in Langfuse, cached for ``cache_ttl_s``; see the module doc
+        for what is served when Langfuse is unreachable."""
+        key = (name, label)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        if self._langfuse is not None:
+            try:
+                fetched = self._fetch(name, label)
+            except PromptNotFound:
+                raise
+            except Exception:  # noqa: BLE001 - Langfuse unreachable or failing: fall back below
+                fetched = None
+            if fetched is not None:
+                with self._lock:
+                    self._cache[key] = (time.monotonic() + self.cache_ttl_s, fetched)
+                return fetched
+            if cached is not None:
+                return ManagedPrompt(
+                    name, label, cached[1].prompt, cached[1].version, "stale-cache", cached[1].langfuse_prompt
+                )
+        return self._bundled(name, label)
+
+    def _fetch(self, name: str, label: str) -> ManagedPrompt:
+        from langfuse.api.core import ApiError
+
+        assert self._langfuse is not None
+        try:
+            data = self._langfuse.api.prompts.get(urllib.parse.quote(name, safe=""), label=label)
+        except ApiError as exc:
+            if exc.status_code == 404:
+                raise PromptNotFound(
+                    f"Langfuse has no prompt {name!r} with label {label!r}",
+                    code="E830",
+                    hint="publish it with `promptship sync --apply` or use another label",
+                ) from None
+            raise
+        from langfuse.model import ChatPromptClient, TextPromptClient
+
+        raw = data.dict()
+        kind = raw.get("type") or "text"
+        config = raw.get("config") or {}
+        handle = ChatPromptClient(data) if kind == "chat" else TextPromptClient(data)  # links traces to the version
+        return ManagedPrompt(
+            name, label, prompt_from_langfuse(kind, raw["prompt"], config), raw["version"], "langfuse", handle
+        )
+
+    def _bundled(self, name: str, label: str) -> ManagedPrompt:
+        entry = self.repo.prompts.get(name)
+        if entry is None:
+            raise PromptNotFound(
+                f"no prompt {name!r} in Langfuse or in the bundled files",
+                code="E830",
+                hint=f"bundled prompts: {', '.join(sorted(self.repo.prompts))}",
+            )
+        return ManagedPrompt(name, label, entry.prompt, None, "bundled")
+
+    # -- completions -----------------------------------------------------------------------------------
+    async def acomplete(
+        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+    ) -> CompletionResult:
+        """Render ``name`` with ``variables``, apply the PII policy, route and trace the call.
+
+        ``images`` (URLs or data URLs) are attached to the last user message as image parts.
+        Raises :class:`~promptship.pii.PiiBlockedError` when the policy blocks personal data, and
+        :class:`~promptship.routing.ModelCallFailed` when every attempt failed.
+        """
+        managed = self.prompt(name, label)
+        rendered = render_prompt(managed.prompt, variables)
+        messages = attach_images(rendered.messages, images or [])
+        guarded = guard_messages(messages, self.repo.policies.pii)
+        started = time.perf_counter()
+        completion = await self.router.complete(managed.prompt.model, guarded.masked_messages, rendered.params)
+        result = CompletionResult(
+            text=completion.text,
+            prompt_name=name,
+            prompt_version=managed.version,
+            prompt_source=managed.source,
+            model_alias=managed.prompt.model,
+            deployment=completion.deployment,
+            fallback_used=completion.alias if completion.alias != managed.prompt.model else None,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=completion.cost_usd,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            attempts=len(completion.attempts),
+            pii_masked=dict(guarded.counts),
+        )
+        self._trace(managed, guarded.masked_messages, result)
+        return result
+
+    def complete(
+        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+    ) -> CompletionResult:
+        """Synchronous :meth:`acomplete` (not for use inside a running event loop)."""
+        return asyncio.run(self._closing(self.acomplete(name, variables, label=label, images=images)))
+
+    async def _closing(self, call: Any) -> CompletionResult:
+        try:
+            return await call  # type: ignore[no-any-return]
+        finally:
+            await self.router.aclose()
+
+    def _trace(self, managed: ManagedPrompt, messages: list[dict[str, Any]], result: CompletionResult) -> None:
+        """A generation linked to the prompt version. Never raises: tracing must not fail the call."""
+        if self._langfuse is None:
+            return
+        try:
+            with self._langfuse.start_as_current_observation(
+                as_type="generation",
+                name=result.prompt_name,
+                input=messages,
+                model=result.deployment,
+                prompt=managed.langfuse_prompt,
+                usage_details={"input": result.prompt_tokens, "output": result.completion_tokens},
+                cost_details={"total": result.cost_usd},
+                metadata={
+                    "alias": result.model_alias,
+                    "fallback_used": result.fallback_used,
+                    "attempts": result.attempts,
+                    "prompt_source": result.prompt_source,
+                    "pii_masked": result.pii_masked,
+                    "latency_ms": result.latency_ms,
+                },
+            ) as generation:
+                generation.update(output=result.text)
+        except Exception:  # noqa: BLE001, S110 - tracing is best effort by contract
+            pass
+
+    def close(self) -> None:
+        """Flush buffered traces."""
+        if self._langfuse is not None:
+            with contextlib.suppress(Exception):  # flushing is best effort, like tracing
+                self._langfuse.flush()
+
+
+def attach_images(messages: list[dict[str, Any]], images: list[str]) -> list[dict[str, Any]]:
+    """OpenAI-style multimodal content: the last user message becomes text + image_url parts."""
+    if not images:
+        return messages
+    result = [dict(m) for m in messages]
+    for message in reversed(result):
+        if message["role"] == "user":
+            message["content"] = [
+                {"type": "text", "text": message["content"]},
+                *({"type": "image_url", "image_url": {"url": url}} for url in images),
+            ]
+            return result
+    raise UsageError("images need a user message in the prompt")
