@@ -141,7 +141,9 @@ def test_every_package_folder_is_a_regular_package() -> None:
 
 
 def test_public_api_is_lazy_and_complete() -> None:
-    probe = ("import sys, promptship; assert 'pydantic' not in sys.modules; "
-             "from promptship import Client, load_repo, evaluate, run_diff, validate_repo; print('ok')")
+    probe = (
+        "import sys, promptship; assert 'pydantic' not in sys.modules; "
+        "from promptship import Client, load_repo, evaluate, run_diff, validate_repo; print('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
