@@ -198,3 +198,15 @@ def test_two_gateways_share_budget_and_idempotency_through_redis(repo: Path, fak
             for _ in range(3):
                 ask(one.client(), "good")
     assert RedisCounters(redis_url).spent("reviews") >= 0.00002
+
+
+def test_gateway_calls_are_traced(repo: Path, fake_llm: FakeLLM, langfuse_double) -> None:
+    import os
+
+    client = Client(repo)
+    with RunningGateway(create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ),
+                                   MemoryCounters())) as running:
+        ask(running.client(), "good")
+    client.close()
+    generations = [s for s in langfuse_double.spans if s["attributes"].get("langfuse.observation.type") == "generation"]
+    assert [g["name"] for g in generations] == ["reviews/primary"]

@@ -101,10 +101,25 @@ def test_pii_is_masked_or_blocked_before_the_call(published: Path, fake_llm: Fak
     assert "900101" not in info.value.format() and fake_llm.count() == before
 
 
-def test_vendor_failures_are_absorbed_by_the_fallback(published: Path, fake_llm: FakeLLM) -> None:
+def test_vendor_failures_are_absorbed_by_the_fallback(published: Path, fake_llm: FakeLLM,
+                                                      langfuse_double: LangfuseDouble) -> None:
     fake_llm.faults("m-primary", error_500=1.0)
-    result = Client(published).complete("classify", REVIEW)
+    client = Client(published)
+    result = client.complete("classify", REVIEW)
     assert result.fallback_used == "backup" and result.attempts == 5 and result.text == "positive"
+    client.close()
+    events = [s["name"] for s in langfuse_double.spans if s["attributes"].get("langfuse.observation.type") == "event"]
+    assert events == ["retry: server_error"] * 4, "every failed attempt is an event of the generation"
+
+
+def test_pii_block_is_traced_without_values(published: Path, langfuse_double: LangfuseDouble) -> None:
+    client = Client(published)
+    with pytest.raises(PiiBlockedError):
+        client.complete("classify", {"review": "bad, 900101-1234568"})
+    client.close()
+    guardrails = [s for s in langfuse_double.spans if s["attributes"].get("langfuse.observation.type") == "guardrail"]
+    assert guardrails and guardrails[0]["name"] == "pii blocked: classify"
+    assert "900101" not in json.dumps(langfuse_double.spans)
 
 
 def test_images_become_content_parts(published: Path, fake_llm: FakeLLM) -> None:

@@ -21,17 +21,18 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from .errors import PromptshipError, UsageError
-from .pii.policy import guard_messages
+from .pii.policy import PiiBlockedError, guard_messages
 from .render import render_prompt
 from .repo import Repository, load_valid_repo
 from .routing import ModelRouter
 from .schema import Prompt
+from .schema.run import Attempt
 
 Source = Literal["langfuse", "stale-cache", "bundled"]
 
@@ -193,7 +194,11 @@ class Client:
         managed = self.prompt(name, label)
         rendered = render_prompt(managed.prompt, variables)
         messages = attach_images(rendered.messages, images or [])
-        guarded = guard_messages(messages, self.repo.policies.pii)
+        try:
+            guarded = guard_messages(messages, self.repo.policies.pii)
+        except PiiBlockedError as exc:
+            self.trace_blocked(name, exc)
+            raise
         started = time.perf_counter()
         completion = await self.router.complete(managed.prompt.model, guarded.masked_messages, rendered.params)
         result = CompletionResult(
@@ -211,7 +216,7 @@ class Client:
             attempts=len(completion.attempts),
             pii_masked=dict(guarded.counts),
         )
-        self._trace(managed, guarded.masked_messages, result)
+        self.trace_generation(name, guarded.masked_messages, result, completion.attempts, managed.langfuse_prompt)
         return result
 
     def complete(
@@ -226,30 +231,57 @@ class Client:
         finally:
             await self.router.aclose()
 
-    def _trace(self, managed: ManagedPrompt, messages: list[dict[str, Any]], result: CompletionResult) -> None:
-        """A generation linked to the prompt version. Never raises: tracing must not fail the call."""
+    def trace_generation(
+        self,
+        name: str,
+        messages: list[dict[str, Any]],
+        result: CompletionResult,
+        attempts: Sequence[Attempt] = (),
+        langfuse_prompt: Any = None,
+    ) -> None:
+        """A generation (linked to the prompt version when known) with every failed attempt as an event.
+
+        Never raises and never blocks: the SDK buffers spans and exports them in the background.
+        """
         if self._langfuse is None:
             return
-        try:
-            with self._langfuse.start_as_current_observation(
-                as_type="generation",
-                name=result.prompt_name,
-                input=messages,
-                model=result.deployment,
-                prompt=managed.langfuse_prompt,
-                usage_details={"input": result.prompt_tokens, "output": result.completion_tokens},
-                cost_details={"total": result.cost_usd},
-                metadata={
-                    "alias": result.model_alias,
-                    "fallback_used": result.fallback_used,
-                    "attempts": result.attempts,
-                    "prompt_source": result.prompt_source,
-                    "pii_masked": result.pii_masked,
-                    "latency_ms": result.latency_ms,
-                },
-            ) as generation:
-                generation.update(output=result.text)
-        except Exception:  # noqa: BLE001, S110 - tracing is best effort by contract
+        with contextlib.suppress(Exception), self._langfuse.start_as_current_observation(
+            as_type="generation",
+            name=name,
+            input=messages,
+            model=result.deployment,
+            prompt=langfuse_prompt,
+            usage_details={"input": result.prompt_tokens, "output": result.completion_tokens},
+            cost_details={"total": result.cost_usd},
+            metadata={
+                "alias": result.model_alias,
+                "fallback_used": result.fallback_used,
+                "attempts": result.attempts,
+                "prompt_source": result.prompt_source,
+                "pii_masked": result.pii_masked,
+                "latency_ms": result.latency_ms,
+            },
+        ) as generation:
+            for attempt in attempts:
+                if attempt.outcome != "ok":
+                    kind = "fallback" if attempt.alias != result.model_alias else "retry"
+                    generation.start_observation(
+                        name=f"{kind}: {attempt.outcome}",
+                        as_type="event",
+                        metadata=attempt.model_dump(mode="json"),
+                    ).end()
+            generation.update(output=result.text)
+
+    def trace_blocked(self, name: str, error: PiiBlockedError) -> None:
+        """A guardrail observation for a request the PII policy blocked: types and positions, no values."""
+        if self._langfuse is None:
+            return
+        with contextlib.suppress(Exception), self._langfuse.start_as_current_observation(
+            as_type="guardrail",
+            name=f"pii blocked: {name}",
+            level="WARNING",
+            metadata={"types": error.types, "findings": [f.to_dict() for f in error.findings]},
+        ):
             pass
 
     def close(self) -> None:

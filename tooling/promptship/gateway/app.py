@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ..errors import PromptshipError
 from ..pii.policy import PiiBlockedError, guard_messages
 from ..routing import ModelCallFailed
-from ..sdk import Client
+from ..sdk import Client, CompletionResult
 from .state import Counters, KeyStore, budget_left
 
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -132,9 +132,34 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
             )
 
         async def produce() -> tuple[dict[str, Any], float]:
-            guarded = guard_messages(payload.get("messages") or [], repo.policies.pii)
+            try:
+                guarded = guard_messages(payload.get("messages") or [], repo.policies.pii)
+            except PiiBlockedError as exc:
+                client.trace_blocked(f"{project}/{alias}", exc)
+                raise
             params = {k: payload[k] for k in PASSTHROUGH_PARAMS if payload.get(k) is not None}
+            started = time.perf_counter()
             done = await client.router.complete(alias, guarded.masked_messages, params)
+            client.trace_generation(
+                f"{project}/{alias}",
+                guarded.masked_messages,
+                CompletionResult(
+                    text=done.text,
+                    prompt_name=alias,
+                    prompt_version=None,
+                    prompt_source="bundled",
+                    model_alias=alias,
+                    deployment=done.deployment,
+                    fallback_used=done.alias if done.alias != alias else None,
+                    prompt_tokens=done.prompt_tokens,
+                    completion_tokens=done.completion_tokens,
+                    cost_usd=done.cost_usd,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                    attempts=len(done.attempts),
+                    pii_masked=dict(guarded.counts),
+                ),
+                done.attempts,
+            )
             extra = {
                 "deployment": done.deployment,
                 "cost_usd": done.cost_usd,
