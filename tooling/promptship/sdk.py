@@ -30,11 +30,11 @@ from .errors import PromptshipError, UsageError
 from .pii.policy import PiiBlockedError, guard_messages
 from .render import render_prompt
 from .repo import Repository, load_valid_repo
-from .routing import ModelRouter
+from .routing import Completion, ModelRouter
 from .schema import Prompt
 from .schema.run import Attempt
 
-Source = Literal["langfuse", "stale-cache", "bundled"]
+Source = Literal["langfuse", "stale-cache", "bundled", "request"]
 
 
 class PromptNotFound(PromptshipError):
@@ -67,6 +67,35 @@ class CompletionResult:
     latency_ms: float
     attempts: int
     pii_masked: dict[str, int]
+
+    @classmethod
+    def of(
+        cls,
+        completion: Completion,
+        *,
+        name: str,
+        alias: str,
+        version: int | None,
+        source: Source,
+        started: float,
+        pii_masked: dict[str, int],
+    ) -> CompletionResult:
+        """The result of a routed call; latency is measured from ``started`` (a perf_counter value)."""
+        return cls(
+            text=completion.text,
+            prompt_name=name,
+            prompt_version=version,
+            prompt_source=source,
+            model_alias=alias,
+            deployment=completion.deployment,
+            fallback_used=completion.alias if completion.alias != alias else None,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=completion.cost_usd,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            attempts=len(completion.attempts),
+            pii_masked=pii_masked,
+        )
 
 
 def prompt_from_langfuse(kind: str, body: Any, config: Mapping[str, Any]) -> Prompt:
@@ -201,19 +230,13 @@ class Client:
             raise
         started = time.perf_counter()
         completion = await self.router.complete(managed.prompt.model, guarded.masked_messages, rendered.params)
-        result = CompletionResult(
-            text=completion.text,
-            prompt_name=name,
-            prompt_version=managed.version,
-            prompt_source=managed.source,
-            model_alias=managed.prompt.model,
-            deployment=completion.deployment,
-            fallback_used=completion.alias if completion.alias != managed.prompt.model else None,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            cost_usd=completion.cost_usd,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-            attempts=len(completion.attempts),
+        result = CompletionResult.of(
+            completion,
+            name=name,
+            alias=managed.prompt.model,
+            version=managed.version,
+            source=managed.source,
+            started=started,
             pii_masked=dict(guarded.counts),
         )
         self.trace_generation(name, guarded.masked_messages, result, completion.attempts, managed.langfuse_prompt)
@@ -245,23 +268,26 @@ class Client:
         """
         if self._langfuse is None:
             return
-        with contextlib.suppress(Exception), self._langfuse.start_as_current_observation(
-            as_type="generation",
-            name=name,
-            input=messages,
-            model=result.deployment,
-            prompt=langfuse_prompt,
-            usage_details={"input": result.prompt_tokens, "output": result.completion_tokens},
-            cost_details={"total": result.cost_usd},
-            metadata={
-                "alias": result.model_alias,
-                "fallback_used": result.fallback_used,
-                "attempts": result.attempts,
-                "prompt_source": result.prompt_source,
-                "pii_masked": result.pii_masked,
-                "latency_ms": result.latency_ms,
-            },
-        ) as generation:
+        with (
+            contextlib.suppress(Exception),
+            self._langfuse.start_as_current_observation(
+                as_type="generation",
+                name=name,
+                input=messages,
+                model=result.deployment,
+                prompt=langfuse_prompt,
+                usage_details={"input": result.prompt_tokens, "output": result.completion_tokens},
+                cost_details={"total": result.cost_usd},
+                metadata={
+                    "alias": result.model_alias,
+                    "fallback_used": result.fallback_used,
+                    "attempts": result.attempts,
+                    "prompt_source": result.prompt_source,
+                    "pii_masked": result.pii_masked,
+                    "latency_ms": result.latency_ms,
+                },
+            ) as generation,
+        ):
             for attempt in attempts:
                 if attempt.outcome != "ok":
                     kind = "fallback" if attempt.alias != result.model_alias else "retry"
@@ -276,11 +302,14 @@ class Client:
         """A guardrail observation for a request the PII policy blocked: types and positions, no values."""
         if self._langfuse is None:
             return
-        with contextlib.suppress(Exception), self._langfuse.start_as_current_observation(
-            as_type="guardrail",
-            name=f"pii blocked: {name}",
-            level="WARNING",
-            metadata={"types": error.types, "findings": [f.to_dict() for f in error.findings]},
+        with (
+            contextlib.suppress(Exception),
+            self._langfuse.start_as_current_observation(
+                as_type="guardrail",
+                name=f"pii blocked: {name}",
+                level="WARNING",
+                metadata={"types": error.types, "findings": [f.to_dict() for f in error.findings]},
+            ),
         ):
             pass
 

@@ -140,26 +140,16 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
             params = {k: payload[k] for k in PASSTHROUGH_PARAMS if payload.get(k) is not None}
             started = time.perf_counter()
             done = await client.router.complete(alias, guarded.masked_messages, params)
-            client.trace_generation(
-                f"{project}/{alias}",
-                guarded.masked_messages,
-                CompletionResult(
-                    text=done.text,
-                    prompt_name=alias,
-                    prompt_version=None,
-                    prompt_source="bundled",
-                    model_alias=alias,
-                    deployment=done.deployment,
-                    fallback_used=done.alias if done.alias != alias else None,
-                    prompt_tokens=done.prompt_tokens,
-                    completion_tokens=done.completion_tokens,
-                    cost_usd=done.cost_usd,
-                    latency_ms=round((time.perf_counter() - started) * 1000, 2),
-                    attempts=len(done.attempts),
-                    pii_masked=dict(guarded.counts),
-                ),
-                done.attempts,
+            result = CompletionResult.of(
+                done,
+                name=alias,
+                alias=alias,
+                version=None,
+                source="request",
+                started=started,
+                pii_masked=dict(guarded.counts),
             )
+            client.trace_generation(f"{project}/{alias}", guarded.masked_messages, result, done.attempts)
             extra = {
                 "deployment": done.deployment,
                 "cost_usd": done.cost_usd,
