@@ -210,3 +210,19 @@ def test_gateway_calls_are_traced(repo: Path, fake_llm: FakeLLM, langfuse_double
     client.close()
     generations = [s for s in langfuse_double.spans if s["attributes"].get("langfuse.observation.type") == "generation"]
     assert [g["name"] for g in generations] == ["reviews/primary"]
+
+
+def test_streaming_forwards_pieces_with_fallback_and_idempotency(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    from .doubles.fake_llm import Rule
+
+    fake_llm.set_rules([Rule("Review:", "one two three four")])
+    fake_llm.faults("m-primary", error_500=1.0)
+    client = gateway.client()
+    chunks = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}))
+    assert [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content] == [
+        "one ", "two ", "three ", "four"]
+    assert chunks[-1].usage.completion_tokens == 4
+    calls = fake_llm.count()
+    replay = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}))
+    assert "".join(c.choices[0].delta.content or "" for c in replay if c.choices) == "one two three four"
+    assert fake_llm.count() == calls, "a retried stream is answered from the stored response"

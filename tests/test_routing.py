@@ -115,3 +115,36 @@ def test_litellm_is_configured_offline(tmp_path: Path, monkeypatch: pytest.Monke
     import os
 
     assert os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] == "True" and os.environ["LITELLM_MODE"] == "PRODUCTION"
+
+
+def test_stream_through_the_router_and_the_direct_path(fake_llm, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from promptship.routing import Completion, ModelRouter
+
+    from .doubles.fake_llm import Rule
+
+    fake_llm.set_rules([Rule("hi", "alpha beta gamma")])
+    policy = RoutingPolicy.model_validate({"aliases": {
+        "pool": {"deployments": [
+            {"id": "a", "model": "openai/m-a", "api_base_env": "FAKE_BASE", "api_key_env": "FAKE_KEY",
+             "pricing": {"input_per_million": 1, "output_per_million": 1}},
+            {"id": "b", "model": "openai/m-b", "api_base_env": "FAKE_BASE", "api_key_env": "FAKE_KEY",
+             "pricing": {"input_per_million": 1, "output_per_million": 1}}]},
+        "single": {"deployments": [{"id": "s", "model": "openai/m-s", "api_base_env": "FAKE_BASE",
+                                    "api_key_env": "FAKE_KEY", "pricing": {"input_per_million": 1,
+                                                                           "output_per_million": 1}}]},
+    }})
+    router = ModelRouter(policy, env={"FAKE_BASE": fake_llm.base_url, "FAKE_KEY": "k"})
+
+    async def collect(alias: str) -> tuple[list[str], Completion]:
+        router.prepare([alias])
+        events = [e async for e in router.stream(alias, [{"role": "user", "content": "hi"}], {})]
+        await router.aclose()
+        return [e for e in events if isinstance(e, str)], events[-1]  # type: ignore[return-value]
+
+    for alias, deployments in (("pool", {"a", "b"}), ("single", {"s"})):
+        pieces, completion = asyncio.run(collect(alias))
+        assert "".join(pieces) == "alpha beta gamma" and len(pieces) == 3
+        assert completion.text == "alpha beta gamma" and completion.completion_tokens == 3
+        assert completion.deployment in deployments and completion.cost_usd > 0

@@ -134,3 +134,26 @@ def test_unknown_prompt_is_a_clear_error(published: Path) -> None:
 
     with pytest.raises(PromptNotFound, match="no prompt 'nope' with label 'production'"):
         Client(published).prompt("nope")
+
+
+def test_streaming_yields_pieces_then_the_result(published: Path, fake_llm: FakeLLM) -> None:
+    import asyncio
+
+    from .doubles.fake_llm import Rule
+
+    fake_llm.set_rules([Rule("Review:", "this review sounds quite positive to me")])
+    client = Client(published)
+
+    async def consume() -> tuple[list[str], object]:
+        streamed = await client.astream("classify", REVIEW)
+        pieces = [piece async for piece in streamed]
+        await client.router.aclose()
+        return pieces, streamed.result
+
+    pieces, result = asyncio.run(consume())
+    assert len(pieces) == 7 and "".join(pieces) == "this review sounds quite positive to me"
+    from .doubles.fake_llm import count_tokens
+
+    assert result.text == "".join(pieces) and result.completion_tokens == count_tokens(result.text) > 0
+    assert result.cost_usd > 0
+    assert fake_llm.journal[-1].params["stream"] is True

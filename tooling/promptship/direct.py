@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,4 +124,53 @@ class DirectClients:
             finish_reason=choice.get("finish_reason"),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
+        )
+
+    async def stream(
+        self, deployment: Deployment, messages: list[dict[str, Any]], params: Mapping[str, Any], timeout_s: float
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """``("text", piece)`` events as the SSE stream arrives, then ``("done", RawCompletion)``."""
+        import aiohttp
+
+        url, headers = endpoint(deployment, self.env)
+        payload = {k: v for k, v in deployment.params.items() if k != "api_version"}
+        payload.update(params)
+        payload.update({"messages": messages, "stream": True, "stream_options": {"include_usage": True}})
+        if deployment.provider == "openai":
+            payload["model"] = deployment.model.split("/", 1)[1]
+        usage: dict[str, Any] = {}
+        finish = None
+        try:
+            async with self._current_session().post(
+                url,
+                json=payload,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s),
+            ) as response:
+                if response.status >= 300:
+                    raw = await response.read()
+                    try:
+                        body: Any = json.loads(raw)
+                    except ValueError:
+                        body = raw.decode(errors="replace")
+                    raise APIStatusError(response.status, body, response.headers)
+                async for line in response.content:
+                    text = line.decode().strip()
+                    if not text.startswith("data:"):
+                        continue
+                    data = text[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices") or []:
+                        finish = choice.get("finish_reason") or finish
+                        piece = (choice.get("delta") or {}).get("content")
+                        if piece:
+                            yield ("text", piece)
+        except aiohttp.ClientError as exc:
+            raise APIConnectionError(f"{type(exc).__name__}: {exc}") from None
+        yield (
+            "done",
+            RawCompletion("", finish, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)),
         )

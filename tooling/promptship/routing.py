@@ -16,7 +16,7 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,6 +253,16 @@ class ModelCallFailed(PromptshipError):
         self.attempts = attempts
 
 
+@dataclass
+class _OpenStream:
+    alias: str
+    deployment: str | None
+    first: tuple[str, Any]
+    events: AsyncIterator[tuple[str, Any]]
+    started: float
+    attempts: list[Attempt]
+
+
 @dataclass(frozen=True)
 class RetrySettings:
     backoff_base_s: float = 0.5
@@ -345,6 +355,77 @@ class ModelRouter:
     async def complete(self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> Completion:
         """Call ``alias`` with retries, then its fallbacks; content-filter refusals go to its
         content-policy fallbacks. Raises :class:`ModelCallFailed` after the last attempt."""
+
+        async def attempt(current: str, policy: AliasPolicy, attempts: list[Attempt]) -> Completion | Failure:
+            return await self._attempt(current, policy, messages, params, attempts)
+
+        result = await self._with_fallbacks(alias, attempt)
+        assert isinstance(result, Completion)
+        return result
+
+    async def stream(
+        self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> AsyncIterator[str | Completion]:
+        """Yield the answer's text pieces as they arrive, then the :class:`Completion`.
+
+        Retries and fallbacks apply until the first piece arrives; a failure after that raises
+        :class:`ModelCallFailed` (the caller has already seen part of the answer).
+        """
+
+        async def attempt(current: str, policy: AliasPolicy, attempts: list[Attempt]) -> _OpenStream | Failure:
+            return await self._open_stream(current, policy, messages, params, attempts)
+
+        opened = await self._with_fallbacks(alias, attempt)
+        assert isinstance(opened, _OpenStream)
+        pieces: list[str] = []
+        event: tuple[str, Any] | None = opened.first
+        raw: RawCompletion | None = None
+        try:
+            while event is not None:
+                kind, value = event
+                if kind == "text":
+                    pieces.append(value)
+                    yield value
+                else:
+                    raw = value
+                event = await anext(opened.events, None)
+        except Exception as exc:  # noqa: BLE001 - classified and re-raised as ModelCallFailed
+            failure = classify(exc)
+            opened.attempts.append(
+                Attempt(
+                    alias=opened.alias,
+                    deployment=opened.deployment,
+                    outcome=failure.outcome,  # type: ignore[arg-type]
+                    status=failure.status,
+                    latency_ms=_ms(opened.started),
+                    error=failure.message[:200],
+                )
+            )
+            raise ModelCallFailed(
+                f"{alias}: stream broke: {failure.message}", failure.outcome, opened.attempts
+            ) from None
+        text = "".join(pieces)
+        prompt_tokens = raw.prompt_tokens if raw else 0
+        completion_tokens = raw.completion_tokens if raw else 0
+        latency = _ms(opened.started)
+        opened.attempts.append(
+            Attempt(alias=opened.alias, deployment=opened.deployment, outcome="ok", status=200, latency_ms=latency)
+        )
+        price_in, price_out = self._prices.get(opened.deployment or "", (0.0, 0.0))
+        yield Completion(
+            text=text,
+            finish_reason=raw.finish_reason if raw else "stop",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=prompt_tokens * price_in + completion_tokens * price_out,
+            latency_ms=latency,
+            deployment=opened.deployment,
+            alias=opened.alias,
+            attempts=opened.attempts,
+        )
+
+    async def _with_fallbacks(self, alias: str, attempt: Callable[[str, AliasPolicy, list[Attempt]], Any]) -> Any:
+        """The retry and fallback policy around ``attempt`` (which returns a success or a Failure)."""
         primary = self.policy.aliases.get(alias)
         if primary is None:
             raise UsageError(f"unknown model alias {alias!r}", hint=f"aliases: {', '.join(self.policy.aliases)}")
@@ -356,8 +437,8 @@ class ModelRouter:
             current = queue.pop(0)
             policy = self.policy.aliases[current]
             for attempt_number in range(policy.retries + 1):
-                result = await self._attempt(current, policy, messages, params, attempts)
-                if isinstance(result, Completion):
+                result = await attempt(current, policy, attempts)
+                if not isinstance(result, Failure):
                     return result
                 last = result
                 if result.outcome == "content_filter":
@@ -374,6 +455,68 @@ class ModelRouter:
                 if attempt_number < policy.retries:
                     await asyncio.sleep(self._wait(result, attempt_number))
         raise ModelCallFailed(f"{alias}: {last.outcome}: {last.message}", last.outcome, attempts)
+
+    async def _open_stream(
+        self,
+        alias: str,
+        policy: AliasPolicy,
+        messages: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        attempts: list[Attempt],
+    ) -> _OpenStream | Failure:
+        """Start a streamed request and wait for its first event (within the alias's deadline)."""
+        started = time.perf_counter()
+        direct = policy.deployments[0] if is_direct(policy) else None
+        events = (
+            self._direct.stream(direct, messages, params, policy.timeout_s)
+            if direct is not None
+            else self._router_events(alias, messages, params)
+        )
+        deployment = direct.id if direct is not None else None
+        try:
+            first = await asyncio.wait_for(anext(events), timeout=policy.timeout_s + 1.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified like any failed attempt
+            failure = classify(exc)
+            attempts.append(
+                Attempt(
+                    alias=alias,
+                    deployment=deployment,
+                    outcome=failure.outcome,  # type: ignore[arg-type]
+                    status=failure.status,
+                    latency_ms=_ms(started),
+                    retry_after_s=failure.retry_after_s,
+                    error=failure.message[:200],
+                )
+            )
+            return failure
+        if first[0] == "deployment":
+            deployment = first[1]
+            first = await anext(events, ("done", None))
+        return _OpenStream(alias, deployment, first, events, started, attempts)
+
+    async def _router_events(
+        self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> AsyncIterator[tuple[str, Any]]:
+        response = await self._router.acompletion(
+            model=alias, messages=messages, stream=True, stream_options={"include_usage": True}, **params
+        )
+        hidden = getattr(response, "_hidden_params", {}) or {}
+        yield ("deployment", hidden.get("model_id"))
+        prompt_tokens = completion_tokens = 0
+        finish = None
+        async for chunk in response:
+            usage = getattr(chunk, "usage", None)
+            if usage:
+                prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+                completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+            for choice in getattr(chunk, "choices", None) or []:
+                finish = getattr(choice, "finish_reason", None) or finish
+                piece = getattr(choice.delta, "content", None)
+                if piece:
+                    yield ("text", piece)
+        yield ("done", RawCompletion("", finish, prompt_tokens, completion_tokens))
 
     def _wait(self, failure: Failure, attempt_number: int) -> float:
         if failure.retry_after_s is not None:

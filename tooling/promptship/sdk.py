@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -242,6 +242,42 @@ class Client:
         self.trace_generation(name, guarded.masked_messages, result, completion.attempts, managed.langfuse_prompt)
         return result
 
+    async def astream(
+        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+    ) -> StreamedCompletion:
+        """Like :meth:`acomplete`, but the answer arrives piece by piece:
+
+        streamed = await client.astream("support/reply", {...})
+        async for piece in streamed:
+            print(piece, end="")
+        streamed.result  # the CompletionResult, once the stream is exhausted
+        """
+        managed = self.prompt(name, label)
+        rendered = render_prompt(managed.prompt, variables)
+        messages = attach_images(rendered.messages, images or [])
+        try:
+            guarded = guard_messages(messages, self.repo.policies.pii)
+        except PiiBlockedError as exc:
+            self.trace_blocked(name, exc)
+            raise
+        started = time.perf_counter()
+
+        def finish(completion: Completion) -> CompletionResult:
+            result = CompletionResult.of(
+                completion,
+                name=name,
+                alias=managed.prompt.model,
+                version=managed.version,
+                source=managed.source,
+                started=started,
+                pii_masked=dict(guarded.counts),
+            )
+            self.trace_generation(name, guarded.masked_messages, result, completion.attempts, managed.langfuse_prompt)
+            return result
+
+        events = self.router.stream(managed.prompt.model, guarded.masked_messages, rendered.params)
+        return StreamedCompletion(events, finish)
+
     def complete(
         self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
     ) -> CompletionResult:
@@ -318,6 +354,27 @@ class Client:
         if self._langfuse is not None:
             with contextlib.suppress(Exception):  # flushing is best effort, like tracing
                 self._langfuse.flush()
+
+
+class StreamedCompletion:
+    """Async iterator of text pieces; ``result`` holds the :class:`CompletionResult` afterwards."""
+
+    def __init__(
+        self, events: AsyncIterator[str | Completion], finish: Callable[[Completion], CompletionResult]
+    ) -> None:
+        self._events = events
+        self._finish = finish
+        self.result: CompletionResult | None = None
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._pieces()
+
+    async def _pieces(self) -> AsyncIterator[str]:
+        async for event in self._events:
+            if isinstance(event, str):
+                yield event
+            else:
+                self.result = self._finish(event)
 
 
 def attach_images(messages: list[dict[str, Any]], images: list[str]) -> list[dict[str, Any]]:

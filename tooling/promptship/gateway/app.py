@@ -158,10 +158,72 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
             }
             return completion_body(alias, done.text, done.prompt_tokens, done.completion_tokens, extra), done.cost_usd
 
-        result = await run(request, project, alias, produce)
-        if payload.get("stream") and isinstance(result, dict):
-            return StreamingResponse(sse(result), media_type="text/event-stream")
-        return result
+        if payload.get("stream"):
+            return await stream(request, project, alias, payload)
+        return await run(request, project, alias, produce)
+
+    async def stream(request: Request, project: str, alias: str, payload: dict[str, Any]) -> Any:
+        """True streaming: pieces are forwarded as they arrive; spend is charged when the stream ends."""
+        idempotency = request.headers.get("idempotency-key")
+        cache_key = f"{project}:{idempotency}" if idempotency else None
+        if cache_key and (previous := counters.recall(cache_key)) is not None:
+            return StreamingResponse(sse(previous), media_type="text/event-stream")
+        left = budget_left(repo.policies.budgets, counters, project)
+        if left is not None and left <= 0:
+            return openai_error(
+                429, f"monthly budget of project '{project}' is spent", "insufficient_quota", "budget_exceeded"
+            )
+        try:
+            guarded = guard_messages(payload.get("messages") or [], repo.policies.pii)
+        except PiiBlockedError as exc:
+            client.trace_blocked(f"{project}/{alias}", exc)
+            return openai_error(400, exc.message, "invalid_request_error", "pii_blocked")
+        params = {k: payload[k] for k in PASSTHROUGH_PARAMS if payload.get(k) is not None}
+        started = time.perf_counter()
+        events = client.router.stream(alias, guarded.masked_messages, params)
+        try:
+            first = await anext(events)
+        except ModelCallFailed as exc:
+            return openai_error(502, f"all deployments of '{alias}' failed: {exc.kind}", "api_error", exc.kind)
+        head = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": alias,
+        }
+
+        async def body() -> AsyncIterator[str]:
+            opening = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+            yield f"data: {json.dumps({**head, 'choices': [opening]})}\n\n"
+            event: Any = first
+            while True:
+                if isinstance(event, str):
+                    piece = {"index": 0, "delta": {"content": event}, "finish_reason": None}
+                    yield f"data: {json.dumps({**head, 'choices': [piece]}, ensure_ascii=False)}\n\n"
+                else:
+                    done = event
+                    counters.add_spend(project, done.cost_usd)
+                    result = CompletionResult.of(
+                        done,
+                        name=alias,
+                        alias=alias,
+                        version=None,
+                        source="request",
+                        started=started,
+                        pii_masked=dict(guarded.counts),
+                    )
+                    client.trace_generation(f"{project}/{alias}", guarded.masked_messages, result, done.attempts)
+                    final = completion_body(alias, done.text, done.prompt_tokens, done.completion_tokens, {})
+                    if cache_key:
+                        counters.remember(cache_key, {**final, "id": head["id"]}, IDEMPOTENCY_TTL_S)
+                    end = {"index": 0, "delta": {}, "finish_reason": "stop"}
+                    yield f"data: {json.dumps({**head, 'choices': [end]})}\n\n"
+                    yield f"data: {json.dumps({**head, 'choices': [], 'usage': final['usage']})}\n\n"
+                    yield "data: [DONE]\n\n"
+                    return
+                event = await anext(events)
+
+        return StreamingResponse(body(), media_type="text/event-stream")
 
     @app.post("/v1/prompts/{name:path}/completions")
     async def managed(name: str, request: Request) -> Any:
