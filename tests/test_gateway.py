@@ -226,3 +226,11 @@ def test_streaming_forwards_pieces_with_fallback_and_idempotency(gateway: Runnin
     replay = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}))
     assert "".join(c.choices[0].delta.content or "" for c in replay if c.choices) == "one two three four"
     assert fake_llm.count() == calls, "a retried stream is answered from the stored response"
+
+
+def test_content_filter_refusal_goes_to_the_content_policy_fallback(gateway: RunningGateway,
+                                                                   fake_llm: FakeLLM) -> None:
+    fake_llm.faults("m-primary", content_filter_pattern="violent", content_filter_kind="azure")
+    answer = ask(gateway.client(), "good but violent")
+    assert answer.model_extra["promptship"]["fallback_used"] == "safe"
+    assert fake_llm.count(model="m-backup") == 0, "a refusal never goes to the generic fallback"
