@@ -204,8 +204,9 @@ def test_gateway_calls_are_traced(repo: Path, fake_llm: FakeLLM, langfuse_double
     import os
 
     client = Client(repo)
-    with RunningGateway(create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ),
-                                   MemoryCounters())) as running:
+    with RunningGateway(
+        create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ), MemoryCounters())
+    ) as running:
         ask(running.client(), "good")
     client.close()
     generations = [s for s in langfuse_double.spans if s["attributes"].get("langfuse.observation.type") == "generation"]
@@ -220,7 +221,11 @@ def test_streaming_forwards_pieces_with_fallback_and_idempotency(gateway: Runnin
     client = gateway.client()
     chunks = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}))
     assert [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content] == [
-        "one ", "two ", "three ", "four"]
+        "one ",
+        "two ",
+        "three ",
+        "four",
+    ]
     assert chunks[-1].usage.completion_tokens == 4
     calls = fake_llm.count()
     replay = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}))
@@ -228,8 +233,7 @@ def test_streaming_forwards_pieces_with_fallback_and_idempotency(gateway: Runnin
     assert fake_llm.count() == calls, "a retried stream is answered from the stored response"
 
 
-def test_content_filter_refusal_goes_to_the_content_policy_fallback(gateway: RunningGateway,
-                                                                   fake_llm: FakeLLM) -> None:
+def test_content_filter_refusal_goes_to_the_content_policy_fallback(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
     fake_llm.faults("m-primary", content_filter_pattern="violent", content_filter_kind="azure")
     answer = ask(gateway.client(), "good but violent")
     assert answer.model_extra["promptship"]["fallback_used"] == "safe"

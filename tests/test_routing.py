@@ -125,16 +125,41 @@ def test_stream_through_the_router_and_the_direct_path(fake_llm, monkeypatch: py
     from .doubles.fake_llm import Rule
 
     fake_llm.set_rules([Rule("hi", "alpha beta gamma")])
-    policy = RoutingPolicy.model_validate({"aliases": {
-        "pool": {"deployments": [
-            {"id": "a", "model": "openai/m-a", "api_base_env": "FAKE_BASE", "api_key_env": "FAKE_KEY",
-             "pricing": {"input_per_million": 1, "output_per_million": 1}},
-            {"id": "b", "model": "openai/m-b", "api_base_env": "FAKE_BASE", "api_key_env": "FAKE_KEY",
-             "pricing": {"input_per_million": 1, "output_per_million": 1}}]},
-        "single": {"deployments": [{"id": "s", "model": "openai/m-s", "api_base_env": "FAKE_BASE",
-                                    "api_key_env": "FAKE_KEY", "pricing": {"input_per_million": 1,
-                                                                           "output_per_million": 1}}]},
-    }})
+    policy = RoutingPolicy.model_validate(
+        {
+            "aliases": {
+                "pool": {
+                    "deployments": [
+                        {
+                            "id": "a",
+                            "model": "openai/m-a",
+                            "api_base_env": "FAKE_BASE",
+                            "api_key_env": "FAKE_KEY",
+                            "pricing": {"input_per_million": 1, "output_per_million": 1},
+                        },
+                        {
+                            "id": "b",
+                            "model": "openai/m-b",
+                            "api_base_env": "FAKE_BASE",
+                            "api_key_env": "FAKE_KEY",
+                            "pricing": {"input_per_million": 1, "output_per_million": 1},
+                        },
+                    ]
+                },
+                "single": {
+                    "deployments": [
+                        {
+                            "id": "s",
+                            "model": "openai/m-s",
+                            "api_base_env": "FAKE_BASE",
+                            "api_key_env": "FAKE_KEY",
+                            "pricing": {"input_per_million": 1, "output_per_million": 1},
+                        }
+                    ]
+                },
+            }
+        }
+    )
     router = ModelRouter(policy, env={"FAKE_BASE": fake_llm.base_url, "FAKE_KEY": "k"})
 
     async def collect(alias: str) -> tuple[list[str], Completion]:

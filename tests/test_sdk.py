@@ -101,8 +101,9 @@ def test_pii_is_masked_or_blocked_before_the_call(published: Path, fake_llm: Fak
     assert "900101" not in info.value.format() and fake_llm.count() == before
 
 
-def test_vendor_failures_are_absorbed_by_the_fallback(published: Path, fake_llm: FakeLLM,
-                                                      langfuse_double: LangfuseDouble) -> None:
+def test_vendor_failures_are_absorbed_by_the_fallback(
+    published: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble
+) -> None:
     fake_llm.faults("m-primary", error_500=1.0)
     client = Client(published)
     result = client.complete("classify", REVIEW)

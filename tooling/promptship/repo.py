@@ -32,7 +32,7 @@ from .schema import (
 )
 from .schema.errors import diagnostics_from_validation
 from .sources import FileSource, GitSource, WorktreeSource
-from .yamlfile import Positions, YamlSyntaxError, parse
+from .yamlfile import ParseCache, Positions, YamlSyntaxError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 POLICY_FILES: dict[str, type[BaseModel]] = {
@@ -163,7 +163,7 @@ def load_repo(root: str | Path = ".", ref: str | None = None) -> LoadResult:
     """Load the tree at ``root`` (working tree) or at git ``ref`` (read from objects, no checkout)."""
     root = Path(root).resolve()
     source: FileSource = GitSource(root, ref) if ref else WorktreeSource(root)
-    return _Loader(root, source).load()
+    return _Loader(root, source, ParseCache(root / ".promptship" / "cache" / "parsed-yaml.json")).load()
 
 
 def load_valid_repo(root: str | Path = ".", ref: str | None = None) -> Repository:
@@ -185,9 +185,10 @@ def name_of(path: str, top: str) -> str:
 
 
 class _Loader:
-    def __init__(self, root: Path, source: FileSource) -> None:
+    def __init__(self, root: Path, source: FileSource, parse_cache: ParseCache | None = None) -> None:
         self.root = root
         self.source = source
+        self.parse_cache = parse_cache or ParseCache(None)
         self.diagnostics: list[Diagnostic] = []
         self.texts: dict[str, str] = {}
 
@@ -214,7 +215,7 @@ class _Loader:
             return None
         src = SourceText.of(path, text)
         try:
-            data = parse(text)
+            data = self.parse_cache.parse(text)
         except YamlSyntaxError as exc:
             self.error(
                 path,
@@ -250,6 +251,7 @@ class _Loader:
             self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths)
         )
         self.diagnostics.sort()
+        self.parse_cache.save()
         return LoadResult(repo, self.diagnostics)
 
     def load_prompts(self, paths: Sequence[str]) -> dict[str, PromptEntry]:
