@@ -31,6 +31,10 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def commit_all(repo: Path, message: str) -> str:
+    """Commit everything but promptship's own working folder (real repositories ignore .promptship/)."""
+    ignore = repo / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(".promptship/\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
