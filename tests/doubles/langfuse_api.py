@@ -7,7 +7,7 @@ no label or version returns ``production``; a prompt's type cannot change; tags 
 Dataset items are upserted by ``id`` (project-wide unique); status ACTIVE or ARCHIVED.
 
 Every JSON body it returns for a modelled route is validated against the real OpenAPI spec in
-shared/reference/langfuse-openapi.yml (``strict`` mode, on in tests): a mismatch answers 599 with
+the vendored spec in tests/doubles/reference/ (``strict`` mode, on in tests): a mismatch answers 599 with
 the validation error, so the SDK call fails loudly instead of the double drifting from Langfuse.
 """
 

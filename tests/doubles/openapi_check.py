@@ -1,4 +1,4 @@
-"""Validate JSON bodies against a schema of Langfuse's real OpenAPI spec (shared/reference).
+"""Validate JSON bodies against a schema of Langfuse's real OpenAPI spec (vendored under reference/).
 
 OpenAPI 3.0 schemas are JSON Schema plus ``nullable``; this converts ``nullable: true`` into
 ``anyOf [..., null]`` and validates with ``jsonschema`` (Draft 2020-12) through a referencing registry
@@ -13,18 +13,8 @@ from typing import Any
 
 import yaml
 
-
-def _find_spec() -> Path:
-    """The spec lives in the team's shared/ folder beside the repository (CI clones get it too)."""
-    here = Path(__file__).resolve()
-    for folder in here.parents:
-        candidate = folder / "shared" / "reference" / "langfuse-openapi.yml"
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"shared/reference/langfuse-openapi.yml not found beside any parent of {here}")
-
-
-SPEC = _find_spec()
+#: Langfuse's public REST API spec, vendored from langfuse/langfuse (see reference/README.md).
+SPEC = Path(__file__).resolve().parent / "reference" / "langfuse-openapi.yml"
 SPEC_URI = "urn:langfuse-openapi"
 
 

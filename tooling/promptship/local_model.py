@@ -12,6 +12,8 @@ import importlib.resources
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import PromptshipError
@@ -62,7 +64,10 @@ class LocalModel:
                 hint='install the local extra: pip install "promptship[local]"',
             ) from None
         threads = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-        self._llama = Llama(model_path=weights_path(), n_ctx=CONTEXT_TOKENS, verbose=False, seed=0, n_threads=threads)
+        with _plain_cpu_buffers():
+            self._llama = Llama(
+                model_path=weights_path(), n_ctx=CONTEXT_TOKENS, verbose=False, seed=0, n_threads=threads
+            )
         self._lock = threading.Lock()
 
     @classmethod
@@ -89,6 +94,35 @@ class LocalModel:
             result: Any = self._llama.create_chat_completion(messages=_text_only(messages), **kwargs)  # type: ignore[arg-type]
             result["service_ms"] = (time.perf_counter() - started) * 1000
             return result  # type: ignore[no-any-return]
+
+
+_params_lock = threading.Lock()
+
+
+@contextmanager
+def _plain_cpu_buffers() -> Iterator[None]:
+    """Load weights into plain CPU buffers, not llama.cpp's "extra" (repacked / AMX) buffer types.
+
+    On virtual CPUs that advertise AMX, a natively built llama.cpp segfaults on the first batched
+    decode (any prompt longer than one token) when weights live in those buffers. A 135M model gains
+    nothing measurable from them. ``Llama`` offers no parameter for this, so the default model
+    params are wrapped for the duration of the load.
+    """
+    from llama_cpp import llama_cpp as bindings  # the module ``Llama`` reads its defaults from
+
+    with _params_lock:
+        default_params = bindings.llama_model_default_params
+
+        def params_without_extra_buffers() -> Any:
+            params = default_params()
+            params.use_extra_bufts = False
+            return params
+
+        bindings.llama_model_default_params = params_without_extra_buffers
+        try:
+            yield
+        finally:
+            bindings.llama_model_default_params = default_params
 
 
 def _text_only(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
