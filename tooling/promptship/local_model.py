@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,7 +50,12 @@ def weights_path() -> str:
 
 
 class LocalModel:
-    """One loaded model shared by all calls; llama.cpp contexts are not thread-safe, so calls serialize."""
+    """One loaded model shared by all calls, run on one dedicated thread.
+
+    llama.cpp contexts are not thread-safe, so calls serialize. They also all run on the same thread:
+    llama.cpp's OpenMP build keeps a spinning worker team per calling thread, and calls arriving from
+    a pool of threads would start one team per pool thread, all competing for the cores.
+    """
 
     _instance: LocalModel | None = None
     _instance_lock = threading.Lock()
@@ -68,7 +74,7 @@ class LocalModel:
             self._llama = Llama(
                 model_path=weights_path(), n_ctx=CONTEXT_TOKENS, verbose=False, seed=0, n_threads=threads
             )
-        self._lock = threading.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smollm2")
 
     @classmethod
     def shared(cls) -> LocalModel:
@@ -78,7 +84,10 @@ class LocalModel:
             return cls._instance
 
     def chat(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
-        """An OpenAI-shaped chat completion dict."""
+        """An OpenAI-shaped chat completion dict, plus ``service_ms`` (time spent generating, not queued)."""
+        return self._thread.submit(self._chat, messages, params).result()
+
+    def _chat(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "temperature": params.get("temperature", 0.0) or 0.0,
             "max_tokens": params.get("max_tokens") or 256,
@@ -88,12 +97,11 @@ class LocalModel:
             kwargs["stop"] = params["stop"]
         if params.get("top_p") is not None:
             kwargs["top_p"] = params["top_p"]
-        with self._lock:
-            started = time.perf_counter()
-            self._llama.reset()  # no KV-cache carry-over between requests: same input, same output
-            result: Any = self._llama.create_chat_completion(messages=_text_only(messages), **kwargs)  # type: ignore[arg-type]
-            result["service_ms"] = (time.perf_counter() - started) * 1000
-            return result  # type: ignore[no-any-return]
+        started = time.perf_counter()
+        self._llama.reset()  # no KV-cache carry-over between requests: same input, same output
+        result: Any = self._llama.create_chat_completion(messages=_text_only(messages), **kwargs)  # type: ignore[arg-type]
+        result["service_ms"] = (time.perf_counter() - started) * 1000
+        return result  # type: ignore[no-any-return]
 
 
 _params_lock = threading.Lock()
