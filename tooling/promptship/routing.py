@@ -174,6 +174,18 @@ class Failure:
     retry_after_s: float | None
     message: str
 
+    def attempt(self, alias: str, deployment: str | None, started: float) -> Attempt:
+        """The failed attempt as the run artifact records it (``started``: a perf_counter value)."""
+        return Attempt(
+            alias=alias,
+            deployment=deployment,
+            outcome=self.outcome,  # type: ignore[arg-type]
+            status=self.status,
+            latency_ms=_ms(started),
+            retry_after_s=self.retry_after_s,
+            error=self.message[:200],
+        )
+
 
 def classify(exc: BaseException) -> Failure:
     """Map a LiteLLM/OpenAI exception to an attempt outcome. Content filters are recognised from the
@@ -391,16 +403,7 @@ class ModelRouter:
                 event = await anext(opened.events, None)
         except Exception as exc:  # noqa: BLE001 - classified and re-raised as ModelCallFailed
             failure = classify(exc)
-            opened.attempts.append(
-                Attempt(
-                    alias=opened.alias,
-                    deployment=opened.deployment,
-                    outcome=failure.outcome,  # type: ignore[arg-type]
-                    status=failure.status,
-                    latency_ms=_ms(opened.started),
-                    error=failure.message[:200],
-                )
-            )
+            opened.attempts.append(failure.attempt(opened.alias, opened.deployment, opened.started))
             raise ModelCallFailed(
                 f"{alias}: stream broke: {failure.message}", failure.outcome, opened.attempts
             ) from None
@@ -479,17 +482,7 @@ class ModelRouter:
             raise
         except Exception as exc:  # noqa: BLE001 - classified like any failed attempt
             failure = classify(exc)
-            attempts.append(
-                Attempt(
-                    alias=alias,
-                    deployment=deployment,
-                    outcome=failure.outcome,  # type: ignore[arg-type]
-                    status=failure.status,
-                    latency_ms=_ms(started),
-                    retry_after_s=failure.retry_after_s,
-                    error=failure.message[:200],
-                )
-            )
+            attempts.append(failure.attempt(alias, deployment, started))
             return failure
         if first[0] == "deployment":
             deployment = first[1]
@@ -561,17 +554,7 @@ class ModelRouter:
         except Exception as exc:  # noqa: BLE001 - every provider error is classified, none escapes
             failure = classify(exc)
             deployment = policy.deployments[0].id if is_direct(policy) else _deployment_of_error(exc)
-            attempts.append(
-                Attempt(
-                    alias=alias,
-                    deployment=deployment,
-                    outcome=failure.outcome,  # type: ignore[arg-type]
-                    status=failure.status,
-                    latency_ms=_ms(started),
-                    retry_after_s=failure.retry_after_s,
-                    error=failure.message[:200],
-                )
-            )
+            attempts.append(failure.attempt(alias, deployment, started))
             return failure
         # The local model serializes calls; report its service time, not the time spent queued.
         latency = round(raw.hidden.get("local_latency_ms", _ms(started)), 2)

@@ -113,6 +113,36 @@ def prompt_from_langfuse(kind: str, body: Any, config: Mapping[str, Any]) -> Pro
     return Prompt.model_validate(data)
 
 
+@dataclass
+class GuardedCall:
+    """A PII-guarded request ready to route; :meth:`finish` turns its completion into a traced result."""
+
+    client: Client
+    trace_name: str
+    prompt_name: str
+    alias: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]
+    pii_masked: dict[str, int]
+    version: int | None = None
+    source: Source = "request"
+    langfuse_prompt: Any = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def finish(self, completion: Completion) -> CompletionResult:
+        result = CompletionResult.of(
+            completion,
+            name=self.prompt_name,
+            alias=self.alias,
+            version=self.version,
+            source=self.source,
+            started=self.started,
+            pii_masked=self.pii_masked,
+        )
+        self.client.trace_generation(self.trace_name, self.messages, result, completion.attempts, self.langfuse_prompt)
+        return result
+
+
 class Client:
     """Thread-safe; create one per process and reuse it."""
 
@@ -220,27 +250,9 @@ class Client:
         Raises :class:`~promptship.pii.PiiBlockedError` when the policy blocks personal data, and
         :class:`~promptship.routing.ModelCallFailed` when every attempt failed.
         """
-        managed = self.prompt(name, label)
-        rendered = render_prompt(managed.prompt, variables)
-        messages = attach_images(rendered.messages, images or [])
-        try:
-            guarded = guard_messages(messages, self.repo.policies.pii)
-        except PiiBlockedError as exc:
-            self.trace_blocked(name, exc)
-            raise
-        started = time.perf_counter()
-        completion = await self.router.complete(managed.prompt.model, guarded.masked_messages, rendered.params)
-        result = CompletionResult.of(
-            completion,
-            name=name,
-            alias=managed.prompt.model,
-            version=managed.version,
-            source=managed.source,
-            started=started,
-            pii_masked=dict(guarded.counts),
-        )
-        self.trace_generation(name, guarded.masked_messages, result, completion.attempts, managed.langfuse_prompt)
-        return result
+        call = self._prepare(name, variables, label, images)
+        completion = await self.router.complete(call.alias, call.messages, call.params)
+        return call.finish(completion)
 
     async def astream(
         self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
@@ -252,31 +264,55 @@ class Client:
             print(piece, end="")
         streamed.result  # the CompletionResult, once the stream is exhausted
         """
+        call = self._prepare(name, variables, label, images)
+        events = self.router.stream(call.alias, call.messages, call.params)
+        return StreamedCompletion(events, call.finish)
+
+    def _prepare(self, name: str, variables: Mapping[str, Any], label: str, images: list[str] | None) -> GuardedCall:
+        """Fetch, render and PII-guard a managed prompt."""
         managed = self.prompt(name, label)
         rendered = render_prompt(managed.prompt, variables)
-        messages = attach_images(rendered.messages, images or [])
+        return self.guard(
+            name,
+            attach_images(rendered.messages, images or []),
+            rendered.params,
+            alias=managed.prompt.model,
+            prompt_name=name,
+            version=managed.version,
+            source=managed.source,
+            langfuse_prompt=managed.langfuse_prompt,
+        )
+
+    def guard(
+        self,
+        trace_name: str,
+        messages: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        *,
+        alias: str,
+        prompt_name: str | None = None,
+        version: int | None = None,
+        source: Source = "request",
+        langfuse_prompt: Any = None,
+    ) -> GuardedCall:
+        """Apply the PII policy to ``messages``; a block is traced under ``trace_name``, then raised."""
         try:
             guarded = guard_messages(messages, self.repo.policies.pii)
         except PiiBlockedError as exc:
-            self.trace_blocked(name, exc)
+            self.trace_blocked(trace_name, exc)
             raise
-        started = time.perf_counter()
-
-        def finish(completion: Completion) -> CompletionResult:
-            result = CompletionResult.of(
-                completion,
-                name=name,
-                alias=managed.prompt.model,
-                version=managed.version,
-                source=managed.source,
-                started=started,
-                pii_masked=dict(guarded.counts),
-            )
-            self.trace_generation(name, guarded.masked_messages, result, completion.attempts, managed.langfuse_prompt)
-            return result
-
-        events = self.router.stream(managed.prompt.model, guarded.masked_messages, rendered.params)
-        return StreamedCompletion(events, finish)
+        return GuardedCall(
+            self,
+            trace_name,
+            prompt_name or alias,
+            alias,
+            guarded.masked_messages,
+            dict(params),
+            dict(guarded.counts),
+            version,
+            source,
+            langfuse_prompt,
+        )
 
     def complete(
         self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None

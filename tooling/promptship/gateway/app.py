@@ -19,9 +19,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..errors import PromptshipError
-from ..pii.policy import PiiBlockedError, guard_messages
+from ..pii.policy import PiiBlockedError
 from ..routing import ModelCallFailed
-from ..sdk import Client, CompletionResult
+from ..sdk import Client
 from .state import Counters, KeyStore, budget_left
 
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -132,28 +132,14 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
             )
 
         async def produce() -> tuple[dict[str, Any], float]:
-            try:
-                guarded = guard_messages(payload.get("messages") or [], repo.policies.pii)
-            except PiiBlockedError as exc:
-                client.trace_blocked(f"{project}/{alias}", exc)
-                raise
             params = {k: payload[k] for k in PASSTHROUGH_PARAMS if payload.get(k) is not None}
-            started = time.perf_counter()
-            done = await client.router.complete(alias, guarded.masked_messages, params)
-            result = CompletionResult.of(
-                done,
-                name=alias,
-                alias=alias,
-                version=None,
-                source="request",
-                started=started,
-                pii_masked=dict(guarded.counts),
-            )
-            client.trace_generation(f"{project}/{alias}", guarded.masked_messages, result, done.attempts)
+            call = client.guard(f"{project}/{alias}", payload.get("messages") or [], params, alias=alias)
+            done = await client.router.complete(alias, call.messages, call.params)
+            call.finish(done)
             extra = {
                 "deployment": done.deployment,
                 "cost_usd": done.cost_usd,
-                "pii_masked": dict(guarded.counts),
+                "pii_masked": call.pii_masked,
                 "fallback_used": done.alias if done.alias != alias else None,
             }
             return completion_body(alias, done.text, done.prompt_tokens, done.completion_tokens, extra), done.cost_usd
@@ -173,14 +159,12 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
             return openai_error(
                 429, f"monthly budget of project '{project}' is spent", "insufficient_quota", "budget_exceeded"
             )
-        try:
-            guarded = guard_messages(payload.get("messages") or [], repo.policies.pii)
-        except PiiBlockedError as exc:
-            client.trace_blocked(f"{project}/{alias}", exc)
-            return openai_error(400, exc.message, "invalid_request_error", "pii_blocked")
         params = {k: payload[k] for k in PASSTHROUGH_PARAMS if payload.get(k) is not None}
-        started = time.perf_counter()
-        events = client.router.stream(alias, guarded.masked_messages, params)
+        try:
+            call = client.guard(f"{project}/{alias}", payload.get("messages") or [], params, alias=alias)
+        except PiiBlockedError as exc:
+            return openai_error(400, exc.message, "invalid_request_error", "pii_blocked")
+        events = client.router.stream(alias, call.messages, call.params)
         try:
             first = await anext(events)
         except ModelCallFailed as exc:
@@ -203,16 +187,7 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
                 else:
                     done = event
                     counters.add_spend(project, done.cost_usd)
-                    result = CompletionResult.of(
-                        done,
-                        name=alias,
-                        alias=alias,
-                        version=None,
-                        source="request",
-                        started=started,
-                        pii_masked=dict(guarded.counts),
-                    )
-                    client.trace_generation(f"{project}/{alias}", guarded.masked_messages, result, done.attempts)
+                    call.finish(done)
                     final = completion_body(alias, done.text, done.prompt_tokens, done.completion_tokens, {})
                     if cache_key:
                         counters.remember(cache_key, {**final, "id": head["id"]}, IDEMPOTENCY_TTL_S)
