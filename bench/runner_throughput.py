@@ -122,9 +122,9 @@ def main() -> None:
 
     from promptship.cache import ResponseCache
     from promptship.evaluation import EvalRequest, evaluate
-    from promptship.repo import load_valid_repo
     from promptship.routing import ModelRouter
     from promptship.runner import RunOptions, run_suites
+    from promptship.validate import load_valid_repo
 
     server, base_url = start_server(args.latency)
     os.environ.update({"FAKE_LLM_BASE": base_url, "FAKE_LLM_KEY": "k"})

@@ -212,6 +212,33 @@ def test_scorer_exception_is_recorded_and_run_continues(tmp_path: Path, env: Fak
     assert broken["value"] is None and "RuntimeError: scorer bug on r003" in broken["error"]
     assert "Traceback" in broken["error"] and 'evals/scorers.py", line 3' in broken["error"]
     assert by_id["r002"]["scores"]["custom"]["passed"] is True
+    custom_values = [1.0 if by_id[i]["scores"]["custom"]["passed"] else 0.0 for i in sorted(by_id)]
+    assert data["runs"][0]["aggregates"]["primary"]["scores"]["custom"] == sum(custom_values) / 5, (
+        "an answer the scorer could not score counts as 0, so a crashing scorer cannot lift a mean"
+    )
+
+
+def test_a_run_whose_calls_mostly_failed_fails_its_error_rate_gate(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    repo = make_repo(tmp_path, items=10)
+    env.faults("m-primary", content_filter_pattern="number [0-8]$")  # 9 of 10 refused ...
+    env.faults("m-safe", error_500=1.0)  # ... and their content-policy fallback is down
+    code, data = run_json(run_cli, repo)
+    summary = data["runs"][0]["aggregates"]["primary"]
+    assert summary["errors"] == 9 and summary["scores"]["accuracy"] == 1.0, "the one answer was right"
+    assert [(g["gate"], g["message"]) for g in data["gate_failures"]] == [
+        ("max_error_rate", "9 of 10 calls failed (90%, limit 10%)")
+    ], "the accuracy minimum alone would have passed on the one answer"
+    assert code == 1
+
+
+def test_eval_refuses_an_invalid_repository_before_any_call(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    repo = make_repo(tmp_path, items=3)
+    suite = repo / "evals/classify.yaml"
+    suite.write_text(suite.read_text().replace("type: label_accuracy", "type: label_acc"))
+    result = run_cli("--root", str(repo), "eval", "--quiet")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "evals/classify.yaml:5:5: error[E304] unknown evaluator 'label_acc'" in result.err
+    assert env.count() == 0
 
 
 def test_selection_options(tmp_path: Path, env: FakeLLM, run_cli) -> None:

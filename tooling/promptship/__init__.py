@@ -17,7 +17,7 @@ from typing import Any
 
 _EXPORTS = {
     "load_repo": "repo",
-    "load_valid_repo": "repo",
+    "load_valid_repo": "validate",
     "validate_repo": "validate",
     "render_prompt": "render",
     "evaluate": "evaluation",

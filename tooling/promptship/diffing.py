@@ -15,15 +15,16 @@ from pathlib import Path
 from .affected import SuiteChange, affected_suites
 from .cache import ResponseCache
 from .compare import GateResult, ModelComparison, check_gates, compare_model
-from .errors import RepositoryInvalid, UsageError
+from .errors import UsageError
 from .prompt_diff import PromptDiff, diff_prompts
-from .repo import Repository, load_repo
+from .repo import Repository
 from .routing import ModelRouter, apply_profile
 from .runner import RunOptions, run_suites
 from .runs import find_run, runs_dir, save_run
 from .schema import RoutingPolicy
 from .schema.run import Run
 from .sources import merge_base, resolve_commit
+from .validate import load_valid_repo
 
 
 @dataclass
@@ -86,12 +87,10 @@ class DiffRequest:
 
 
 def _valid(root: Path, ref: str | None, label: str) -> Repository:
-    result = load_repo(root, ref)
-    if not result.ok:
-        raise RepositoryInvalid(result.diagnostics)
-    if result.repo.policies.routing is None:
+    repo = load_valid_repo(root, ref)
+    if repo.policies.routing is None:
         raise UsageError(f"{label} has no policies/routing.yaml")
-    return result.repo
+    return repo
 
 
 def _routing(repo: Repository, profile: str | None) -> RoutingPolicy:

@@ -93,10 +93,11 @@ class RepositoryInvalid(PromptshipError):
 
     exit_code = EXIT_FAILED
 
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+    def __init__(self, diagnostics: list[Diagnostic], ref: str | None = None) -> None:
         errors = [d for d in diagnostics if d.severity == "error"]
+        where = f"the repository at {ref}" if ref else "the repository"
         super().__init__(
-            f"the repository has {len(errors)} error(s)",
+            f"{where} has {len(errors)} error(s)",
             code="E900",
             hint="run `promptship validate` and fix the errors it lists",
         )

@@ -11,9 +11,10 @@ from pathlib import Path
 from .cache import ResponseCache
 from .errors import EXIT_FAILED, PromptshipError, UsageError
 from .gates import GateResult, absolute_gate_results
-from .repo import Repository, load_valid_repo
+from .repo import Repository
 from .runs import runs_dir, save_run, write_atomically
 from .schema.run import Run
+from .validate import load_valid_repo
 
 
 class CacheMissError(PromptshipError):

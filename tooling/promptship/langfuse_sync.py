@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EXIT_FAILED, CredentialError, PromptshipError
-from .repo import Repository, content_hash, load_valid_repo
+from .repo import Repository, content_hash
 from .schema import ReleaseRule
 from .sources import is_ancestor, resolve_commit
+from .validate import load_valid_repo
 
 LEDGER = "_promptship/sync-ledger"
 LEDGER_WINDOW = 20

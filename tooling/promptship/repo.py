@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Diagnostic, RepositoryInvalid
+from .errors import Diagnostic
 from .schema import (
     BudgetPolicy,
     CredentialsPolicy,
@@ -164,14 +164,6 @@ def load_repo(root: str | Path = ".", ref: str | None = None) -> LoadResult:
     root = Path(root).resolve()
     source: FileSource = GitSource(root, ref) if ref else WorktreeSource(root)
     return _Loader(root, source, ParseCache(root / ".promptship" / "cache" / "parsed-yaml.json")).load()
-
-
-def load_valid_repo(root: str | Path = ".", ref: str | None = None) -> Repository:
-    """Like :func:`load_repo` but raise :class:`RepositoryInvalid` when any file has an error."""
-    result = load_repo(root, ref)
-    if not result.ok:
-        raise RepositoryInvalid(result.diagnostics)
-    return result.repo
 
 
 def _at_line(line: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:

@@ -29,10 +29,11 @@ from typing import Any, Literal
 from .errors import PromptshipError, UsageError
 from .pii.policy import PiiBlockedError, guard_messages
 from .render import render_prompt
-from .repo import Repository, load_valid_repo
+from .repo import Repository
 from .routing import Completion, ModelRouter
 from .schema import Prompt
 from .schema.run import Attempt
+from .validate import load_valid_repo
 
 Source = Literal["langfuse", "stale-cache", "bundled", "request"]
 

@@ -1,7 +1,8 @@
 """Per-model aggregates of a run's samples (pure).
 
-Score means are over samples that produced an answer; errors are counted separately. ``pass_rate``
-is over all samples, so a failed or blocked call counts as not passing.
+Score means are over samples that produced an answer (a scorer that raised counts as 0 there);
+failed calls are counted separately, in ``errors``. ``pass_rate`` is over all samples, so a failed or
+blocked call counts as not passing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def aggregate_model(samples: Sequence[SampleResult]) -> Aggregate:
     names = sorted({name for s in answered for name in s.scores})
     scores, pass_rates = {}, {}
     for name in names:
-        values = [s.scores[name].value for s in answered if name in s.scores and s.scores[name].value is not None]
+        values = [s.scores[name].value or 0.0 for s in answered if name in s.scores]
         passed = [bool(s.scores[name].passed) for s in answered if name in s.scores]
         scores[name] = round(sum(values) / len(values), 6) if values else 0.0  # type: ignore[arg-type]
         pass_rates[name] = round(sum(passed) / len(samples), 6) if samples else 0.0

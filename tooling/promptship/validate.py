@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 from pydantic import ValidationError
 
-from .errors import Diagnostic
+from .errors import Diagnostic, RepositoryInvalid
 from .evaluators import registry
 from .pricing import known_model
 from .render import parse_template, template_variables
@@ -64,6 +64,19 @@ def validate_repo(root: str | Path = ".", ref: str | None = None, paths: Sequenc
         prefixes = [p.rstrip("/") for p in paths]
         found = [d for d in found if any(d.path == p or d.path.startswith(p + "/") for p in prefixes)]
     return found
+
+
+def load_valid_repo(root: str | Path = ".", ref: str | None = None) -> Repository:
+    """Load the tree and run every ``validate`` check; :class:`RepositoryInvalid` on any error.
+
+    Commands that call models, publish or serve use this, so a mistake in a file is reported as
+    ``validate`` reports it, before any model call, and never surfaces as a crash mid-run.
+    """
+    result = load_repo(root, ref)
+    diagnostics = check(result)
+    if any(d.severity == "error" for d in diagnostics):
+        raise RepositoryInvalid(diagnostics, ref)
+    return result.repo
 
 
 def check(result: LoadResult) -> list[Diagnostic]:

@@ -52,7 +52,7 @@ def eval_command(
 ) -> int:
     """Run SUITES (default: all) and print score, pass rate, cost, latency and tokens per model.
 
-    Exit 1 when an absolute gate (`gates.min`, `gates.max_latency_p95_ms`) fails.
+    Exit 1 when an absolute gate (`gates.min`, `gates.max_latency_p95_ms`, `gates.max_error_rate`) fails.
     """
     from ..evaluation import EvalRequest, evaluate
     from ..report.console import print_runs
@@ -87,14 +87,14 @@ def _langfuse_store(root: Path):  # type: ignore[no-untyped-def]
     import os
 
     from ..langfuse_sync import LangfuseSettings, LangfuseStore
-    from ..repo import load_valid_repo
+    from ..validate import load_valid_repo
 
     return LangfuseStore(LangfuseSettings.from_policy(load_valid_repo(root), os.environ), tracing=True)
 
 
 def _publish(store, root: Path, runs: list) -> None:  # type: ignore[no-untyped-def,type-arg]
     from ..publish import publish_run
-    from ..repo import load_valid_repo
+    from ..validate import load_valid_repo
 
     repo = load_valid_repo(root)
     for run in runs:

@@ -36,7 +36,7 @@ def render(
 ) -> int:
     """Print the messages PROMPT_NAME would send. Later sources win: --item, --vars-file, --var."""
     from ..render import coerce_value, render_prompt
-    from ..repo import load_valid_repo
+    from ..validate import load_valid_repo
 
     repo = load_valid_repo(root_of(ctx), ref)
     entry = repo.prompts.get(prompt_name)

@@ -32,7 +32,7 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
     """
     from ..langfuse_sync import LangfuseSettings, LangfuseStore, check_drift
     from ..langfuse_sync import sync as run_sync
-    from ..repo import load_valid_repo
+    from ..validate import load_valid_repo
 
     root = root_of(ctx)
     credentials = load_valid_repo(root).policies.credentials

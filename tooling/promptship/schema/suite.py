@@ -39,6 +39,14 @@ class Gates(Model):
         default=None, description="Largest allowed increase of cost per call against base, in percent."
     )
     max_latency_p95_ms: Annotated[float, Field(gt=0)] | None = None
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.1,
+        description=(
+            "Largest share of samples per model whose call failed after retries and fallbacks "
+            "(PII blocks excluded). Score means leave failed calls out, so this keeps a run where "
+            "most calls failed from passing its minimums."
+        ),
+    )
 
 
 class Suite(Model):
