@@ -50,6 +50,14 @@ def test_validate_json_output_and_path_filter(example_repo: Path, run_cli) -> No
     assert only_evals.code == 0 and json.loads(only_evals.out)["diagnostics"] == []
 
 
+def test_a_mistyped_path_or_root_is_a_usage_error_not_a_silent_pass(example_repo: Path, run_cli, monkeypatch) -> None:
+    monkeypatch.chdir(example_repo)
+    typo = run_cli("validate", "prompts/revews")
+    assert typo.code == 2 and "no such file or folder" in typo.err and "prompts/revews" in typo.err
+    assert run_cli("validate", "prompts/reviews").code == 0
+    assert run_cli("--root", str(example_repo / "nope"), "validate").code == 2
+
+
 def test_validate_at_a_git_ref(example_repo: Path, run_cli) -> None:
     (example_repo / "prompts/reviews/sentiment.yaml").write_text("type: [broken\n")
     assert run_cli("--root", str(example_repo), "validate").code == 1

@@ -100,3 +100,20 @@ def test_render_cli_reports_user_mistakes_without_traceback(example_repo: Path, 
     assert result.code == 2 and "missing required variable 'review'" in result.err
     result = run_cli("--root", str(example_repo), "render", "catalog/menu-description", "--var", "ingredients=[oops")
     assert result.code == 2 and "is not a valid list" in result.err
+
+
+def test_values_must_have_their_declared_type() -> None:
+    prompt = chat("{{ sides | join(', ') }} for {{ n }}", sides={"type": "list"}, n={"type": "integer"})
+    assert render_prompt(prompt, {"sides": ["kimchi", "rice"], "n": 2}).messages[0]["content"] == "kimchi, rice for 2"
+    with pytest.raises(RenderError, match="variable 'sides': expected list, got string") as info:
+        render_prompt(prompt, {"sides": "kimchi", "n": 2})
+    assert info.value.code == "E208"
+    with pytest.raises(RenderError, match="variable 'n': expected integer, got boolean"):
+        render_prompt(prompt, {"sides": [], "n": True})
+
+
+def test_a_variable_reassigned_from_itself_is_still_a_used_input() -> None:
+    from promptship.render import template_variables
+
+    assert template_variables("{% set review = review | trim %}{{ review }}") == {"review"}
+    assert template_variables("{% set greeting = 'hi' %}{{ greeting }} {{ name }}") == {"name"}

@@ -209,6 +209,55 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, str]] = [
         "E207",
     ),
     (
+        "item-value-of-the-wrong-type",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                "    type: string\n", "    type: string\n  sides:\n    type: list\n    required: false\n"
+            ).replace("{{ dish }}", "{{ dish }} with {{ sides | join(', ') }}"),
+            "datasets/d.jsonl": ITEMS + '{"id": "c", "input": {"dish": "naengmyeon", "sides": "kimchi"}}\n',
+        },
+        "datasets/d.jsonl:3:1",
+        "E208",
+    ),
+    (
+        "undeclared-variable-located-by-its-use-not-by-substring",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                'content: "Describe {{ dish }}"', "content: |\n      Describe {{ dish }}\n      {{ dis }}"
+            )
+        },
+        "prompts/p.yaml:12:7",
+        "E101",
+    ),
+    (
+        "undeclared-variable-in-a-folded-block",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                'content: "Describe {{ dish }}"', "content: >\n      Describe {{ dish }}\n\n      and {{ dsh }}"
+            )
+        },
+        "prompts/p.yaml:11:7",
+        "E101",
+    ),
+    (
+        "response-format-schema-is-not-a-json-schema",
+        {
+            "prompts/p.yaml": PROMPT.replace(
+                "model: fast\n",
+                "model: fast\nparams:\n  response_format:\n    type: json_schema\n"
+                "    json_schema:\n      name: dish\n      schema: {type: strng}\n",
+            )
+        },
+        "prompts/p.yaml:8:7",
+        "E004",
+    ),
+    (
+        "evaluator-schema-is-not-a-json-schema",
+        {"evals/s.yaml": SUITE + "  - type: json_schema\n    params: {schema: {type: object, properties: 3}}\n"},
+        "evals/s.yaml:8:14",
+        "E305",
+    ),
+    (
         "sidecar-missing-kind",
         {"datasets/d.yaml": SIDECAR.replace("kind: golden\n", "")},
         "datasets/d.yaml:1:1",

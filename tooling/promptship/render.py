@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import RenderError, UsageError
@@ -47,7 +47,20 @@ def template_variables(source: str) -> frozenset[str]:
     tree = parse_template(source)
     loaded = {node.name for node in tree.find_all(nodes.Name) if node.ctx == "load"}
     stored = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    if loaded & stored:
+        # A name both assigned and read (``{% set review = review|trim %}``) may still come from the
+        # context; only Jinja's own scoping analysis can tell, and this case is rare enough to pay for it.
+        return frozenset(meta.find_undeclared_variables(tree))
     return frozenset(loaded - stored - set(_ENV.globals) - {"loop", "caller", "varargs", "kwargs"})
+
+
+def first_use_lines(source: str) -> dict[str, int]:
+    """Template line (1-based) where each name is first read."""
+    lines: dict[str, int] = {}
+    for node in parse_template(source).find_all(nodes.Name):
+        if node.ctx == "load":
+            lines[node.name] = min(lines.get(node.name, node.lineno), node.lineno)
+    return lines
 
 
 def prompt_variables_used(prompt: Prompt) -> frozenset[str]:
@@ -81,6 +94,13 @@ def resolve_variables(prompt: Prompt, values: Mapping[str, Any]) -> dict[str, An
     resolved = {}
     for name, variable in prompt.variables.items():
         if name in values:
+            problem = variable.type_error(values[name])
+            if problem is not None:
+                raise RenderError(
+                    f"variable {name!r}: {problem}",
+                    code="E208",
+                    hint=f"pass a {variable.type} (lists and objects as JSON, e.g. --var {name}='[\"a\"]')",
+                )
             resolved[name] = values[name]
         elif variable.required:
             raise RenderError(

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from .errors import Diagnostic, RepositoryInvalid
 from .evaluators import registry
 from .pricing import known_model
-from .render import parse_template, template_variables
+from .render import first_use_lines, parse_template, template_variables
 from .repo import DatasetEntry, LoadResult, PromptEntry, Repository, SourceText, SuiteEntry, load_repo
 from .schema.errors import diagnostics_from_validation
 from .secrets import find_secrets
@@ -39,6 +39,7 @@ CODES: dict[str, str] = {
     "E205": "invalid-jsonl",
     "E206": "dataset-unknown-prompt",
     "E207": "csv-mapping",
+    "E208": "item-variable-type",
     "E301": "suite-unknown-prompt",
     "E302": "suite-unknown-dataset",
     "E303": "suite-unknown-alias",
@@ -131,8 +132,9 @@ def check_prompt(entry: PromptEntry, repo: Repository) -> Iterator[Diagnostic]:
             continue
         names = template_variables(source)
         used |= names
+        use_lines = first_use_lines(source)
         for name in sorted(names - set(prompt.variables)):
-            line, col = src.positions.template_line(_loc(location), _first_line_using(source, name))
+            line, col = src.positions.template_line(_loc(location), use_lines.get(name, 1))
             declared = ", ".join(prompt.variables) or "none"
             yield Diagnostic(
                 src.path,
@@ -162,13 +164,6 @@ def check_prompt(entry: PromptEntry, repo: Repository) -> Iterator[Diagnostic]:
         )
 
 
-def _first_line_using(source: str, name: str) -> int:
-    for number, line in enumerate(source.splitlines(), start=1):
-        if name in line:
-            return number
-    return 1
-
-
 def check_dataset(dataset: DatasetEntry, repo: Repository) -> Iterator[Diagnostic]:
     entry = repo.prompts.get(dataset.meta.prompt)
     if entry is None:
@@ -184,6 +179,7 @@ def check_dataset(dataset: DatasetEntry, repo: Repository) -> Iterator[Diagnosti
         return
     variables = entry.prompt.variables
     required = {n for n, v in variables.items() if v.required}
+    typed = not (dataset.items_path or "").endswith(".csv")  # CSV cells are always text
     for item in dataset.items:
         line = dataset.item_lines.get(item.id, 1)
         missing = sorted(required - item.input.keys())
@@ -206,6 +202,18 @@ def check_dataset(dataset: DatasetEntry, repo: Repository) -> Iterator[Diagnosti
                 f"item '{item.id}' has variable(s) {', '.join(unknown)} not declared by prompt '{entry.name}'",
                 f"declared: {', '.join(variables) or 'none'}",
             )
+        if typed:
+            for name, value in item.input.items():
+                problem = variables[name].type_error(value) if name in variables else None
+                if problem is not None:
+                    yield Diagnostic(
+                        dataset.items_path or "",
+                        line,
+                        1,
+                        "E208",
+                        f"item '{item.id}': variable '{name}' of prompt '{entry.name}': {problem}",
+                        f"give `{name}` a {variables[name].type} value (or change its `type:` in the prompt)",
+                    )
 
 
 def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:

@@ -108,18 +108,23 @@ class Positions:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
     def template_line(self, path: Sequence[str | int], template_lineno: int) -> tuple[int, int]:
-        """File position of line ``template_lineno`` (1-based) of the string scalar at ``path``."""
+        """File position of line ``template_lineno`` (1-based) of the string scalar at ``path``.
+
+        Exact for literal blocks (``|``), whose lines are the template's lines. Folded (``>``),
+        quoted and plain scalars rewrite line breaks, so a later template line is reported at the
+        scalar's first line rather than at a guessed one.
+        """
         node, found = self.node(path)
         if node is None or not found or not isinstance(node, yaml.ScalarNode):
             return self.value(path)
         first = node.start_mark.line + 1
-        if node.style in ("|", ">"):
-            # Block scalars start on the line after the indicator; count content lines from there.
-            line = first + template_lineno
-            lines = self._text.splitlines()
-            text = lines[line - 1] if line - 1 < len(lines) else ""
-            return line, len(text) - len(text.lstrip(" ")) + 1
-        return first + template_lineno - 1, node.start_mark.column + 1
+        if node.style not in ("|", ">"):
+            return first, node.start_mark.column + 1
+        # Block content starts on the line after the indicator.
+        line = min(first + (template_lineno if node.style == "|" else 1), node.end_mark.line + 1)
+        lines = self._text.splitlines()
+        text = lines[line - 1] if line - 1 < len(lines) else ""
+        return line, len(text) - len(text.lstrip(" ")) + 1
 
 
 class ParseCache:

@@ -69,7 +69,7 @@ def find_root(start: Path) -> Path:
 @click.version_option(_version(), "--version", prog_name="promptship")
 @click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Repository root (default: nearest parent with policies/, prompts/ or .git).",
 )

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..errors import EXIT_FAILED, EXIT_OK
+from ..errors import EXIT_FAILED, EXIT_OK, UsageError
 from .main import root_of
 from .options import format_option, ref_option
 
@@ -26,6 +26,12 @@ def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, ref
 
     root = root_of(ctx)
     relative = [_relative(root, p) for p in paths]
+    missing = [p for p, rel in zip(paths, relative, strict=True) if ref is None and not (root / rel).exists()]
+    if missing:
+        raise UsageError(
+            f"no such file or folder in {root}: {', '.join(missing)}",
+            hint="paths are relative to the current directory, e.g. prompts/catalog/",
+        )
     found = validate_repo(root, ref, relative)
     errors = [d for d in found if d.severity == "error" or strict]
     if output_format == "json":

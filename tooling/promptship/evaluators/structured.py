@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ..schema._base import JsonSchema
 from .registry import Params, Sample, Score, evaluator
 
 _FENCE = re.compile(r"^```(?:json)?\s*\n(.*?)\n```\s*$", re.DOTALL)
@@ -32,7 +33,7 @@ def json_valid(params: Params, sample: Sample) -> Score:
 
 
 class JsonSchemaParams(Params):
-    schema_: dict[str, Any] = Field(alias="schema", description="JSON Schema (draft 2020-12).")
+    schema_: JsonSchema = Field(alias="schema", description="JSON Schema (draft 2020-12).")
 
 
 @evaluator("json_schema", JsonSchemaParams)

@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _valid_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` itself, if it is a valid JSON Schema (draft 2020-12); ValueError naming the fault."""
+    import jsonschema  # only files that hold a JSON Schema pay for the import
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise ValueError(f"not a valid JSON Schema at {where}: {exc.message}") from None
+    return schema
+
+
+#: A JSON Schema held in a file: checked when the file is loaded, not when a model answers.
+JsonSchema = Annotated[dict[str, Any], AfterValidator(_valid_json_schema)]

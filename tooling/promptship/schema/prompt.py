@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from ._base import Model
+from ._base import JsonSchema, Model
 
 #: Names of prompt variables as they appear in templates.
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -16,6 +16,31 @@ LABEL = r"^[a-z0-9_\-.]{1,36}$"
 VariableType = Literal["string", "integer", "number", "boolean", "list", "object", "image_url"]
 
 
+#: Python types a value of each declared variable type may have (numbers render as text, so a
+#: string variable takes them too).
+_ACCEPTED_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str, int, float),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "list": (list,),
+    "object": (dict,),
+    "image_url": (str,),
+}
+
+
+def json_type_name(value: Any) -> str:
+    """``value``'s type as a JSON/YAML reader names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    for name, kind in (("integer", int), ("number", float), ("string", str), ("list", list), ("object", dict)):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
 class Variable(Model):
     """A declared template variable."""
 
@@ -23,6 +48,15 @@ class Variable(Model):
     required: bool = Field(default=True, description="Must every caller and dataset item supply it?")
     default: Any = Field(default=None, description="Value used when the variable is not supplied.")
     description: str | None = None
+
+    def type_error(self, value: Any) -> str | None:
+        """Why ``value`` does not fit the declared type (``None`` when it fits)."""
+        if value is None and not self.required:
+            return None
+        accepted = _ACCEPTED_TYPES[self.type]
+        if isinstance(value, accepted) and (self.type == "boolean" or not isinstance(value, bool)):
+            return None
+        return f"expected {self.type}, got {json_type_name(value)}"
 
     @model_validator(mode="after")
     def _default_means_optional(self) -> Variable:
@@ -41,7 +75,7 @@ class Message(Model):
 
 class JsonSchemaFormat(Model):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    schema_: dict[str, Any] = Field(alias="schema", description="A JSON Schema the reply must follow.")
+    schema_: JsonSchema = Field(alias="schema", description="A JSON Schema the reply must follow.")
     strict: bool = True
 
 
