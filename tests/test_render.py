@@ -117,3 +117,14 @@ def test_a_variable_reassigned_from_itself_is_still_a_used_input() -> None:
 
     assert template_variables("{% set review = review | trim %}{{ review }}") == {"review"}
     assert template_variables("{% set greeting = 'hi' %}{{ greeting }} {{ name }}") == {"name"}
+
+
+def test_render_item_mistakes_name_what_is_wrong(example_repo: Path, run_cli) -> None:
+    no_dataset = run_cli(
+        "--root", str(example_repo), "render", "reviews/sentiment", "--item", "reviews/nope:review-001"
+    )
+    assert no_dataset.code == 2 and "no dataset 'reviews/nope'" in no_dataset.err
+    no_item = run_cli(
+        "--root", str(example_repo), "render", "reviews/sentiment", "--item", "reviews/sentiment-golden:r1"
+    )
+    assert no_item.code == 2 and "has no item 'r1'" in no_item.err and "review-001" in no_item.err

@@ -221,7 +221,14 @@ class _Loader:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            self.error(path, 1, 1, "E004", f"expected a mapping at the top of the file, got {type(data).__name__}")
+            self.error(
+                path,
+                1,
+                1,
+                "E004",
+                f"expected a mapping at the top of the file, got {type(data).__name__}",
+                "the file must be `key: value` lines (see docs/formats.md), not a list or a bare value",
+            )
             return None
         try:
             return src, model.model_validate(data)
@@ -273,6 +280,7 @@ class _Loader:
 
     def load_suites(self, paths: Sequence[str]) -> dict[str, SuiteEntry]:
         suites: dict[str, SuiteEntry] = {}
+        seen: set[str] = set()
         for path in paths:
             if path.endswith(".py"):
                 self.read_text(path)  # custom scorers: part of suite fingerprints
@@ -280,20 +288,29 @@ class _Loader:
             if not path.endswith(YAML_SUFFIXES):
                 self.unexpected(path, "evals/ holds suite .yaml files and Python scorer modules")
                 continue
+            name = name_of(path, "evals")
+            if name in seen:
+                self.twice(path, f"suite {name!r}")
+                continue
+            seen.add(name)
             loaded = self.read_model(path, Suite)
             if loaded:
-                name = name_of(path, "evals")
                 suites[name] = SuiteEntry(name, loaded[0], loaded[1])
         return suites
 
     def load_policies(self, paths: Sequence[str]) -> Policies:
         loaded: dict[str, Any] = {}
         sources: dict[str, SourceText] = {}
+        seen: set[str] = set()
         for path in paths:
             stem = name_of(path, "policies")
             if not path.endswith(YAML_SUFFIXES) or stem not in POLICY_FILES:
                 self.unexpected(path, f"policies/ holds {', '.join(f'{n}.yaml' for n in POLICY_FILES)}")
                 continue
+            if stem in seen:
+                self.twice(path, f"policy {stem!r}")
+                continue
+            seen.add(stem)
             result = self.read_model(path, POLICY_FILES[stem])
             if result:
                 sources[stem], loaded[stem] = result
@@ -301,6 +318,9 @@ class _Loader:
 
     def unexpected(self, path: str, why: str) -> None:
         self.error(path, 1, 1, "E005", f"unexpected file: {why}", "move or delete the file")
+
+    def twice(self, path: str, what: str) -> None:
+        self.error(path, 1, 1, "E005", f"{what} is defined twice (.yaml and .yml)", "keep one of the two files")
 
     def load_datasets(self, paths: Sequence[str]) -> dict[str, DatasetEntry]:
         groups: dict[str, dict[str, str]] = {}
@@ -310,7 +330,11 @@ class _Loader:
             if suffix not in (".yaml", ".jsonl", ".csv"):
                 self.unexpected(path, "datasets/ holds NAME.yaml sidecars with NAME.jsonl or NAME.csv items")
                 continue
-            groups.setdefault(name_of(path, "datasets"), {})[suffix] = path
+            group = groups.setdefault(name_of(path, "datasets"), {})
+            if suffix in group:
+                self.twice(path, f"dataset sidecar {name_of(path, 'datasets')!r}")
+                continue
+            group[suffix] = path
         datasets: dict[str, DatasetEntry] = {}
         for name, files in sorted(groups.items()):
             meta_path = files.get(".yaml")
@@ -348,7 +372,26 @@ class _Loader:
         text = self.read_text(path)
         if text is None:
             return [], {}
-        rows = self.jsonl_rows(path, text) if path.endswith(".jsonl") else self.csv_rows(path, text, meta, meta_source)
+        if path.endswith(".jsonl"):
+            rows = self.jsonl_rows(path, text)
+            if meta.csv is not None:
+                line, col = meta_source.positions.key(["csv"])
+                self.diagnostics.append(
+                    Diagnostic(
+                        meta_source.path,
+                        line,
+                        col,
+                        "E207",
+                        f"the `csv:` mapping is ignored: the items are in {path}",
+                        "remove `csv:` or convert the items to CSV",
+                        "warning",
+                    )
+                )
+        else:
+            rows = self.csv_rows(path, text, meta, meta_source)
+        header_lines = 1 if path.endswith(".csv") else 0
+        if sum(1 for line in text.splitlines() if line.strip()) <= header_lines:
+            self.error(path, 1, 1, "E209", "the dataset has no items", "add at least one item, or delete the dataset")
         items: list[Item] = []
         lines: dict[str, int] = {}
         for line, row in rows:
@@ -422,10 +465,23 @@ class _Loader:
             )
             return []
         rows = []
+        end_of_previous = reader.line_num  # records may span lines: a record starts after the previous one
         for record in reader:
+            start, end_of_previous = end_of_previous + 1, reader.line_num
+            extra = record.get(None)  # type: ignore[call-overload]  # DictReader's key for surplus cells
+            if extra or None in record.values():
+                self.error(
+                    path,
+                    start,
+                    1,
+                    "E207",
+                    f"row has {'more' if extra else 'fewer'} cells than the header's {len(header)} columns",
+                    "give every row exactly one cell per header column (quote cells that contain the delimiter)",
+                )
+                continue
             rows.append(
                 (
-                    reader.line_num,
+                    start,
                     {
                         "id": record[mapping.id],
                         "input": {var: record[col] for var, col in mapping.input.items()},

@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "E206": "dataset-unknown-prompt",
     "E207": "csv-mapping",
     "E208": "item-variable-type",
+    "E209": "empty-dataset",
     "E301": "suite-unknown-prompt",
     "E302": "suite-unknown-dataset",
     "E303": "suite-unknown-alias",

@@ -48,9 +48,18 @@ def render(
     if item:
         dataset_name, _, item_id = item.rpartition(":")
         dataset = repo.datasets.get(dataset_name)
-        found = dataset.item(item_id) if dataset else None
+        if dataset is None:
+            raise UsageError(
+                f"--item {item!r}: no dataset {dataset_name!r}",
+                hint=f"use DATASET:ID; datasets: {', '.join(sorted(repo.datasets)) or '(none)'}",
+            )
+        found = dataset.item(item_id)
         if found is None:
-            raise UsageError(f"no dataset item {item!r}", hint="use DATASET:ID, e.g. reviews/sentiment-golden:r001")
+            first_ids = ", ".join(i.id for i in dataset.items[:3])
+            raise UsageError(
+                f"--item {item!r}: dataset {dataset_name!r} has no item {item_id!r}",
+                hint=f"its ids look like: {first_ids}",
+            )
         values.update(found.input)
     if vars_file:
         try:
@@ -58,12 +67,15 @@ def render(
         except ValueError as exc:
             raise UsageError(f"{vars_file}: invalid JSON: {exc}", hint="the file must hold one JSON object") from None
         if not isinstance(loaded, dict):
-            raise UsageError(f"{vars_file}: expected a JSON object of variables")
+            raise UsageError(
+                f"{vars_file}: expected a JSON object of variables, got {type(loaded).__name__}",
+                hint='write {"variable": value, ...}',
+            )
         values.update(loaded)
     for assignment in variables:
         name, sep, raw = assignment.partition("=")
         if not sep:
-            raise UsageError(f"--var {assignment!r} is not NAME=VALUE")
+            raise UsageError(f"--var {assignment!r} is not NAME=VALUE", hint=f"e.g. --var {assignment}=...")
         values[name] = coerce_value(name, entry.prompt.variables.get(name), raw)
     rendered = render_prompt(entry.prompt, values)
     if output_format == "json":

@@ -6,7 +6,7 @@ import difflib
 import types
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -79,6 +79,19 @@ def _value_hint(ctx: dict[str, Any], model: type[BaseModel]) -> str:
     return f"see the {model.__name__} format in docs/formats.md"
 
 
+def _field_description(model: type[BaseModel] | None, name: str) -> str | None:
+    """The description of field ``name`` (by name or alias) of ``model``, if it has one."""
+    if model is None:
+        return None
+    for field_name, info in model.model_fields.items():
+        if name in (field_name, info.alias):
+            if info.description:
+                return info.description.rstrip(".")
+            choices = typing.get_args(info.annotation) if typing.get_origin(info.annotation) is Literal else ()
+            return f"one of: {', '.join(map(str, choices))}" if choices else None
+    return None
+
+
 def diagnostics_from_validation(
     exc: ValidationError, path: str, locate: Locator, model: type[BaseModel]
 ) -> list[Diagnostic]:
@@ -96,6 +109,8 @@ def diagnostics_from_validation(
             hint = f"did you mean `{close[0]}`?" if close else f"allowed fields: {', '.join(known)}"
         elif kind == "missing":
             code, message = "E002", f"missing required field `{_dotted(loc)}`"
+            description = _field_description(_model_at(model, loc[:-1]), str(loc[-1]))
+            hint = f"add `{loc[-1]}:` ({description})" if description else f"add `{loc[-1]}:`"
         else:
             code = "E004"
             text = err["msg"].removeprefix("Value error, ")
