@@ -417,3 +417,16 @@ def test_corpus_is_large_and_distinct() -> None:
 def test_base_repository_of_the_corpus_is_valid(tmp_path: Path) -> None:
     write_repo(tmp_path, {})
     assert validate_repo(tmp_path) == []
+
+
+def test_secrets_are_found_in_stray_and_orphaned_files_too(tmp_path: Path) -> None:
+    write_repo(
+        tmp_path,
+        {
+            "policies/notes.txt": 'api_key: "Xy7kPq93LmZt82RfVb61NsQe40WdHj5A"\n',
+            "datasets/orphan.jsonl": '{"id": "a", "input": {"k": "AKIAIOSFODNN7EXAMPLE"}}\n',
+        },
+    )
+    found = {f"{d.path}:{d.line}:{d.col} {d.code}" for d in validate_repo(tmp_path)}
+    assert {"policies/notes.txt:1:1 E005", "policies/notes.txt:1:11 E501"} <= found
+    assert {"datasets/orphan.jsonl:1:1 E201", "datasets/orphan.jsonl:1:29 E501"} <= found

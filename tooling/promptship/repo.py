@@ -7,6 +7,7 @@ are left out of the :class:`Repository`; cross-reference checks live in ``valida
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -201,6 +202,14 @@ class _Loader:
         self.texts[path] = text
         return text
 
+    def read_the_rest(self, paths: Sequence[str]) -> None:
+        """Keep the text of every file not loaded as a format (stray files, orphaned items files),
+        so the secret scan sees every file, whatever else is wrong with it."""
+        for path in paths:
+            if path not in self.texts:
+                with contextlib.suppress(UnicodeDecodeError):
+                    self.texts[path] = self.source.read(path).decode("utf-8").removeprefix("\ufeff")
+
     def read_model(self, path: str, model: type[M]) -> tuple[SourceText, M] | None:
         text = self.read_text(path)
         if text is None:
@@ -246,6 +255,7 @@ class _Loader:
         datasets = self.load_datasets(by_top.get("datasets", []))
         suites = self.load_suites(by_top.get("evals", []))
         policies = self.load_policies(by_top.get("policies", []))
+        self.read_the_rest(paths)
         repo = Repository(
             self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths)
         )
