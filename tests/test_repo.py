@@ -98,11 +98,15 @@ def test_dataset_hash_ignores_item_order_but_not_content(example_repo: Path) -> 
     assert load_repo(example_repo).repo.datasets["reviews/sentiment-golden"].hash != before
 
 
-def test_policy_hash_is_layout_independent(example_repo: Path) -> None:
+def test_policy_hash_is_layout_independent_but_content_sensitive(example_repo: Path) -> None:
     routing = example_repo / "policies/routing.yaml"
-    before = load_repo(example_repo).repo.policies.routing
-    routing.write_text("\n".join(line.rstrip() + "   " for line in routing.read_text().splitlines()) + "\n")
-    assert load_repo(example_repo).repo.policies.routing == before
+    before = load_repo(example_repo).repo.policies.hash("routing")
+    text = routing.read_text()
+    flowed = "# reformatted\n" + "\n".join(line.rstrip() + "   " for line in text.splitlines()) + "\n"
+    routing.write_text(flowed.replace("timeout_s: 30", "timeout_s:    30.0", 1))
+    assert load_repo(example_repo).repo.policies.hash("routing") == before
+    routing.write_text(text.replace("retries: 2", "retries: 3", 1))
+    assert load_repo(example_repo).repo.policies.hash("routing") != before
 
 
 def test_folders_make_prompt_names(tmp_path: Path, example_repo: Path) -> None:

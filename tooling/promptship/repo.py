@@ -130,6 +130,12 @@ class Policies:
     credentials: CredentialsPolicy = field(default_factory=CredentialsPolicy)
     sources: dict[str, SourceText] = field(default_factory=dict, compare=False, repr=False)
 
+    def hash(self, name: str) -> str:
+        """Content hash of policy ``name`` (``routing``, ``release``, ``pii``, ``budgets``,
+        ``credentials``): layout, comments and key order do not change it; a missing file hashes
+        as its defaults."""
+        return content_hash(getattr(self, name))
+
 
 @dataclass(frozen=True)
 class Repository:
