@@ -153,6 +153,18 @@ def test_faults_are_absorbed_and_every_attempt_is_accounted_for(tmp_path: Path, 
     assert run["aggregates"]["primary"]["attempts"] == len(attempts)
 
 
+def test_retry_after_of_a_429_is_waited_out_before_the_retry(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    repo = make_repo(tmp_path, items=1)
+    env.faults("m-primary", rate_limit_first_n=1, retry_after_s=1.5)
+    code, data = run_json(run_cli, repo)
+    sample = data["runs"][0]["samples"][0]
+    assert code == 0 and sample["error"] is None and sample["fallback_used"] is None, "no need to fall back"
+    assert [a["outcome"] for a in sample["attempts"]] == ["rate_limited", "ok"]
+    assert sample["attempts"][0]["retry_after_s"] == 1.5
+    first, second = env.journal
+    assert second.at - first.at >= 1.5, "the retry came before the server's Retry-After"
+
+
 def test_persistent_failure_falls_back_and_is_recorded(tmp_path: Path, env: FakeLLM, run_cli) -> None:
     repo = make_repo(tmp_path, items=4)
     env.faults("m-primary", error_500=1.0)

@@ -65,6 +65,8 @@ class Faults:
     content_filter_pattern: str | None = None
     #: The first N requests fail with 500, whatever the probabilities say.
     fail_first_n: int = 0
+    #: The first N requests are rate limited (429 with ``Retry-After: retry_after_s``).
+    rate_limit_first_n: int = 0
     seed: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
     seen: int = 0
@@ -78,6 +80,8 @@ class Received:
     path: str
     authorization: bool
     outcome: str
+    #: time.monotonic() when the request arrived.
+    at: float = field(default_factory=time.monotonic)
 
 
 def prompt_text(body: dict[str, Any]) -> str:
@@ -218,6 +222,8 @@ class FakeLLM:
                 return "content_filter", latency
             if faults.seen <= faults.fail_first_n:
                 return "500", latency
+            if faults.seen <= faults.rate_limit_first_n:
+                return "429", latency
             draw = faults.rng.random()
             for outcome, probability in (
                 ("500", faults.error_500),
