@@ -128,3 +128,14 @@ def test_render_item_mistakes_name_what_is_wrong(example_repo: Path, run_cli) ->
         "--root", str(example_repo), "render", "reviews/sentiment", "--item", "reviews/sentiment-golden:r1"
     )
     assert no_item.code == 2 and "has no item 'r1'" in no_item.err and "review-001" in no_item.err
+
+
+def test_render_needs_only_the_files_it_reads_to_be_valid(example_repo: Path, run_cli) -> None:
+    sidecar = example_repo / "datasets/catalog/menu-golden.yaml"
+    sidecar.write_text(sidecar.read_text().replace("kind: golden", "kind: goldn"))
+    ok = run_cli("--root", str(example_repo), "render", "reviews/sentiment", "--var", "review=맛있어요")
+    assert ok.code == 0 and "맛있어요" in ok.out
+    broken = run_cli(
+        "--root", str(example_repo), "render", "catalog/menu-description", "--item", "catalog/menu-golden:menu-001"
+    )
+    assert broken.code == 1 and "datasets/catalog/menu-golden.yaml:3:1: error[E004]" in broken.err

@@ -68,14 +68,20 @@ def validate_repo(root: str | Path = ".", ref: str | None = None, paths: Sequenc
     return found
 
 
-def load_valid_repo(root: str | Path = ".", ref: str | None = None) -> Repository:
+def load_valid_repo(
+    root: str | Path = ".", ref: str | None = None, *, only: Sequence[str] | None = None
+) -> Repository:
     """Load the tree and run every ``validate`` check; :class:`RepositoryInvalid` on any error.
 
-    Commands that call models, publish or serve use this, so a mistake in a file is reported as
+    Commands that call models or publish use this, so a mistake in a file is reported as
     ``validate`` reports it, before any model call, and never surfaces as a crash mid-run.
+    ``only`` (path prefixes such as ``("prompts/", "policies/")``) limits which files' errors
+    count, for commands that read only part of the tree (``render``, the runtime SDK).
     """
     result = load_repo(root, ref)
     diagnostics = check(result)
+    if only is not None:
+        diagnostics = [d for d in diagnostics if d.path.startswith(tuple(only))]
     if any(d.severity == "error" for d in diagnostics):
         raise RepositoryInvalid(diagnostics, ref)
     return result.repo
@@ -231,7 +237,7 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
             f"unknown dataset '{suite.dataset}'",
             _suggest(suite.dataset, repo.datasets),
         )
-    if dataset is not None and dataset.meta.prompt != suite.prompt:
+    if prompt is not None and dataset is not None and dataset.meta.prompt != suite.prompt:
         yield _at(
             src,
             ["dataset"],

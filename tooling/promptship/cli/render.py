@@ -38,7 +38,8 @@ def render(
     from ..render import coerce_value, render_prompt
     from ..validate import load_valid_repo
 
-    repo = load_valid_repo(root_of(ctx), ref)
+    dataset_prefix = [f"datasets/{item.rpartition(':')[0]}."] if item else []
+    repo = load_valid_repo(root_of(ctx), ref, only=[f"prompts/{prompt_name}.", "policies/", *dataset_prefix])
     entry = repo.prompts.get(prompt_name)
     if entry is None:
         raise UsageError(
