@@ -163,9 +163,11 @@ def test_pr_diff_reports_improvement_regression_and_unaffected(
     assert set(suites) == {"sentiment", "summary"} and report["unaffected"] == ["tagline"]
     accuracy = next(m for m in suites["sentiment"]["comparisons"][0]["metrics"] if m["metric"] == "accuracy")
     assert (accuracy["base"], accuracy["head"], accuracy["significant"]) == (0.5, 1.0, True)
-    assert accuracy["ci_low"] > 0
+    # label_accuracy with one repeat is pass/fail per item: exact McNemar, 10 of 10 moved items improved.
+    assert accuracy["test"] == "mcnemar" and accuracy["p_value"] == pytest.approx(2 / 2**10)
     refund = next(m for m in suites["summary"]["comparisons"][0]["metrics"] if m["metric"] == "mentions_refund")
     assert (refund["base"], refund["head"], refund["significant"]) == (1.0, 0.0, True)
+    assert refund["test"] == "mcnemar" and refund["p_value"] < 0.001
     passes = next(m for m in suites["summary"]["comparisons"][0]["metrics"] if m["metric"] == "pass_rate")
     assert passes["test"] == "mcnemar" and passes["p_value"] < 0.001
     summary = suites["summary"]["comparisons"][0]
