@@ -236,3 +236,32 @@ def test_markdown_is_shortened_to_the_limit_with_a_note(pr_repo: Path, fake_llm:
     assert "| sentiment | fast | accuracy |" in short, "the summary table is kept"
     tiny = render_markdown(report, limit=500)
     assert len(tiny) <= 500 and tiny.startswith(MARKER) and "truncated" in tiny
+
+
+def test_invalid_head_tree_is_a_configuration_error(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
+    """0 pass / 1 gate failed / 2 usage or config error: a tree that does not validate is a 2."""
+    write(pr_repo, {"evals/summary.yaml": suite("summary", "  - type: no_such_evaluator\n", "  min: {x: 0.5}\n")})
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "text")
+    assert result.code == 2, result.err
+    assert "E304" in result.err and "error[E900]" in result.err and "Traceback" not in result.err
+    assert fake_llm.count() == 0
+
+
+def test_an_interrupted_run_fails_the_verdict_and_says_why(pr_repo: Path, fake_llm: FakeLLM) -> None:
+    from promptship.diffing import DiffRequest, run_diff
+    from promptship.report.markdown import render_markdown
+
+    git(pr_repo, "checkout", "-q", "main")
+    git(pr_repo, "checkout", "-q", "-b", "sentiment-only")
+    write(
+        pr_repo, {"prompts/sentiment.yaml": prompt("Classify the sentiment. Answer with exactly one word.", "review")}
+    )
+    report = run_diff(pr_repo, DiffRequest(base="main"))
+    assert report.passed and report.verdict().startswith("✅ all gates passed")
+    sentiment = report.suites[0]
+    assert sentiment.head_run is not None
+    sentiment.head_run = sentiment.head_run.model_copy(update={"complete": False})
+    assert not report.passed
+    verdict = report.verdict()
+    assert verdict.startswith("❌ interrupted before every sample finished: sentiment (head)"), verdict
+    assert "✅" not in render_markdown(report).split("\n\n")[1]

@@ -60,18 +60,38 @@ class DiffReport:
         return [g for s in self.suites for g in s.failed_gates]
 
     @property
+    def interrupted(self) -> list[str]:
+        """``"suite (head)"`` / ``"suite (base)"`` for each run that stopped before all its samples finished."""
+        return [
+            f"{s.change.suite} ({which})"
+            for s in self.suites
+            for which, run in (("base", s.base_run), ("head", s.head_run))
+            if run is not None and not run.complete
+        ]
+
+    @property
     def passed(self) -> bool:
-        return not self.failed_gates and not any(s.head_run and not s.head_run.complete for s in self.suites)
+        """Every gate passed and every run finished (an interrupted run proves nothing either way)."""
+        return not self.failed_gates and not self.interrupted
 
     def verdict(self) -> str:
+        """One line that agrees with :attr:`passed`: ✅ exactly when it is True, else what failed."""
         affected = [s for s in self.suites if s.change.affected]
         if not self.suites or not affected and not any(s.change.status == "removed" for s in self.suites):
             return "✅ no eval suite is affected by this change"
-        failed = self.failed_gates
+        failed, interrupted = self.failed_gates, self.interrupted
+        problems = []
         if failed:
             first = failed[0]
             more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-            return f"❌ gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{more}"
+            problems.append(f"gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{more}")
+        if interrupted:
+            problems.append(
+                f"interrupted before every sample finished: {', '.join(interrupted)}; "
+                "run the diff again (answered calls are cached)"
+            )
+        if problems:
+            return "❌ " + "; ".join(problems)
         return f"✅ all gates passed on {len(affected)} affected suite(s)"
 
 
