@@ -265,3 +265,32 @@ def test_an_interrupted_run_fails_the_verdict_and_says_why(pr_repo: Path, fake_l
     verdict = report.verdict()
     assert verdict.startswith("❌ interrupted before every sample finished: sentiment (head)"), verdict
     assert "✅" not in render_markdown(report).split("\n\n")[1]
+
+
+def test_results_tracked_by_git_are_refused(pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path) -> None:
+    """A PR cannot bring its own evidence: committed runs or cache entries make `diff` refuse (exit 2)."""
+    assert run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json").code == 1
+    calls = fake_llm.count()
+    git(pr_repo, "add", "-f", ".promptship/runs")
+    git(pr_repo, "commit", "-q", "-m", "bring my own results")
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "text")
+    assert result.code == 2 and "error[E910]" in result.err and ".promptship/runs/" in result.err
+    assert "git rm -r --cached .promptship" in result.err and "Traceback" not in result.err
+    assert fake_llm.count() == calls and result.out == ""
+
+    git(pr_repo, "rm", "-r", "-q", "--cached", ".promptship")
+    git(pr_repo, "commit", "-q", "-m", "untrack")
+    inside = pr_repo / "ci-results"
+    (pr_repo / ".promptship/runs").rename(inside)
+    git(pr_repo, "add", "ci-results")
+    tracked_dir = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(inside), "--quiet", "--format", "text"
+    )
+    assert tracked_dir.code == 2 and "ci-results/" in tracked_dir.err
+    outside = tmp_path / "outside"
+    inside.rename(outside)
+    git(pr_repo, "rm", "-r", "-q", "--cached", "ci-results")
+    ok = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(outside), "--quiet", "--format", "text"
+    )
+    assert ok.code == 1 and ok.out.startswith("❌ gate failed: summary"), "results outside the repository are fine"
