@@ -161,7 +161,9 @@ def test_pr_workflow_never_reads_results_from_the_pr_tree_and_saves_its_cache() 
     assert steps[save]["with"]["path"] == steps[restore]["with"]["path"] == ".promptship"
     key = "promptship-pr-${{ github.event.pull_request.head.sha }}"
     assert steps[save]["with"]["key"] == steps[restore]["with"]["key"] == key
+    assert drop == 1, "deleted right after checkout, before any step could fail and leave it to be saved"
     assert "cancelled()" in steps[save]["if"] and "cache-hit" in steps[save]["if"]
+    assert "steps.restore.outcome == 'success'" in steps[save]["if"], "never save a cache the restore did not start"
     main_keys = [s["with"]["key"] for s in _steps("main.yml", "refresh") if "actions/cache" in str(s.get("uses"))]
     assert main_keys and not any(k.startswith("promptship-pr-") for k in main_keys)
 
