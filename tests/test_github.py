@@ -225,3 +225,10 @@ def test_cli_comment_posts_a_note_when_the_report_is_missing(
     assert noted.code == 0 and noted.out.startswith("updated comment")
     text = github_double.comments[("acme/menu", 3)][0]["body"]
     assert text.startswith(MARKER) and "could not produce a report for `aaaaaaa`" in text and run_url in text
+
+
+def test_a_lasting_rate_limit_says_so(github_double: GitHubDouble) -> None:
+    github_double.secondary_rate_limit(10, retry_after=1)
+    with pytest.raises(GitHubError) as info:
+        post_sticky_comment("acme/menu", 1, "body", token="", marker=MARKER, client=client(github_double))
+    assert "403" in info.value.message and "rate-limiting" in (info.value.hint or "")

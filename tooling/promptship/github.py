@@ -103,7 +103,7 @@ class GitHubClient:
                 pass
         if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
             return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
-        return min(self.retry.cap_s, self.retry.base_s * 2**attempt) * (0.5 + random.random() / 2)  # noqa: S311
+        return self.backoff(attempt) * (0.5 + random.random() / 2)  # noqa: S311
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based) when GitHub named no time."""
@@ -128,21 +128,21 @@ class GitHubClient:
                 response = self._client.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
                 delay = self.backoff(attempt)
-                if attempt + 1 == attempts or waited + delay > self.retry.budget_s:
-                    raise GitHubUnavailable(
-                        f"cannot reach GitHub: {type(exc).__name__}",
-                        code="E902",
-                        hint="check the network and --api-url",
-                        retry_after=delay,
-                    ) from None
+                failure = GitHubUnavailable(
+                    f"cannot reach GitHub: {type(exc).__name__}",
+                    code="E902",
+                    hint="check the network and --api-url",
+                    retry_after=delay,
+                )
             else:
                 wait = self._wait_for(response, attempt)
                 if wait is None:
                     return self._checked(response)
-                delay = wait
-                if attempt + 1 == attempts or waited + delay > self.retry.budget_s:
-                    error = self._error(response)
-                    raise GitHubUnavailable(error.message, code=error.code, hint=error.hint or "", retry_after=delay)
+                delay, error = wait, self._error(response)
+                hint = "GitHub is rate-limiting this token; retry later" if response.status_code < 500 else error.hint
+                failure = GitHubUnavailable(error.message, code=error.code, hint=hint or "", retry_after=delay)
+            if attempt + 1 == attempts or waited + delay > self.retry.budget_s:
+                raise failure
             self.sleep(delay)
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
