@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
+from ..github import DEFAULT_AUTHOR
 
 
 @click.group()
@@ -53,7 +54,7 @@ def missing_report(run_url: str, head_sha: str | None) -> str:
 )
 @click.option(
     "--author",
-    default="github-actions[bot]",
+    default=DEFAULT_AUTHOR,
     show_default=True,
     help="Login the token comments as; only a marked comment by this login is updated.",
 )
