@@ -163,9 +163,11 @@ def test_pr_diff_reports_improvement_regression_and_unaffected(
     assert set(suites) == {"sentiment", "summary"} and report["unaffected"] == ["tagline"]
     accuracy = next(m for m in suites["sentiment"]["comparisons"][0]["metrics"] if m["metric"] == "accuracy")
     assert (accuracy["base"], accuracy["head"], accuracy["significant"]) == (0.5, 1.0, True)
-    assert accuracy["ci_low"] > 0
+    # label_accuracy with one repeat is pass/fail per item: exact McNemar, 10 of 10 moved items improved.
+    assert accuracy["test"] == "mcnemar" and accuracy["p_value"] == pytest.approx(2 / 2**10)
     refund = next(m for m in suites["summary"]["comparisons"][0]["metrics"] if m["metric"] == "mentions_refund")
     assert (refund["base"], refund["head"], refund["significant"]) == (1.0, 0.0, True)
+    assert refund["test"] == "mcnemar" and refund["p_value"] < 0.001
     passes = next(m for m in suites["summary"]["comparisons"][0]["metrics"] if m["metric"] == "pass_rate")
     assert passes["test"] == "mcnemar" and passes["p_value"] < 0.001
     summary = suites["summary"]["comparisons"][0]
@@ -234,3 +236,61 @@ def test_markdown_is_shortened_to_the_limit_with_a_note(pr_repo: Path, fake_llm:
     assert "| sentiment | fast | accuracy |" in short, "the summary table is kept"
     tiny = render_markdown(report, limit=500)
     assert len(tiny) <= 500 and tiny.startswith(MARKER) and "truncated" in tiny
+
+
+def test_invalid_head_tree_is_a_configuration_error(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
+    """0 pass / 1 gate failed / 2 usage or config error: a tree that does not validate is a 2."""
+    write(pr_repo, {"evals/summary.yaml": suite("summary", "  - type: no_such_evaluator\n", "  min: {x: 0.5}\n")})
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "text")
+    assert result.code == 2, result.err
+    assert "E304" in result.err and "error[E900]" in result.err and "Traceback" not in result.err
+    assert fake_llm.count() == 0
+
+
+def test_an_interrupted_run_fails_the_verdict_and_says_why(pr_repo: Path, fake_llm: FakeLLM) -> None:
+    from promptship.diffing import DiffRequest, run_diff
+    from promptship.report.markdown import render_markdown
+
+    git(pr_repo, "checkout", "-q", "main")
+    git(pr_repo, "checkout", "-q", "-b", "sentiment-only")
+    write(
+        pr_repo, {"prompts/sentiment.yaml": prompt("Classify the sentiment. Answer with exactly one word.", "review")}
+    )
+    report = run_diff(pr_repo, DiffRequest(base="main"))
+    assert report.passed and report.verdict().startswith("✅ all gates passed")
+    sentiment = report.suites[0]
+    assert sentiment.head_run is not None
+    sentiment.head_run = sentiment.head_run.model_copy(update={"complete": False})
+    assert not report.passed
+    verdict = report.verdict()
+    assert verdict.startswith("❌ interrupted before every sample finished: sentiment (head)"), verdict
+    assert "✅" not in render_markdown(report).split("\n\n")[1]
+
+
+def test_results_tracked_by_git_are_refused(pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path) -> None:
+    """A PR cannot bring its own evidence: committed runs or cache entries make `diff` refuse (exit 2)."""
+    assert run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json").code == 1
+    calls = fake_llm.count()
+    git(pr_repo, "add", "-f", ".promptship/runs")
+    git(pr_repo, "commit", "-q", "-m", "bring my own results")
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "text")
+    assert result.code == 2 and "error[E910]" in result.err and ".promptship/runs/" in result.err
+    assert "git rm -r --cached .promptship" in result.err and "Traceback" not in result.err
+    assert fake_llm.count() == calls and result.out == ""
+
+    git(pr_repo, "rm", "-r", "-q", "--cached", ".promptship")
+    git(pr_repo, "commit", "-q", "-m", "untrack")
+    inside = pr_repo / "ci-results"
+    (pr_repo / ".promptship/runs").rename(inside)
+    git(pr_repo, "add", "ci-results")
+    tracked_dir = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(inside), "--quiet", "--format", "text"
+    )
+    assert tracked_dir.code == 2 and "ci-results/" in tracked_dir.err
+    outside = tmp_path / "outside"
+    inside.rename(outside)
+    git(pr_repo, "rm", "-r", "-q", "--cached", "ci-results")
+    ok = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(outside), "--quiet", "--format", "text"
+    )
+    assert ok.code == 1 and ok.out.startswith("❌ gate failed: summary"), "results outside the repository are fine"

@@ -81,3 +81,42 @@ def test_percentile_matches_numpy_linear_interpolation() -> None:
 
 def test_mean_by_item_averages_repeats() -> None:
     assert mean_by_item({"a": [1.0, 0.0], "b": [1.0], "c": []}) == {"a": 0.5, "b": 1.0}
+
+
+def test_few_pass_fail_flips_are_not_significant_for_a_binary_metric() -> None:
+    """4 of 20 items pass → fail: exact McNemar p = 2·0.5^4 = 0.125, so no gate may call it significant."""
+    from promptship.compare import paired_delta
+
+    base = [1.0] * 20
+    head = [0.0] * 4 + [1.0] * 16
+    delta = paired_delta("contains", base, head)
+    assert delta.test == "mcnemar" and delta.p_value == pytest.approx(binomial_two_sided(4, 0))
+    assert delta.delta == pytest.approx(-0.2) and not delta.significant
+    many = paired_delta("contains", base, [0.0] * 10 + [1.0] * 10)
+    assert many.significant and many.p_value == pytest.approx(binomial_two_sided(10, 0))
+
+
+def test_non_binary_metric_keeps_the_bootstrap_interval() -> None:
+    from promptship.compare import paired_delta
+
+    rng = random.Random(5)
+    base = [rng.random() for _ in range(50)]
+    head = [min(1.0, x + 0.3) for x in base]
+    delta = paired_delta("similarity", base, head, resamples=1000)
+    assert delta.test == "bootstrap" and delta.p_value is None
+    assert delta.ci_low is not None and delta.ci_low > 0 and delta.significant
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_tiny_samples_are_never_significant(n: int) -> None:
+    """Identical (or near-identical) differences on n ≤ 5 items: an exact sign test cannot reach p < 0.05."""
+    identical = paired_bootstrap_ci([0.0] * n, [1.0] * n)
+    assert identical.delta == 1.0 and not identical.significant
+    near = paired_bootstrap_ci([0.2 + 0.1 * i for i in range(n)], [0.7 + 0.1 * i for i in range(n)])
+    assert near.delta == pytest.approx(0.5) and not near.significant
+    assert binomial_two_sided(n, 0) >= 0.05
+
+
+def test_six_identical_moves_are_significant_like_the_sign_test() -> None:
+    assert binomial_two_sided(6, 0) < 0.05
+    assert paired_bootstrap_ci([0.0] * 6, [0.5] * 6).significant

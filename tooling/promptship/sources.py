@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -77,6 +78,19 @@ def resolve_commit(root: Path, ref: str) -> str:
 
 def merge_base(root: Path, a: str, b: str) -> str:
     return _git(root, "merge-base", a, b).strip()
+
+
+def tracked_files(root: Path, paths: Sequence[Path]) -> list[str]:
+    """Files under ``paths`` (inside ``root``) that git tracks in the index; paths outside ``root`` are skipped."""
+    inside = []
+    for path in paths:
+        try:
+            inside.append((root / path).resolve().relative_to(root.resolve()).as_posix())
+        except ValueError:
+            continue
+    if not inside:
+        return []
+    return [name for name in _git(root, "ls-files", "-z", "--", *inside).split("\0") if name]
 
 
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:

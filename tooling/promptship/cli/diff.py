@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED, EXIT_OK, UsageError
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, RepositoryInvalid, UsageError
 from .main import root_of
 
 
@@ -60,7 +60,8 @@ def diff(
 ) -> int:
     """Evaluate the suites a change affects, at head and base, and compare them.
 
-    Exit 0 when every gate passes, 1 when a gate fails, 2 on a usage or configuration error.
+    Exit 0 when every gate passes, 1 when a gate fails or a run was interrupted, 2 on a usage or
+    configuration error (including a base or head tree that does not validate).
     Also appends the Markdown to $GITHUB_STEP_SUMMARY when that is set.
     """
     from ..diffing import DiffRequest, run_diff
@@ -81,7 +82,12 @@ def diff(
         cache_mode="off" if no_cache else "only" if cache_only else "use",
         show_progress=not quiet and sys.stderr.isatty(),
     )
-    report = run_diff(root_of(ctx), request)
+    try:
+        report = run_diff(root_of(ctx), request)
+    except RepositoryInvalid as exc:
+        # For `diff`, 1 means "a gate failed"; a tree that does not validate is a configuration error.
+        exc.exit_code = EXIT_USAGE
+        raise
     markdown = render_markdown(report)
     outputs = {
         markdown_out: lambda: markdown,

@@ -59,7 +59,7 @@ def _short(sha: str | None) -> str:
 
 def summary_rows(report: DiffReport) -> list[str]:
     rows = [
-        "| suite | model | metric | base | head | Δ | 95% CI | significance |",
+        "| suite | model | metric | base | head | Δ | 95% CI / exact test | significance |",
         "|---|---|---|---:|---:|---:|---|---|",
     ]
     for suite in report.suites:
