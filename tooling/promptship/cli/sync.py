@@ -54,7 +54,15 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
                 click.echo(f"drift  {item.prompt}: label {item.label} on v{item.version}: {item.reason}")
             click.echo("no drift" if not drift else f"{len(drift)} drifted label(s)", err=True)
         return EXIT_FAILED if drift else EXIT_OK
-    outcome = run_sync(root, store, ref=ref, branch=branch, apply=mode == "apply", log=click.echo)
+    outcome = run_sync(
+        root,
+        store,
+        ref=ref,
+        branch=branch,
+        apply=mode == "apply",
+        log=click.echo,
+        warn=lambda line: click.echo(line, err=True),
+    )
     plan = outcome.plan
     if output_format == "json":
         click.echo(
