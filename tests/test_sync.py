@@ -431,3 +431,15 @@ def test_ledger_names_are_valid_langfuse_prompt_names_and_distinct_per_branch() 
     assert len(set(names)) == len(names)
     for name in names:
         assert re.fullmatch(r"[A-Za-z0-9_./-]{1,255}", name) and "//" not in name and not name.endswith("/")
+
+
+def test_the_branch_defaults_to_the_one_ref_names_and_a_bare_sha_needs_branch(
+    example_repo: Path, langfuse_double: LangfuseDouble, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_REF_NAME", raising=False)
+    bare = run_cli("--root", str(example_repo), "sync", "--ref", head(example_repo), "--apply")
+    assert bare.code == 2 and "pass --branch NAME" in bare.err and "Traceback" not in bare.err
+    assert langfuse_double.writes == 0
+    assert run_cli("--root", str(example_repo), "sync", "--apply").code == 0  # HEAD is on main
+    assert langfuse_double.labels("reviews/sentiment") == {"production": 1, "latest": 1}
+    assert LEDGER_MAIN in langfuse_double.prompts

@@ -645,6 +645,21 @@ def _ensure_present(root: Path, commit: str) -> None:
             ) from None
 
 
+def branch_of(root: Path, ref: str) -> str | None:
+    """The branch ``ref`` names: the checked-out branch for ``HEAD``, ``ref`` itself when it is a local
+    or ``origin`` branch, else None (a sha or tag says nothing about which branch it publishes for)."""
+    if ref == "HEAD":
+        done = subprocess.run(
+            ["git", "symbolic-ref", "--short", "-q", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+        return done.stdout.strip() or None
+    for prefix in ("refs/heads/", "refs/remotes/origin/"):
+        found = subprocess.run(["git", "show-ref", "--verify", "--quiet", "--", prefix + ref], cwd=root, check=False)
+        if found.returncode == 0:
+            return ref
+    return None
+
+
 def _once(log: Callable[[str], None]) -> Callable[[str], None]:
     """``log``, saying each distinct line only once (sync re-reads the ledger every round)."""
     said: set[str] = set()
