@@ -443,3 +443,38 @@ def test_the_branch_defaults_to_the_one_ref_names_and_a_bare_sha_needs_branch(
     assert run_cli("--root", str(example_repo), "sync", "--apply").code == 0  # HEAD is on main
     assert langfuse_double.labels("reviews/sentiment") == {"production": 1, "latest": 1}
     assert LEDGER_MAIN in langfuse_double.prompts
+
+
+def test_eval_publish_never_rewrites_an_existing_dataset(
+    tmp_path: Path, fake_llm, langfuse_double: LangfuseDouble, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .test_eval import SENTIMENT as EVAL_RULES
+    from .test_eval import make_repo
+
+    monkeypatch.setenv("FAKE_LLM_BASE", fake_llm.base_url)
+    monkeypatch.setenv("FAKE_LLM_KEY", "sk-test-not-a-real-key-000000000000")
+    fake_llm.set_rules(EVAL_RULES)
+    repo = make_repo(tmp_path, items=4)
+    first = run_cli("--root", str(repo), "eval", "--quiet", "--publish")
+    assert first.code == 0, first.err
+    published = {i["id"]: dict(i) for i in langfuse_double.items.values() if i["datasetName"] == "reviews"}
+    assert len(published) == 4, "a dataset Langfuse lacks is created"
+    git(repo, "checkout", "-q", "-b", "feature/relabel")
+    path = repo / "datasets/reviews.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    changed = {**json.loads(lines[0]), "expected": "neutral"}
+    added = {**json.loads(lines[1]), "id": "r900"}
+    path.write_text("\n".join(json.dumps(x) for x in (changed, *map(json.loads, lines[1:3]), added)) + "\n")
+    commit_all(repo, "relabel r000, drop r003, add r900")
+    spans = len(langfuse_double.spans)
+    second = run_cli("--root", str(repo), "eval", "--quiet", "--publish")
+    assert second.code == 0, second.err
+    assert "1 item(s) of reviews are not in Langfuse" in second.err and "3 item(s)" in second.err
+    now = {i["id"]: i for i in langfuse_double.items.values() if i["datasetName"] == "reviews"}
+    assert now == published, "no item updated, archived or added by a feature branch"
+    linked = {
+        s["attributes"]["langfuse.experiment.item.id"]
+        for s in langfuse_double.spans[spans:]
+        if s["attributes"].get("langfuse.experiment.item.id")
+    }
+    assert linked == {"reviews:r000", "reviews:r001", "reviews:r002"}
