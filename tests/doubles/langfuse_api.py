@@ -58,6 +58,9 @@ class LangfuseDouble:
     scores: list[dict[str, Any]] = field(default_factory=list)
     #: Every write from this 1-based index on fails with 500 (an outage in the middle of an apply).
     fail_from_write: int | None = None
+    #: The next create of a version of this prompt takes effect, then the connection drops before any
+    #: response (a timeout or a proxy failure after the server committed): the client cannot tell it landed.
+    lose_create_response_of: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -89,15 +92,21 @@ class LangfuseDouble:
     def edit_prompt(self, name: str, prompt: Any, label: str = "production") -> int:
         """An out-of-band edit, as in the Langfuse UI: a new version holding ``label``."""
         with self._lock:
-            current = self.prompts[name][-1]
+            return self.add_version(name, prompt, self.prompts[name][-1]["type"], [label], "edited in the UI")
+
+    def add_version(
+        self, name: str, prompt: Any, kind: str = "text", labels: list[str] | None = None, message: str | None = None
+    ) -> int:
+        """A version created by someone else (UI, another tool), as Langfuse would store it."""
+        with self._lock:
             return self._create(
                 {
                     "name": name,
                     "prompt": prompt,
-                    "type": current["type"],
-                    "labels": [label],
+                    "type": kind,
+                    "labels": labels or [],
                     "config": {},
-                    "commitMessage": "edited in the UI",
+                    "commitMessage": message,
                 }
             )["version"]
 
@@ -254,6 +263,12 @@ class LangfuseDouble:
                     "InvalidRequestError",
                 )
             created = self._create(body)
+            lose = self.lose_create_response_of == name
+            if lose:
+                self.lose_create_response_of = None
+        if lose and request.transport is not None:
+            request.transport.abort()
+            raise ConnectionResetError("injected: the response was lost after the version was created")
         return self._respond("Prompt", self._public(created), status=201)
 
     async def _get_prompt(self, request: web.Request) -> web.Response:

@@ -4,23 +4,36 @@
   hash of what Langfuse serves (type, prompt, config) and the git sha. Identical content is never
   pushed twice: a label moves to the existing version with that hash (this is how ``git revert``
   rolls back without a new version). A second apply makes zero writes.
-- **Newest commit wins, by git ancestry.** Every apply is recorded in a ledger prompt
-  (``_promptship/sync-ledger``, one version per applied commit). A sync applies the plan of the
-  newest commit it knows of — its own or one in the ledger — then records it and re-reads both
+- **Newest commit wins, by git ancestry, per branch.** Each branch has its own ledger prompt
+  (:func:`ledger_name`, e.g. ``_promptship/sync-ledgers/main``), one version per commit synced from
+  it; only that branch's entries count, so a ``release/*`` sync never steers ``main``. A sync targets
+  the newest commit it knows of — its own or one in the ledger — *records it in the ledger before
+  writing anything* (also when there is nothing to write), applies its plan, and re-reads both
   Langfuse and the ledger until nothing is left to do. Two syncs running at once or out of order
-  therefore both end on the newest commit's state, and a stale run changes nothing.
+  therefore both end on the newest commit's state, a stale run changes nothing, and labels only
+  ever move forward by ancestry, whatever step a crash interrupts.
+- **Diverged ledgers** (the branch was force-pushed): ancestry cannot order two lines of history, so
+  among the commits that no other known commit descends from, the one recorded in the ledger most
+  recently wins (a commit not recorded yet counts as the most recent), with a warning. Nothing
+  refuses to sync; a re-run of a commit the branch has since abandoned is the one case this
+  cannot tell apart from a new push.
 - **Crash-safe.** Each step is idempotent and the plan is computed from what Langfuse holds, so
-  rerunning an interrupted apply converges. Labels are set on creation or moved to versions that exist.
+  rerunning an interrupted apply converges. Labels are set on creation or moved to versions that
+  exist. A create whose response is lost is retried only after checking that no version with its
+  content hash exists yet (creating a prompt version is not idempotent in Langfuse).
 - **Drift.** ``check`` reports labelled versions whose content differs from Git (an edit in the
   Langfuse UI makes a version without promptship's hash, or with content that no longer matches it).
 
-The Langfuse client is the official SDK; 5xx, 429 and timeouts are retried with backoff.
+The Langfuse client is the official SDK; 5xx, 429 and timeouts are retried with backoff (by
+promptship only: the SDK's own retries are turned off so every retry can be checked first).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
+import re
 import subprocess
 import time
 import urllib.parse
@@ -35,9 +48,13 @@ from .schema import ReleaseRule
 from .sources import is_ancestor, resolve_commit
 from .validate import load_valid_repo
 
-LEDGER = "_promptship/sync-ledger"
+LEDGER_PREFIX = "_promptship/sync-ledgers/"
 LEDGER_WINDOW = 20
 MAX_ROUNDS = 5
+#: A full commit id as git prints it (SHA-1, or SHA-256 in repositories that use it).
+COMMIT_ID = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
+#: Branch names usable as they are in a Langfuse prompt name (folders separated by single slashes).
+_PLAIN_BRANCH = re.compile(r"^[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*$")
 
 
 class SyncError(PromptshipError):
@@ -235,6 +252,79 @@ def make_plan(
     return Plan(commit, actions, unchanged)
 
 
+# -- the ledger (pure) ----------------------------------------------------------------------------------
+
+
+def ledger_name(branch: str) -> str:
+    """The ledger prompt of ``branch``: a valid Langfuse prompt name, one per branch.
+
+    A plain branch name (letters, digits, ``_ . -``, single slashes) is used as it is
+    (``main`` → ``_promptship/sync-ledgers/main``); any other gets a readable slug plus a hash of the
+    exact name. Entries also carry their branch, so a collision could never mix two branches.
+    """
+    if _PLAIN_BRANCH.match(branch) and len(branch) <= 200:
+        return LEDGER_PREFIX + branch
+    slug = re.sub(r"[^A-Za-z0-9_.\-]+", "-", branch).strip("-.")[:100] or "branch"
+    return f"{LEDGER_PREFIX}{slug}-h{hashlib.sha256(branch.encode()).hexdigest()[:12]}"
+
+
+def ledger_entry(branch: str, commit: str) -> str:
+    """The text of the ledger version recording that ``branch`` published ``commit``."""
+    return json.dumps({"commit": commit, "branch": branch}, sort_keys=True)
+
+
+def ledger_commits(entries: Iterable[tuple[int, Any]], branch: str, warn: Callable[[str], None]) -> list[str]:
+    """The commits of ``branch`` in ledger versions ``entries`` (``(version, text)``), oldest first.
+
+    Only well-formed entries of ``branch`` with a full lowercase hex commit id count; anything else
+    (edited by hand, another tool, another branch) is skipped with a warning, never executed or trusted.
+    """
+    commits = []
+    for version, text in entries:
+        try:
+            data = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            data = None
+        commit = data.get("commit") if isinstance(data, dict) else None
+        if not isinstance(commit, str) or not COMMIT_ID.match(commit):
+            warn(f"warning: ignoring malformed sync ledger entry v{version} of branch {branch!r}")
+        elif data.get("branch") != branch:  # type: ignore[union-attr]
+            warn(f"warning: ignoring sync ledger entry v{version}: it records another branch")
+        else:
+            commits.append(commit)
+    return commits
+
+
+def newest_commit(
+    own: str,
+    recorded: Sequence[str],
+    ancestor: Callable[[str, str], bool],
+    warn: Callable[[str], None],
+) -> str:
+    """The commit a sync of ``own`` publishes, given the branch's ledger ``recorded`` (oldest first).
+
+    The newest by ancestry: the commit that descends from all others. When the branch was
+    force-pushed, several commits may descend from no other (``ancestor(a, b)`` is false both ways);
+    then the one recorded most recently wins (``own``, if not recorded yet, counts as the most recent)
+    and ``warn`` names the ones set aside. Never refuses, so a rewritten branch cannot block syncs.
+    """
+    recency = {commit: index for index, commit in enumerate(recorded)}
+    recency.setdefault(own, len(recorded))
+    frontier: list[str] = []
+    for commit in sorted(recency, key=recency.__getitem__):
+        if any(ancestor(commit, other) for other in frontier):
+            continue
+        frontier = [other for other in frontier if not ancestor(other, commit)] + [commit]
+    winner = max(frontier, key=recency.__getitem__)
+    others = [commit[:12] for commit in frontier if commit != winner]
+    if others:
+        warn(
+            f"warning: the sync ledger holds commits on diverged histories ({', '.join(others)} and "
+            f"{winner[:12]}; was the branch force-pushed?): the most recently published, {winner[:12]}, wins"
+        )
+    return winner
+
+
 # -- Langfuse I/O -----------------------------------------------------------------------------------------
 
 
@@ -291,9 +381,21 @@ class LangfuseStore:
         )
         self.attempts, self.backoff_s, self.sleep = attempts, backoff_s, sleep
         self.writes = 0
+        self._content: dict[tuple[str, int], ActualVersion] = {}
 
-    def _call(self, what: str, fn: Callable[[], Any], *, write: bool = False) -> Any:
+    def _call(
+        self, what: str, fn: Callable[[], Any], *, write: bool = False, landed: Callable[[], bool] | None = None
+    ) -> Any:
+        """``fn()``, retried on 5xx, 429 and errors without a status (timeouts, dropped connections).
+
+        A read answered 404 returns None. ``landed`` makes a non-idempotent write safe to retry:
+        before each retry it is asked whether the previous attempt took effect after all (its
+        response was lost), and if so nothing is sent again. Persistent failure: :class:`SyncError`.
+        """
         for attempt in range(self.attempts):
+            if attempt and landed is not None and landed():
+                self.writes += 1
+                return None
             try:
                 result = fn()
                 if write:
@@ -318,43 +420,102 @@ class LangfuseStore:
     def _quoted(name: str) -> str:
         return urllib.parse.quote(name, safe="")
 
-    def prompt_versions(self, name: str) -> list[ActualVersion]:
+    def _version_numbers(self, name: str) -> list[int]:
+        """Every version number of prompt ``name``, oldest first (one list request)."""
         meta = self._call(f"list {name}", lambda: self.client.api.prompts.list(name=name, limit=100))
-        numbers = sorted({v for m in (meta.data if meta else []) if m.name == name for v in m.versions})
-        return [self._version(name, number) for number in numbers[-50:]]
+        return sorted({v for m in (meta.data if meta else []) if m.name == name for v in m.versions})
 
-    def _version(self, name: str, number: int) -> ActualVersion:
+    def _get(self, name: str, *, version: int | None = None, label: str | None = None) -> dict[str, Any] | None:
+        """One version as a dict, by number or label; None when Langfuse has no such version (any more)."""
         data = self._call(
-            f"get {name} v{number}", lambda: self.client.api.prompts.get(self._quoted(name), version=number)
+            f"get {name} {label or f'v{version}'}",
+            lambda: self.client.api.prompts.get(self._quoted(name), version=version, label=label),
         )
-        raw = data.dict() if hasattr(data, "dict") else dict(data)
+        if data is None:
+            return None
+        return data.dict() if hasattr(data, "dict") else dict(data)
+
+    def _actual(self, name: str, *, version: int | None = None, label: str | None = None) -> ActualVersion | None:
+        raw = self._get(name, version=version, label=label)
+        if raw is None:
+            return None
         prompt = raw["prompt"]
         if isinstance(prompt, list):
-            prompt = [{"role": m["role"], "content": m["content"]} for m in prompt]
+            prompt = [{"role": m.get("role"), "content": m.get("content")} for m in prompt]
         config = raw.get("config") or {}
         own = config.get("promptship") if isinstance(config, dict) else None
-        return ActualVersion(
-            number,
+        found = ActualVersion(
+            int(raw["version"]),
             tuple(label for label in raw.get("labels", []) if label != "latest"),
             (own or {}).get("content_hash"),
             served_hash(raw.get("type") or "text", prompt, config),
             (own or {}).get("git_sha"),
         )
+        self._content[(name, found.version)] = found
+        return found
+
+    def find_version(self, name: str, digest: str, skip: Iterable[int] = ()) -> ActualVersion | None:
+        """The newest version of ``name`` whose content hash is ``digest``, searching every version.
+
+        Newest first, so a just-created or recently reverted-to version is found after a request or
+        two. Version content never changes in Langfuse, so each version is read once per store;
+        the labels of a returned version may be stale (read holders by label for those).
+        """
+        skipped = set(skip)
+        for number in reversed(self._version_numbers(name)):
+            if number in skipped:
+                continue
+            version = self._content.get((name, number)) or self._actual(name, version=number)
+            if version is not None and _version_with_hash([version], digest) is not None:
+                return version
+        return None
+
+    def prompt_versions(self, name: str, labels: Sequence[str], digest: str) -> list[ActualVersion]:
+        """What a plan for prompt ``name`` needs: the versions holding ``labels`` (read fresh, by
+        label) and, when none of them has content hash ``digest``, the newest version that has.
+
+        An unchanged prompt costs one request per label; only new content searches all versions.
+        """
+        holders: dict[int, ActualVersion] = {}
+        for label in labels:
+            version = self._actual(name, label=label)
+            if version is not None:
+                holders[version.version] = version
+        if _version_with_hash(list(holders.values()), digest) is not None:
+            return list(holders.values())
+        match = self.find_version(name, digest, skip=holders)
+        if match is None:
+            return list(holders.values())
+        # It holds none of ``labels`` (their holders were skipped); its cached labels may be stale.
+        return [
+            *holders.values(),
+            ActualVersion(match.version, (), match.recorded_hash, match.served_hash, match.git_sha),
+        ]
 
     def create_version(self, prompt: DesiredPrompt, commit: str) -> None:
+        """Create a version of ``prompt`` (labels set atomically); a retry after a lost response
+        first checks whether the version exists, so a version is never created twice."""
+        from langfuse.api import CreateChatPromptRequest, CreateChatPromptType, CreateTextPromptRequest
+
         config = {**prompt.config, "promptship": {"content_hash": prompt.hash, "git_sha": commit}}
+        fields: dict[str, Any] = {
+            "name": prompt.name,
+            "prompt": prompt.prompt,
+            "labels": list(prompt.labels),
+            "tags": list(prompt.tags),
+            "config": config,
+            "commit_message": f"promptship {commit[:12]} content {prompt.hash[:12]}",
+        }
+        request = (
+            CreateChatPromptRequest(**fields, type=CreateChatPromptType.CHAT)
+            if prompt.type == "chat"
+            else CreateTextPromptRequest(**fields)
+        )
         self._call(
             f"create {prompt.name}",
-            lambda: self.client.create_prompt(  # type: ignore[call-overload]
-                name=prompt.name,
-                prompt=prompt.prompt,
-                type=prompt.type,
-                labels=list(prompt.labels),  # type: ignore[arg-type]
-                tags=list(prompt.tags),
-                config=config,
-                commit_message=f"promptship {commit[:12]} content {prompt.hash[:12]}",
-            ),
+            lambda: self.client.api.prompts.create(request=request, request_options={"max_retries": 0}),
             write=True,
+            landed=lambda: self.find_version(prompt.name, prompt.hash) is not None,
         )
 
     def move_label(self, name: str, label: str, version: int) -> None:
@@ -411,30 +572,29 @@ class LangfuseStore:
             write=True,
         )
 
-    def ledger(self) -> list[tuple[int, str]]:
-        """(ledger version, commit) of the most recent applies, oldest first."""
-        meta = self._call("read ledger", lambda: self.client.api.prompts.list(name=LEDGER, limit=1))
-        numbers = sorted({v for m in (meta.data if meta else []) if m.name == LEDGER for v in m.versions})
+    def ledger(self, name: str) -> list[tuple[int, Any]]:
+        """(version, text) of the newest :data:`LEDGER_WINDOW` versions of ledger prompt ``name``, oldest first."""
         entries = []
-        for number in numbers[-LEDGER_WINDOW:]:
-            data = self._call(
-                "read ledger",
-                lambda number=number: self.client.api.prompts.get(  # type: ignore[misc]
-                    self._quoted(LEDGER), version=number
-                ),
-            )
-            entries.append((number, json.loads(data.dict()["prompt"])["commit"]))
+        for number in self._version_numbers(name)[-LEDGER_WINDOW:]:
+            raw = self._get(name, version=number)
+            if raw is not None:
+                entries.append((number, raw.get("prompt")))
         return entries
 
-    def record(self, commit: str) -> None:
+    def record(self, name: str, branch: str, commit: str) -> None:
+        """Append ``commit`` to ``branch``'s ledger prompt ``name`` (a duplicate entry is harmless)."""
+        from langfuse.api import CreateTextPromptRequest
+
+        request = CreateTextPromptRequest(
+            name=name,
+            prompt=ledger_entry(branch, commit),
+            labels=[],
+            config={},
+            commit_message=f"promptship synced {branch[:200]} at {commit[:12]}",
+        )
         self._call(
             "write ledger",
-            lambda: self.client.create_prompt(
-                name=LEDGER,
-                prompt=json.dumps({"commit": commit}),
-                type="text",
-                commit_message=f"promptship applied {commit[:12]}",
-            ),
+            lambda: self.client.api.prompts.create(request=request, request_options={"max_retries": 0}),
             write=True,
         )
 
@@ -442,7 +602,7 @@ class LangfuseStore:
 def read_actual(
     store: LangfuseStore, prompts: Iterable[DesiredPrompt], datasets: Iterable[str]
 ) -> tuple[dict[str, list[ActualVersion]], dict[str, dict[str, ActualItem]]]:
-    actual_prompts = {p.name: store.prompt_versions(p.name) for p in prompts}
+    actual_prompts = {p.name: store.prompt_versions(p.name, p.labels, p.hash) for p in prompts}
     actual_items = {}
     for name in datasets:
         items = store.dataset_items(name)
@@ -469,29 +629,12 @@ def apply_plan(store: LangfuseStore, plan: Plan, log: Callable[[str], None]) -> 
 # -- orchestration ----------------------------------------------------------------------------------------
 
 
-def newest_commit(root: Path, commits: Iterable[str]) -> str:
-    """The commit that descends from all the others; :class:`SyncError` if histories diverged."""
-    unique = list(dict.fromkeys(commits))
-    for commit in unique:
-        _ensure_present(root, commit)
-    newest = unique[0]
-    for commit in unique[1:]:
-        if is_ancestor(root, newest, commit):
-            newest = commit
-        elif not is_ancestor(root, commit, newest):
-            raise SyncError(
-                f"commits {newest[:12]} and {commit[:12]} are on diverged histories",
-                code="E821",
-                hint="sync only from the release branch (main)",
-            )
-    return newest
-
-
 def _ensure_present(root: Path, commit: str) -> None:
+    """Fetch ``commit`` (a validated full id, see :data:`COMMIT_ID`) if this clone lacks it."""
     try:
         resolve_commit(root, commit)
     except PromptshipError:
-        subprocess.run(["git", "fetch", "--quiet", "origin", commit], cwd=root, capture_output=True, check=False)
+        subprocess.run(["git", "fetch", "--quiet", "origin", "--", commit], cwd=root, capture_output=True, check=False)
         try:
             resolve_commit(root, commit)
         except PromptshipError:
@@ -500,6 +643,33 @@ def _ensure_present(root: Path, commit: str) -> None:
                 code="E822",
                 hint="fetch the full history (actions/checkout fetch-depth: 0)",
             ) from None
+
+
+def branch_of(root: Path, ref: str) -> str | None:
+    """The branch ``ref`` names: the checked-out branch for ``HEAD``, ``ref`` itself when it is a local
+    or ``origin`` branch, else None (a sha or tag says nothing about which branch it publishes for)."""
+    if ref == "HEAD":
+        done = subprocess.run(
+            ["git", "symbolic-ref", "--short", "-q", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+        return done.stdout.strip() or None
+    for prefix in ("refs/heads/", "refs/remotes/origin/"):
+        found = subprocess.run(["git", "show-ref", "--verify", "--quiet", "--", prefix + ref], cwd=root, check=False)
+        if found.returncode == 0:
+            return ref
+    return None
+
+
+def _once(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log``, saying each distinct line only once (sync re-reads the ledger every round)."""
+    said: set[str] = set()
+
+    def say(line: str) -> None:
+        if line not in said:
+            said.add(line)
+            log(line)
+
+    return say
 
 
 @dataclass
@@ -519,13 +689,25 @@ def sync(
     branch: str,
     apply: bool,
     log: Callable[[str], None] = lambda line: None,
+    warn: Callable[[str], None] | None = None,
 ) -> SyncOutcome:
-    """Plan (and with ``apply``, execute) publishing ``ref`` under ``branch``'s release labels."""
+    """Plan (and with ``apply``, execute) publishing ``ref`` under ``branch``'s release labels.
+
+    ``log`` receives progress lines, ``warn`` (default: ``log``) each distinct warning once.
+
+    Invariant: a label only ever moves forward along ``branch``'s history, even after a crash at any
+    step, because the target commit is in the branch's ledger before any write is made for it.
+    Applying a commit that is already recorded and already served makes zero writes.
+    """
     own = resolve_commit(root, ref)
+    ledger = ledger_name(branch)
+    warn = _once(warn or log)
     outcome: SyncOutcome | None = None
     for round_number in range(1, MAX_ROUNDS + 1):
-        ledger = [commit for _, commit in store.ledger()]
-        target = newest_commit(root, [own, *ledger])
+        recorded = ledger_commits(store.ledger(ledger), branch, warn)
+        for commit in dict.fromkeys(recorded):
+            _ensure_present(root, commit)
+        target = newest_commit(own, recorded, lambda a, b: is_ancestor(root, a, b), warn)
         repo = load_valid_repo(root, target)
         prompts = desired_prompts(repo, branch)
         datasets = desired_datasets(repo)
@@ -537,16 +719,15 @@ def sync(
         if outcome is None:
             outcome = SyncOutcome(plan, True, 0, superseded)
         outcome.rounds = round_number
+        if target not in recorded:
+            # Intent first: from here on every sync of this branch targets this commit or a newer one.
+            store.record(ledger, branch, target)
         if plan.empty:
-            # Nothing to write: Langfuse already serves this state, so the ledger needs no entry either
-            # (its newest commit serves the same state).
             outcome.writes = store.writes
             return outcome
         if superseded:
             log(f"newer commit {target[:12]} is in the sync ledger: applying its state instead of {own[:12]}")
         apply_plan(store, plan, log)
-        if target not in ledger:
-            store.record(target)
     raise SyncError(
         f"Langfuse did not converge after {MAX_ROUNDS} rounds",
         code="E823",
@@ -567,7 +748,7 @@ def check_drift(root: Path, store: LangfuseStore, *, ref: str, branch: str) -> l
     repo = load_valid_repo(root, resolve_commit(root, ref))
     drift = []
     for prompt in desired_prompts(repo, branch):
-        versions = {v.version: v for v in store.prompt_versions(prompt.name)}
+        versions = {v.version: v for v in store.prompt_versions(prompt.name, prompt.labels, prompt.hash)}
         holder = {label: number for number, v in versions.items() for label in v.labels}
         for label in prompt.labels:
             number = holder.get(label)

@@ -3,7 +3,12 @@
 Uses the SDK's experiment runner, so Langfuse links every result to its dataset item: one
 experiment run per model alias (``SUITE · ALIAS · SHA``), whose task replays the recorded answer
 and whose evaluator reports promptship's scores plus cost and latency. Nothing is re-evaluated.
-The dataset is synced first (idempotent), so its items exist.
+
+Datasets belong to ``promptship sync`` (from the release branch): publishing never updates or
+archives an item, because ``eval --publish`` may run on any branch and a feature branch must not
+rewrite the golden datasets. Only a dataset Langfuse does not have yet is created, with this tree's
+items (the next sync reconciles it). Results are linked to the items Langfuse holds (active ones);
+results for items it does not hold are left out, with a note.
 """
 
 from __future__ import annotations
@@ -49,20 +54,40 @@ def _replay(samples: dict[str, SampleResult]) -> tuple[Callable[..., str], Calla
     return task, evaluate
 
 
+def _dataset_items(store: LangfuseStore, repo: Repository, name: str, log: Callable[[str], None]) -> dict[str, Any]:
+    """promptship id → active Langfuse item of dataset ``name``; the dataset is created only if missing."""
+    if store.dataset_items(name) is None:
+        plan = make_plan("working-tree", [], {}, {name: desired_datasets(repo)[name]}, {})
+        apply_plan(store, plan, log)
+    found: dict[str, Any] = {}
+    for item in store.client.get_dataset(name).items:
+        item_id = item.metadata.get("promptship_id") if isinstance(item.metadata, dict) else None
+        if isinstance(item_id, str) and str(getattr(item.status, "value", item.status)) == "ACTIVE":
+            found[item_id] = item
+    return found
+
+
 def publish_run(
     store: LangfuseStore, repo: Repository, run: Run, log: Callable[[str], None] = lambda line: None
 ) -> list[Published]:
-    """Publish ``run`` (its first repeat per item) as one experiment run per model."""
-    wanted = {run.dataset: desired_datasets(repo)[run.dataset]}
-    existing = store.dataset_items(run.dataset)
-    plan = make_plan(run.git_sha or "working-tree", [], {}, wanted, {run.dataset: existing} if existing else {})
-    apply_plan(store, plan, log)
-    dataset = store.client.get_dataset(run.dataset)
+    """Publish ``run`` (its first repeat per item) as one experiment run per model.
+
+    Never changes an existing dataset (see the module docstring); :class:`SyncError` when no result
+    could be linked to an item.
+    """
+    items_by_id = _dataset_items(store, repo, run.dataset, log)
     published = []
     for model in run.models:
         samples = {s.item_id: s for s in run.samples if s.model == model and s.repeat == 0}
-        items = [i for i in dataset.items if (i.metadata or {}).get("promptship_id") in samples]
-
+        items = [items_by_id[item_id] for item_id in samples if item_id in items_by_id]
+        missing = len(samples) - len(items)
+        if missing:
+            log(
+                f"note: {missing} item(s) of {run.dataset} are not in Langfuse (datasets are published by "
+                f"`promptship sync` from the release branch): their results for {model} are not published"
+            )
+        if not items:
+            continue
         task, evaluate = _replay(samples)
         run_name = f"{run.suite} · {model} · {(run.git_sha or 'working-tree')[:7]}"
         result = store.client.run_experiment(
@@ -77,5 +102,9 @@ def publish_run(
         log(f"published {run_name}: {len(result.item_results)} item(s)")
     store.client.flush()
     if not published:
-        raise SyncError("nothing to publish", code="E824")
+        raise SyncError(
+            "nothing to publish",
+            code="E824",
+            hint=f"no result matches an item of dataset {run.dataset} in Langfuse; run `promptship sync` first",
+        )
     return published

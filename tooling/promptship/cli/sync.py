@@ -16,7 +16,8 @@ from .main import root_of
 @click.option(
     "--branch",
     default=None,
-    help="Branch name matched against policies/release.yaml (default: $GITHUB_REF_NAME, else --ref).",
+    help="Branch name matched against policies/release.yaml; it also names the sync ledger "
+    "(default: $GITHUB_REF_NAME, else the branch --ref names or HEAD is on).",
 )
 @click.option("--plan", "mode", flag_value="plan", default=True, help="Show what would change (default).")
 @click.option("--apply", "mode", flag_value="apply", help="Make Langfuse match Git.")
@@ -30,7 +31,7 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
     policies/credentials.yaml); values are never printed. Rollback: `git revert` the change and sync
     again — the label moves back to the existing version with that content.
     """
-    from ..langfuse_sync import LangfuseSettings, LangfuseStore, check_drift
+    from ..langfuse_sync import LangfuseSettings, LangfuseStore, branch_of, check_drift
     from ..langfuse_sync import sync as run_sync
     from ..validate import load_valid_repo
 
@@ -42,7 +43,12 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
         credentials.langfuse_host_env,
     )
     store = LangfuseStore(LangfuseSettings.from_env(os.environ, names))
-    branch = branch or os.environ.get("GITHUB_REF_NAME") or ref
+    branch = branch or os.environ.get("GITHUB_REF_NAME") or branch_of(root, ref)
+    if branch is None:
+        raise UsageError(
+            f"cannot tell which branch --ref {ref} is published for",
+            hint="pass --branch NAME: its rules in policies/release.yaml pick the labels, and it names the sync ledger",
+        )
     if branch.startswith("-"):
         raise UsageError(f"invalid branch {branch!r}")
     if mode == "check":
@@ -54,7 +60,15 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
                 click.echo(f"drift  {item.prompt}: label {item.label} on v{item.version}: {item.reason}")
             click.echo("no drift" if not drift else f"{len(drift)} drifted label(s)", err=True)
         return EXIT_FAILED if drift else EXIT_OK
-    outcome = run_sync(root, store, ref=ref, branch=branch, apply=mode == "apply", log=click.echo)
+    outcome = run_sync(
+        root,
+        store,
+        ref=ref,
+        branch=branch,
+        apply=mode == "apply",
+        log=click.echo,
+        warn=lambda line: click.echo(line, err=True),
+    )
     plan = outcome.plan
     if output_format == "json":
         click.echo(
