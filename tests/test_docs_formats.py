@@ -7,6 +7,7 @@ explains it in plain words, with its meaning, in the section of its file kind.
 
 from __future__ import annotations
 
+import re
 import typing
 from typing import Any
 
@@ -95,6 +96,20 @@ def test_every_diagnostic_code_is_documented(code: str) -> None:
     row = next((line for line in written.splitlines() if line.startswith(f"| `{code}` |")), None)
     assert row is not None, f"diagnostic {code} has no row in the codes table"
     assert f"`{CODES[code]}`" in row or f" {CODES[code]} " in row, f"the row of {code} does not give its name"
+
+
+def _codes_raised_by_commands() -> list[str]:
+    """Every error code written in the package's source (``"E123"``), the validate table's excepted."""
+    found = set()
+    for path in (PROJECT / "tooling" / "promptship").rglob("*.py"):
+        found |= set(re.findall(r'"(E\d{3})"', path.read_text(encoding="utf-8")))
+    return sorted(found - set(CODES))
+
+
+@pytest.mark.parametrize("code", _codes_raised_by_commands())
+def test_every_command_error_code_is_documented(code: str) -> None:
+    row = next((line for line in _written().splitlines() if line.startswith(f"| `{code}` |")), None)
+    assert row is not None, f"error code {code} is raised by a command but has no row in docs/formats.md"
 
 
 def test_every_pii_type_is_documented() -> None:
