@@ -3,8 +3,8 @@
 Every detector scans candidates with regular expressions that cannot backtrack catastrophically
 (no nested unbounded quantifiers; e-mail addresses are grown around each ``@`` by hand) and then
 validates them in Python (dates, check digits, Luhn, context words). ``detect`` resolves overlaps so
-each character belongs to at most one finding. Digits may be full-width (``\\d`` matches them) and
-dashes may be any of ``DASHES``.
+each character belongs to at most one finding. Full-width characters are read as ASCII and dashes
+may be any of ``DASHES``.
 
 Numbers right after a reference label (주문 번호, 영수증 번호, 거래 ID, 운송장 …, see ``REFERENCE``)
 are never registration, card, account or licence numbers: a date-shaped 13-digit order number would
@@ -53,12 +53,14 @@ REFERENCE = re.compile(
 
 
 _NON_DIGITS = re.compile(r"\D+")
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_FULL_WIDTH = re.compile("[\uff01-\uff5e]")
+#: Full-width ASCII (U+FF01–FF5E) → ASCII, one character for one, so offsets are kept.
+_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 
 
 def _digits(text: str) -> str:
-    """The digits of ``text``, full-width ones as ASCII ("０１０-1" → "0101")."""
-    return _NON_DIGITS.sub("", text).translate(_FULL_WIDTH_DIGITS)
+    """The digits of ``text`` ("010-1" → "0101")."""
+    return _NON_DIGITS.sub("", text)
 
 
 def any_of(*words: str) -> re.Pattern[str]:
@@ -87,7 +89,7 @@ def is_reference(text: str, start: int) -> bool:
 
 # -- resident / foreigner registration numbers -------------------------------------------------------
 
-_RRN = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})( ?" + _DASH + r" ?| )?([1-8１-８])(\d{6})(?!\d)")
+_RRN = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})( ?" + _DASH + r" ?| )?([1-8])(\d{6})(?!\d)")
 _RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 RRN_WORDS = any_of("주민", "외국인", "등록번호", "생년월일", "뒷자리", "본인인증", "성인인증", "실명", "인증")
 
@@ -150,18 +152,18 @@ def detect_phone(text: str) -> Iterator[Finding]:
     +82 numbers; never 15xx/16xx business numbers (they have no leading 0)."""
     for m in _PHONE.finditer(text):
         prefix, area, sep1, middle, sep2 = m[1], m[2], m[3] or "", m[4], m[5] or ""
-        international, parenthesised = prefix.startswith("+"), ")" in sep1
+        start, international, parenthesised = m.start(), prefix.startswith("+"), ")" in sep1
         if prefix.startswith("(") and not parenthesised:
-            continue  # "(02 …" without the closing parenthesis
+            start += 1  # "(010-1234-5678)": the parenthesis wraps the whole number
         mobile = area.startswith("1")
-        if mobile and len(middle) == 3 and area in ("0", "10"):
+        if mobile and len(middle) == 3 and area == "10":
             continue  # 010 numbers have four middle digits
         if not parenthesised and not international and bool(sep1) != bool(sep2):
             continue  # "010-12345678" style mixes are usually something else
         confidence = 0.95 if mobile or international else 0.85
         if not sep1 and not mobile:
             confidence -= 0.15  # bare landline digits are easily confused with ids
-        yield Finding(m.start(), m.end(), "phone", confidence)
+        yield Finding(start, m.end(), "phone", confidence)
 
 
 # -- card numbers ----------------------------------------------------------------------------------------
@@ -392,8 +394,13 @@ def _candidates(text: str, wanted: tuple[str, ...]) -> list[Finding]:
 
 
 def detect(text: str, types: Iterable[str] | None = None) -> list[Finding]:
-    """Every finding in ``text`` (sorted by start), overlaps resolved by type priority then confidence."""
+    """Every finding in ``text`` (sorted by start), overlaps resolved by type priority then confidence.
+
+    Full-width digits and punctuation (０１０－１２３４) are read as ASCII; offsets are unchanged.
+    """
     wanted = TYPES if types is None else tuple(t for t in TYPES if t in set(types))
+    if _FULL_WIDTH.search(text) is not None:
+        text = text.translate(_TO_ASCII)
     candidates = _candidates(text, wanted)
     candidates.sort(key=lambda f: (_PRIORITY[f.type], -f.confidence, f.start))
     taken: list[Finding] = []

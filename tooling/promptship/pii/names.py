@@ -28,6 +28,7 @@ from .words import (
     BANK_NAMES,
     COMPOUND_SURNAMES,
     COPULA_CUES,
+    COPULA_FORMS,
     COPULA_LEAD_ENDINGS,
     COPULA_LEADS,
     FOLLOWING_CUES,
@@ -41,6 +42,7 @@ from .words import (
     PLACE_ENDINGS,
     PRECEDING_CUES,
     ROLE_WORDS,
+    SHORT_NAME_HONORIFICS,
     STOPWORDS,
     SURNAMES,
     TITLES,
@@ -75,6 +77,10 @@ _FOLLOWING = re.compile(
 _PARTICLE = re.compile("(?:" + "|".join(PARTICLES) + ")$")
 #: A phone or bank account starting right after a bare name ("윤서아 010-…", "고아라 / 신한 110-…").
 _NUMBER_AFTER = re.compile(r"[ \t/,:|(]{0,3}(?:\+82|\(?0[1-9]\d|(?:" + "|".join(BANK_NAMES) + r")[가-힣]{0,4} ?\d)")
+#: Digits right before a name, then a space or an opening parenthesis ("…456789 김민수", "…5678(이정민)").
+_NUMBER_BEFORE = re.compile(r"\d[ \t]?[(/]?[ \t]?$")
+#: The end of a field after a name: end of text or line, or a closing parenthesis or separator.
+_FIELD_END = re.compile(r"[ \t]*(?:$|[\n)/,|.])")
 _SENTENCE_END = ".!?~"
 _LEAD_STRIP = " \t,~!?.:;"
 _HANGUL_BASE, _JONGSEONG_COUNT, _RIEUL = 0xAC00, 28, 8
@@ -156,6 +162,16 @@ def _field_start(text: str, start: int) -> bool:
     return not before or before[-1] in "\n/,:|()[]-"
 
 
+def _beside_number(text: str, start: int, end: int) -> bool:
+    """A bare full name as its own field right before a phone or account ("윤서아 010-…"), or right
+    after one at the end of a field ("… 110-123-456789 김민수", "010-…(이정민)")."""
+    if _field_start(text, start) and _NUMBER_AFTER.match(text, end):
+        return True
+    if text.startswith(COPULA_FORMS, start) or _FIELD_END.match(text, end) is None:
+        return False
+    return _NUMBER_BEFORE.search(text, max(0, start - 4), start) is not None
+
+
 def _labelled(text: str, start: int) -> bool:
     """Does a label such as 예금주 or 받는 분 come right before ``start``?"""
     return text[max(0, start - 10) : start].rstrip(" \t:：-").endswith(PRECEDING_CUES)
@@ -180,10 +196,11 @@ def _separate_cue(text: str, start: int, end: int, name: str, particle: str) -> 
     following = _FOLLOWING.match(text, end)
     kind = following.lastgroup if following is not None else None
     if kind == "honorific" and not particle:
-        return HONORIFIC if plausible_name(name, min_length=2) else None
+        short_ok = following is not None and following.group("honorific") in SHORT_NAME_HONORIFICS
+        return HONORIFIC if plausible_name(name, min_length=2 if short_ok else 3) else None
     if (kind == "agent" if particle else kind == "title") or _labelled(text, start):
         confidence = LABELLED
-    elif not particle and len(name) == 3 and _field_start(text, start) and _NUMBER_AFTER.match(text, end):
+    elif not particle and len(name) == 3 and _beside_number(text, start, end):
         confidence = BARE
     else:
         return None

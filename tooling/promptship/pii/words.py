@@ -113,7 +113,7 @@ HONORIFIC_CUES = (
 )
 #: Copula endings ("박지영입니다"): a name only at the start of a sentence or after a lead such as
 #: 안녕하세요 or 저는 (``COPULA_LEADS``), since any noun takes them (조리중입니다, 오천원인데요).
-COPULA_CUES = ("입니다", "이에요", "예요", "이고요", "인데요", "이라고", "라고")
+COPULA_CUES = ("입니다", "이에요", "예요", "이고요", "인데요", "이라고", "라고", "이요")
 #: Particles that mark a person as the receiver ("박지영한테", "김민수에게").
 ANIMATE_CUES = ("한테서", "에게서", "한테", "에게", "께서", "께")
 #: Words right before a copula name ("안녕하세요 김민수입니다", "저 윤하늘인데요").
@@ -122,6 +122,8 @@ COPULA_LEADS = frozenset({"안녕하세요", "안녕하십니까", "반갑습니
 COPULA_LEAD_ENDINGS = ("분은", "사람은", "이름은", "성함은", "자는", "주는", "인은", "한")
 #: Words after a separate name token ("김민수 고객님", "오세훈 기사입니다", "김민수 이름으로").
 FOLLOWING_HONORIFICS = ("고객님", "고객", "회원님", "님", "씨")
+#: Of those, the ones that also follow two-syllable names ("김건 님"; but "진상 고객" is no name).
+SHORT_NAME_HONORIFICS = ("님", "씨")
 #: Words that start like an honorific but are not one ("신세계 고객센터").
 NOT_HONORIFICS = ("고객센터", "고객 센터", "고객지원", "고객상담", "고객만족", "회원가입", "회원 가입")
 FOLLOWING_CUES = (
@@ -182,6 +184,8 @@ PRECEDING_CUES = (
 )
 #: After "김민수가" / "김민수는": words that make the run a person ("김민수가 대신 받을 거예요").
 AGENT_CUES = ("대신",)
+#: Copula forms that stand alone after a number ("01012345678901 이에요"): never a name there.
+COPULA_FORMS = ("이에", "이요", "이고", "이라", "이래", "이며", "이면", "이었", "이랑", "이지", "이니")
 #: Particles stripped from the end of a name token ("김민수가" → "김민수").
 PARTICLES = (
     "으로",
@@ -242,5 +246,5 @@ UNITS = (
     "일",
     "줄",
 )
-#: Last syllables of places and shops ("강남구", "신촌점", "정자로"): a weak cue never makes them names.
-PLACE_ENDINGS = frozenset("시 구 군 읍 면 로 길 역 점 관".split())
+#: Last syllables of places and shops ("강남구", "신촌점", "정자로", "김가네", "오봉집"): a weak cue never makes them names.
+PLACE_ENDINGS = frozenset("시 구 군 읍 면 로 길 역 점 관 네 집".split())
