@@ -148,6 +148,8 @@ def test_ordinary_words_with_name_cues_are_not_names(text: str) -> None:
         ("환불 요청: 고아라 / 신한 110-987-654321", "고아라"),
         ("010-4545-2323(이정민) 으로 전화 부탁드려요", "이정민"),
         ("성함이 어떻게 되세요? 박지영이요", "박지영"),
+        ("배정남 손님 포장 나왔습니다", "배정남"),
+        ("대표 김상훈 / 사업자등록번호 223-30-79242", "김상훈"),
     ],
 )
 def test_names_with_cues_are_found(text: str, name: str) -> None:

@@ -387,6 +387,9 @@ def _candidates(text: str, wanted: tuple[str, ...]) -> list[Finding]:
     numeric = [name for name in wanted if name in _NUMERIC]
     found = [f for name in wanted if name not in _NUMERIC and _may_contain(name, text) for f in DETECTORS[name](text)]
     for start, end in _digit_lines(text) if numeric else ():
+        if start == 0 and end == len(text):  # a one-line message: no slicing, no shifting
+            found += [f for name in numeric for f in DETECTORS[name](text)]
+            continue
         line = text[start:end]
         for name in numeric:
             found += [Finding(f.start + start, f.end + start, f.type, f.confidence) for f in DETECTORS[name](line)]

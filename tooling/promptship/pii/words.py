@@ -121,7 +121,7 @@ COPULA_LEADS = frozenset({"안녕하세요", "안녕하십니까", "반갑습니
 #: Endings of the word before a copula name ("받는 분은 이서연이에요", "주문한 김민수인데요").
 COPULA_LEAD_ENDINGS = ("분은", "사람은", "이름은", "성함은", "자는", "주는", "인은", "한")
 #: Words after a separate name token ("김민수 고객님", "오세훈 기사입니다", "김민수 이름으로").
-FOLLOWING_HONORIFICS = ("고객님", "고객", "회원님", "님", "씨")
+FOLLOWING_HONORIFICS = ("고객님", "고객", "회원님", "손님", "님", "씨")
 #: Of those, the ones that also follow two-syllable names ("김건 님"; but "진상 고객" is no name).
 SHORT_NAME_HONORIFICS = ("님", "씨")
 #: Words that start like an honorific but are not one ("신세계 고객센터").
@@ -172,6 +172,8 @@ PRECEDING_CUES = (
     "송금인",
     "송금자",
     "고객명",
+    "대표자",
+    "대표",
     "성명",
     "이름",
     "성함",
