@@ -81,7 +81,7 @@ def rrn() -> str:
     year = rng.randint(50, 99) if rng.random() < 0.7 else rng.randint(0, 20)
     gender = rng.choice("12") if year >= 50 else rng.choice("34")
     if rng.random() < 0.15:
-        gender = rng.choice("5678")  # foreigner registration numbers
+        gender = rng.choice("56" if year >= 50 else "78")  # foreigner registration numbers
     front = f"{year:02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{gender}{digits(5)}"
     weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
     check = (11 - sum(int(d) * w for d, w in zip(front, weights, strict=True)) % 11) % 10

@@ -14,8 +14,11 @@ from promptship.pii import PiiBlockedError, PiiPolicy, detect, guard_messages, g
 from promptship.pii.detectors import rrn_check_digit_ok
 from promptship.pii.scan import scan_jsonl
 
+from .markup import HELDOUT, parse, records, render
+
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "pii_quality.py"
+DEFAULT = PiiPolicy()
 
 
 def types_in(text: str) -> list[tuple[str, str]]:
@@ -82,6 +85,136 @@ def test_email_and_extras() -> None:
     assert detect("사업자등록번호 220-81-62518") == [], "checksum"
 
 
+def reported(text: str) -> list[tuple[str, str]]:
+    """Findings the default policy acts on (confidence >= 0.5)."""
+    return [(f.type, text[f.start : f.end]) for f in detect(text) if f.confidence >= DEFAULT.min_confidence]
+
+
+def test_a_support_message_masks_only_the_name_and_the_phone() -> None:
+    text = "안녕하세요 김민수입니다. 주문한 음식이 한 시간째 안 와요. 010-1234-5678로 연락 주세요"
+    masking = PiiPolicy(types={"person_name": "mask", "phone": "mask"})  # everything else blocks
+    masked = guard_text(text, masking).masked_messages[0]["content"]
+    assert masked == "안녕하세요 [PERSON_NAME_1]입니다. 주문한 음식이 한 시간째 안 와요. [PHONE_1]로 연락 주세요"
+    assert reported("정우성 님 앞으로 주문했는데 받는 분 이름을 바꿀 수 있나요") == [("person_name", "정우성")]
+    assert reported("배송지 서울시 강남구 테헤란로 123, 010-1234-5678") == [("phone", "010-1234-5678")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "안녕하세요 조리중입니다",
+        "현재 배송중입니다",
+        "배달팁 포함해서 오천원인데요",
+        "최소주문금액이 이만원이에요",
+        "선배님이 추천했어요",
+        "여사님께서 받으세요",
+        "차장님 법인카드로요",
+        "이사님 도시락이요",
+        "배달원님 감사해요",
+        "오늘 들어온 신상입니다",
+        "주문자 정보와 받는 분 정보가 달라요",
+        "받는 분 성함이 틀렸어요",
+        "저는 이번에 처음 주문했어요",
+        "강남점 사장님 친절하세요",
+        "정문 앞으로 와주세요",
+        "한시간째 기다리고 있어요",
+        "강아지한테 줄 간식이에요",
+        "우수회원 혜택이 안 보여요",
+        "진상 고객이에요",
+        "안녕하세요 김가네입니다",
+        "신세계 고객센터에 물어봤어요",
+        "기업은행 01012345678901 이에요",
+    ],
+)
+def test_ordinary_words_with_name_cues_are_not_names(text: str) -> None:
+    assert [kind for kind, _ in reported(text)] in ([], ["bank_account"]), reported(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("받는사람 장수빈 / 010-4432-9087", "장수빈"),
+        ("보내는 사람 문태윤, 포장 부탁드려요", "문태윤"),
+        ("예약자 황보라 이름으로 예약했어요", "황보라"),
+        ("입금자명 송지아로 입금했습니다", "송지아"),
+        ("송금인 노유나 확인 부탁드립니다", "노유나"),
+        ("수취인명 유재석 맞습니다", "유재석"),
+        ("김민수가 대신 받을 거예요", "김민수"),
+        ("박지영한테 전화해 주세요", "박지영"),
+        ("안녕하세요 오세훈 기사입니다", "오세훈"),
+        ("픽업하실 분은 류현진입니다", "류현진"),
+        ("저 남궁민수예요", "남궁민수"),
+        ("김건님 주문 확인했습니다", "김건"),
+        ("환불 요청: 고아라 / 신한 110-987-654321", "고아라"),
+        ("010-4545-2323(이정민) 으로 전화 부탁드려요", "이정민"),
+        ("성함이 어떻게 되세요? 박지영이요", "박지영"),
+        ("배정남 손님 포장 나왔습니다", "배정남"),
+        ("대표 김상훈 / 사업자등록번호 223-30-79242", "김상훈"),
+    ],
+)
+def test_names_with_cues_are_found(text: str, name: str) -> None:
+    assert ("person_name", name) in reported(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "주문 번호 2403151234567 확인 부탁드려요",
+        "영수증 번호 2501024123456 인데 취소해 주세요",
+        "결제번호 9001011234568 환불 처리해주세요",
+        "거래번호 9001014280386 확인 좀요",
+        "예약번호 240601-3280842 예약 확인 부탁해요",
+        "주문번호 2024031215901094 언제 와요?",
+        "기프티콘 번호 9123 4567 8912 3456 사용이 안 돼요",
+        "환불 요청합니다 접수번호 20240315001",
+        "토스로 결제했어요. 거래 ID 2024031599887",
+        "주민번호 301231-4123456 이라고 나오는데 이상해요",
+    ],
+)
+def test_reference_numbers_and_impossible_dates_are_not_blocked(text: str) -> None:
+    assert reported(text) == []
+    guard_text(text, DEFAULT)  # the default policy blocks rrn and card_number: this must not raise
+
+
+def test_bare_look_alike_digits_are_reported_below_the_threshold() -> None:
+    """A Luhn-valid 16-digit or date-shaped 13-digit number with no keyword is reported weakly (for
+    ``pii scan``) but not acted on; the same digits after a keyword are."""
+    (card,) = detect("어제 시킨 거 2024031215901094 아직도 준비중이래요")
+    assert card.type == "card_number" and card.confidence < DEFAULT.min_confidence
+    assert reported("카드 2024031215901094 로 결제했어요") == [("card_number", "2024031215901094")]
+    (rrn,) = detect("9001011234568 맞나요")
+    assert rrn.type == "rrn" and rrn.confidence < DEFAULT.min_confidence
+    assert reported("주민번호 9001011234568 맞나요") == [("rrn", "9001011234568")]
+
+
+def test_rrn_rejects_future_births_and_reads_full_width_digits() -> None:
+    assert reported("주민번호 301231-4123456") == [], "gender 4 means born in 2030"
+    assert reported("주민번호 301231-2123456") == [("rrn", "301231-2123456")], "gender 2: born 1930"
+    assert reported("주민번호 ９００１０１－１２３４５６８") == [("rrn", "９００１０１－１２３４５６８")]
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "(02) 345-6789",
+        "(031)234-5678",
+        "031)123-4567",
+        "010 - 1234 - 5678",
+        "010\u20131234\u20135678",
+        "010ㅡ1234ㅡ5678",
+        "(010) 2345-6789",
+        "０１０－２３４５－６７８９",
+    ],
+)
+def test_phone_with_parentheses_spaced_dashes_and_look_alike_dashes(number: str) -> None:
+    assert reported(f"연락처 {number} 입니다") == [("phone", number)]
+
+
+def test_bank_accounts_with_spaces_or_a_one_digit_last_group() -> None:
+    assert reported("우리은행 1002 345 678901 로 환불해주세요") == [("bank_account", "1002 345 678901")]
+    assert reported("새마을금고 9002-1234-5678-9 로 보내주세요") == [("bank_account", "9002-1234-5678-9")]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -100,39 +233,72 @@ def test_adversarial_inputs_finish_in_linear_time(text: str) -> None:
     detect(text)
 
 
-def test_corpus_is_large_and_consistent() -> None:
-    lines = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) >= 500
-    types = {s["type"] for line in lines for s in line["spans"]}
-    assert types == {
-        "rrn",
-        "phone",
-        "bank_account",
-        "card_number",
-        "email",
-        "person_name",
-        "passport",
-        "driver_license",
-        "business_registration_number",
-    }
-    assert sum(1 for line in lines if not line["spans"]) >= 150, "hard negatives"
+ALL_TYPES = {
+    "rrn",
+    "phone",
+    "bank_account",
+    "card_number",
+    "email",
+    "person_name",
+    "passport",
+    "driver_license",
+    "business_registration_number",
+}
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(("path", "size", "negatives"), [(CORPUS, 500, 150), (HELDOUT, 300, 150)])
+def test_corpora_are_large_and_consistent(path: Path, size: int, negatives: int) -> None:
+    lines = _lines(path)
+    assert len(lines) >= size
+    assert {s["type"] for line in lines for s in line["spans"]} == ALL_TYPES
+    assert sum(1 for line in lines if not line["spans"]) >= negatives, "hard negatives"
+    assert len({line["id"] for line in lines}) == len(lines)
     for line in lines:
         for span in line["spans"]:
             assert 0 <= span["start"] < span["end"] <= len(line["text"])
 
 
-def test_corpus_quality_meets_targets() -> None:
+def test_heldout_jsonl_is_built_from_the_hand_written_markup() -> None:
+    assert HELDOUT.read_text(encoding="utf-8") == render(records()), "run: python -m tests.pii.markup"
+
+
+def test_markup_derives_offsets_and_rejects_mistakes() -> None:
+    assert parse("예금주 [[name:박지영]], [[phone:010-1234-5678]]") == (
+        "예금주 박지영, 010-1234-5678",
+        [{"type": "person_name", "start": 4, "end": 7}, {"type": "phone", "start": 9, "end": 22}],
+    )
+    with pytest.raises(ValueError, match="unknown type"):
+        parse("[[ssn:123]]")
+    with pytest.raises(ValueError, match="malformed"):
+        parse("[[name:김민수]")
+
+
+def _score(path: Path) -> dict[str, dict[str, float]]:
     sys.path.insert(0, str(BENCH.parent))
     try:
         from pii_quality import score
     finally:
         sys.path.remove(str(BENCH.parent))
-    table = score(CORPUS)
-    for kind, row in table.items():
+    return score(path)
+
+
+def test_heldout_quality_meets_targets() -> None:
+    """The hand-labelled corpus: structured types recall >= 0.98 and precision >= 0.95; names recall
+    and precision >= 0.90."""
+    for kind, row in _score(HELDOUT).items():
         if kind == "person_name":
-            assert row["recall"] >= 0.90, (kind, row)
+            assert row["recall"] >= 0.90 and row["precision"] >= 0.90, (kind, row)
         else:
             assert row["recall"] >= 0.98 and row["precision"] >= 0.95, (kind, row)
+
+
+def test_generated_corpus_quality_does_not_regress() -> None:
+    for kind, row in _score(CORPUS).items():
+        assert row["recall"] >= 0.95 and row["precision"] >= 0.95, (kind, row)
 
 
 POLICY = PiiPolicy(default="block", types={"phone": "mask", "person_name": "mask", "email": "allow"})

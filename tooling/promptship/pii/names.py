@@ -1,0 +1,225 @@
+"""Korean person names: a surname plus a one- or two-syllable given name, reported only with a cue.
+
+A Hangul run that starts with a surname is a candidate. It becomes a finding when a cue says it is a
+person, strongest first:
+
+- an honorific attached or right after it (``김민수님``, ``이서연 고객님``, ``김건 씨``): 0.85;
+- a label before it (``예금주 박지영``, ``받는 사람: 장수빈``), a title or sign-off after it (``오세훈 기사``,
+  ``담당자 양희은 드림``), a receiver particle (``박지영한테``), or ``대신`` after a subject (``김민수가
+  대신``): 0.8;
+- a copula (``김민수입니다``) only at the start of a sentence or after a lead such as 안녕하세요 or 저는: 0.8;
+- a bare full name at the start of a field right before a phone number (``윤서아 010-…``): 0.65.
+
+Every cue but an honorific needs a three- or four-syllable candidate (two-syllable names are rare and
+two-syllable words are not). A candidate is never a name when it is an ordinary word (``words.STOPWORDS``),
+such a word plus an ending (``이름을``, ``조리중``, ``주문한``), a title or kinship word (``선배``, ``장모``),
+surname + role (``김사장``) or a quantity (``오천원``, ``한시간``); with a weak cue, not a place (``강남점``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from .finding import Finding
+from .words import (
+    AGENT_CUES,
+    ANIMATE_CUES,
+    BANK_NAMES,
+    COMPOUND_SURNAMES,
+    COPULA_CUES,
+    COPULA_FORMS,
+    COPULA_LEAD_ENDINGS,
+    COPULA_LEADS,
+    FOLLOWING_CUES,
+    FOLLOWING_HONORIFICS,
+    HONORIFIC_CUES,
+    NATIVE_NUMBERS,
+    NOT_HONORIFICS,
+    NUMBER_SYLLABLES,
+    PAIRED_PARTICLES,
+    PARTICLES,
+    PLACE_ENDINGS,
+    PRECEDING_CUES,
+    ROLE_WORDS,
+    SHORT_NAME_HONORIFICS,
+    STOPWORDS,
+    SURNAMES,
+    TITLES,
+    UNITS,
+    WORD_ENDINGS,
+)
+
+HONORIFIC, LABELLED, COPULA, BARE = 0.85, 0.8, 0.8, 0.65
+
+#: Hangul runs that start with a surname: the only runs that can hold a name (one C-speed scan).
+_NAME_RUN = re.compile(
+    "(?<![가-힣])(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])[가-힣]{1,11}(?![가-힣])"
+)
+#: Cues at the end of a run, longest first within each group (the leftmost match is the longest).
+_RUN_CUE = re.compile(
+    "(?:(?P<honorific>" + "|".join(HONORIFIC_CUES) + ")"
+    "|(?P<copula>" + "|".join(COPULA_CUES) + ")"
+    "|(?P<animate>" + "|".join(ANIMATE_CUES) + "))$"
+)
+#: The word after a run: not an honorific (고객센터), an honorific, a title or sign-off, or 대신.
+_FOLLOWING = re.compile(
+    "[ \t]*(?:(?P<not>"
+    + "|".join(NOT_HONORIFICS)
+    + ")|(?P<honorific>"
+    + "|".join(FOLLOWING_HONORIFICS)
+    + ")|(?P<title>"
+    + "|".join(FOLLOWING_CUES)
+    + ")|(?P<agent>"
+    + "|".join(AGENT_CUES)
+    + "))"
+)
+_PARTICLE = re.compile("(?:" + "|".join(PARTICLES) + ")$")
+#: A phone or bank account starting right after a bare name ("윤서아 010-…", "고아라 / 신한 110-…").
+_NUMBER_AFTER = re.compile(r"[ \t/,:|(]{0,3}(?:\+82|\(?0[1-9]\d|(?:" + "|".join(BANK_NAMES) + r")[가-힣]{0,4} ?\d)")
+#: Digits right before a name, then a space or an opening parenthesis ("…456789 김민수", "…5678(이정민)").
+_NUMBER_BEFORE = re.compile(r"\d[ \t]?[(/]?[ \t]?$")
+#: The end of a field after a name: end of text or line, or a closing parenthesis or separator.
+_FIELD_END = re.compile(r"[ \t]*(?:$|[\n)/,|.])")
+_SENTENCE_END = ".!?~"
+_LEAD_STRIP = " \t,~!?.:;"
+_HANGUL_BASE, _JONGSEONG_COUNT, _RIEUL = 0xAC00, 28, 8
+
+
+def _final_consonant(syllable: str) -> int:
+    """The index of the syllable's final consonant (받침), 0 for none."""
+    return (ord(syllable) - _HANGUL_BASE) % _JONGSEONG_COUNT
+
+
+def _has_batchim(syllable: str) -> bool:
+    return _final_consonant(syllable) != 0
+
+
+def _fits_after(word: str, ending: str) -> bool:
+    """Can ``ending`` follow ``word`` grammatically (은/는, 이/가, 을/를, 과/와, 으로/로, 이랑/랑)?"""
+    for after_consonant, after_vowel in PAIRED_PARTICLES:
+        if ending == after_consonant:
+            return _has_batchim(word[-1])
+        if ending == after_vowel:
+            return not _has_batchim(word[-1]) or (ending == "로" and _final_consonant(word[-1]) == _RIEUL)
+    return ending in WORD_ENDINGS
+
+
+def _is_word(candidate: str) -> bool:
+    """An ordinary word, or an ordinary word plus a particle or ending ("이름을", "조리중", "이번에")."""
+    if candidate in STOPWORDS or candidate in TITLES:
+        return True
+    return any(
+        candidate[:k] in STOPWORDS and _fits_after(candidate[:k], candidate[k:]) for k in range(2, len(candidate))
+    )
+
+
+def _is_quantity(candidate: str) -> bool:
+    """A number and a unit ("오천원", "이만원", "한시간", "한그릇")."""
+    for unit in UNITS:
+        if candidate.endswith(unit) and len(candidate) > len(unit):
+            amount = candidate[: -len(unit)]
+            if all(ch in NUMBER_SYLLABLES for ch in amount) or amount in NATIVE_NUMBERS:
+                return True
+    return False
+
+
+def plausible_name(candidate: str, *, min_length: int = 3) -> bool:
+    """Surname + a one- or two-syllable given name, at least ``min_length`` syllables, and no ordinary word."""
+    if not min_length <= len(candidate) <= 4:
+        return False
+    if candidate[:2] in COMPOUND_SURNAMES and len(candidate) >= 3:
+        given = candidate[2:]
+    elif candidate[0] in SURNAMES and len(candidate) <= 3:
+        given = candidate[1:]
+    else:
+        return False
+    return given not in ROLE_WORDS and not _is_word(candidate) and not _is_quantity(candidate)
+
+
+def _strip_particle(token: str) -> tuple[str, str]:
+    """``김민수가`` → (``김민수``, ``가``). Three-syllable tokens are left whole: most names have three."""
+    if len(token) > 3:
+        particle = _PARTICLE.search(token, 3)
+        if particle is not None:
+            return token[: particle.start()], particle.group()
+    return token, ""
+
+
+def _lead_allows_copula(text: str, start: int) -> bool:
+    """Is the copula name at the start of a sentence, or after a lead such as 안녕하세요 / 저는 / 분은?"""
+    before = text[max(0, start - 16) : start].rpartition("\n")[2]
+    stripped = before.rstrip(" \t")
+    if not stripped or stripped[-1] in _SENTENCE_END:
+        return True
+    word = stripped.rstrip(_LEAD_STRIP).rpartition(" ")[2]
+    return word in COPULA_LEADS or word.endswith(COPULA_LEAD_ENDINGS)
+
+
+def _field_start(text: str, start: int) -> bool:
+    """Does a field start here: line start, or right after a separator such as ``/``, ``,`` or ``:``?"""
+    before = text[max(0, start - 4) : start].rstrip(" \t")
+    return not before or before[-1] in "\n/,:|()[]-"
+
+
+def _beside_number(text: str, start: int, end: int) -> bool:
+    """A bare full name as its own field right before a phone or account ("윤서아 010-…"), or right
+    after one at the end of a field ("… 110-123-456789 김민수", "010-…(이정민)")."""
+    if _field_start(text, start) and _NUMBER_AFTER.match(text, end):
+        return True
+    if text.startswith(COPULA_FORMS, start) or _FIELD_END.match(text, end) is None:
+        return False
+    return _NUMBER_BEFORE.search(text, max(0, start - 4), start) is not None
+
+
+def _labelled(text: str, start: int) -> bool:
+    """Does a label such as 예금주 or 받는 분 come right before ``start``?"""
+    return text[max(0, start - 10) : start].rstrip(" \t:：-").endswith(PRECEDING_CUES)
+
+
+def _run_with_cue(text: str, start: int, run: str, cue: re.Match[str]) -> Finding | None:
+    name = run[: cue.start()]
+    if cue.lastgroup == "honorific":
+        ok, confidence = plausible_name(name, min_length=2), HONORIFIC
+    elif cue.lastgroup == "copula":
+        lead = _lead_allows_copula(text, start) or _labelled(text, start)
+        ok, confidence = plausible_name(name) and lead, COPULA
+    else:
+        ok, confidence = plausible_name(name), LABELLED
+    if ok and (confidence == HONORIFIC or name[-1] not in PLACE_ENDINGS):
+        return Finding(start, start + len(name), "person_name", confidence)
+    return None
+
+
+def _separate_cue(text: str, start: int, end: int, name: str, particle: str) -> float | None:
+    """The confidence given by the words around a run without a cue of its own, if any."""
+    following = _FOLLOWING.match(text, end)
+    kind = following.lastgroup if following is not None else None
+    if kind == "honorific" and not particle:
+        short_ok = following is not None and following.group("honorific") in SHORT_NAME_HONORIFICS
+        return HONORIFIC if plausible_name(name, min_length=2 if short_ok else 3) else None
+    if (kind == "agent" if particle else kind == "title") or _labelled(text, start):
+        confidence = LABELLED
+    elif not particle and len(name) == 3 and _beside_number(text, start, end):
+        confidence = BARE
+    else:
+        return None
+    return confidence if plausible_name(name) and name[-1] not in PLACE_ENDINGS else None
+
+
+def detect_person_name(text: str) -> Iterator[Finding]:
+    """Names with a cue (see the module docstring), each span covering surname and given name only."""
+    for m in _NAME_RUN.finditer(text):
+        run, start = m.group(), m.start()
+        cue = _RUN_CUE.search(run, 2)
+        if cue is not None:
+            finding = _run_with_cue(text, start, run, cue)
+            if finding is not None:
+                yield finding
+            continue
+        name, particle = _strip_particle(run)
+        if len(name) > 4 or name in STOPWORDS:
+            continue  # cheap rejections first: most runs are ordinary words
+        confidence = _separate_cue(text, start, m.end(), name, particle)
+        if confidence is not None:
+            yield Finding(start, start + len(name), "person_name", confidence)
