@@ -61,6 +61,7 @@ class CompletionResult:
     prompt_source: Source
     model_alias: str
     deployment: str | None
+    finish_reason: str | None
     fallback_used: str | None
     prompt_tokens: int
     completion_tokens: int
@@ -89,6 +90,7 @@ class CompletionResult:
             prompt_source=source,
             model_alias=alias,
             deployment=completion.deployment,
+            finish_reason=completion.finish_reason,
             fallback_used=completion.alias if completion.alias != alias else None,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
