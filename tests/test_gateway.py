@@ -475,3 +475,45 @@ def test_streaming_refusal_is_the_same_400_as_without_streaming(gateway: Running
             )
             list(response) if stream else None
         assert info.value.code == "content_filter"
+
+
+SHARED_KEY = "gw-shared-poc-0123456789abcdef"
+
+
+def poc_gateway(repo: Path, budgets: str, monkeypatch: pytest.MonkeyPatch) -> RunningGateway:
+    import os
+
+    monkeypatch.setenv("GW_SHARED_SHA256", key_digest(SHARED_KEY))
+    (repo / "policies/credentials.yaml").write_text(
+        "mode: poc\nshared: {gateway_key_sha256_env: GW_SHARED_SHA256}\n"
+        "projects:\n  reviews: {gateway_key_sha256_env: GW_REVIEWS_SHA256}\n"
+    )
+    (repo / "policies/budgets.yaml").write_text(budgets)
+    client = Client(repo, langfuse=False)
+    return RunningGateway(
+        create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ), MemoryCounters())
+    )
+
+
+def test_poc_shared_key_is_charged_to_the_default_budget(
+    repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budgets = "projects:\n  reviews: {monthly_usd: 1.0}\ndefault: {monthly_usd: 0.00001}\n"
+    with poc_gateway(repo, budgets, monkeypatch) as running:
+        ask(running.client(SHARED_KEY), "good")  # about $0.000009
+        with pytest.raises(openai.RateLimitError) as info:
+            for _ in range(3):
+                ask(running.client(SHARED_KEY), "good")
+        assert info.value.code == "budget_exceeded" and "'shared'" in str(info.value)
+        ask(running.client(KEY), "good")  # a project with its own budget is unaffected
+
+
+def test_poc_shared_key_without_a_budget_is_refused(
+    repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with poc_gateway(repo, "projects:\n  reviews: {monthly_usd: 1.0}\n", monkeypatch) as running:
+        with pytest.raises(openai.PermissionDeniedError) as info:
+            ask(running.client(SHARED_KEY), "good")
+        assert info.value.code == "budget_missing" and "policies/budgets.yaml" in str(info.value)
+        assert fake_llm.count() == 0
+        ask(running.client(KEY), "good")

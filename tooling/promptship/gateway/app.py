@@ -27,7 +27,7 @@ from ..sdk import Client, GuardedCall
 from .errors import GatewayError, from_library, unexpected
 from .idempotency import Settlement, claim_or_wait, request_fingerprint
 from .requests import ChatRequest, ManagedRequest, parse_json, validated
-from .state import Counters, KeyStore, budget_left
+from .state import SHARED_PROJECT, Counters, KeyStore, budget_left
 
 Answer = Callable[[], Awaitable[tuple[dict[str, Any], float]]]
 OpenStream = Callable[[Settlement], Awaitable[Response]]
@@ -145,6 +145,14 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
         return project
 
     async def check_budget(project: str) -> None:
+        if project == SHARED_PROJECT and repo.policies.budgets.budget_of(project) is None:
+            raise GatewayError(
+                403,
+                "the PoC shared gateway key has no budget; add `projects.shared` or `default` to "
+                "policies/budgets.yaml, or use a per-project key",
+                "insufficient_quota",
+                "budget_missing",
+            )
         left = await budget_left(repo.policies.budgets, counters, project)
         if left is not None and left <= 0:
             raise GatewayError(

@@ -195,7 +195,7 @@ def counters_from_env(env: Mapping[str, str]) -> Counters:
 
 async def budget_left(budgets: BudgetPolicy, counters: Counters, project: str) -> float | None:
     """USD left this month, or None when the project has no hard budget."""
-    budget = budgets.projects.get(project)
+    budget = budgets.budget_of(project)
     if budget is None or not budget.hard_limit:
         return None
     return budget.monthly_usd - await counters.spent(project)
