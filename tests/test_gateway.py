@@ -457,10 +457,10 @@ def test_unsupported_parameters_are_refused_and_others_passed_through(
     with pytest.raises(openai.BadRequestError) as info:
         ask(client, "good", tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])
     assert info.value.code == "unsupported_parameter" and fake_llm.count() == 0
-    ask(client, "good", max_completion_tokens=7, user="team-a", presence_penalty=0.5)
+    ask(client, "good", max_completion_tokens=7, user="kim@example.com", presence_penalty=0.5)
     assert {k: fake_llm.journal[-1].params.get(k) for k in ("max_completion_tokens", "user", "presence_penalty")} == {
         "max_completion_tokens": 7,
-        "user": "team-a",
+        "user": None,  # an end-user identifier is personal data: never forwarded
         "presence_penalty": 0.5,
     }
 

@@ -293,6 +293,8 @@ def test_complete_from_many_threads_at_once(published: Path, fake_llm: FakeLLM) 
     assert asyncio.run(on_my_own_loop()) == "negative"
     assert client.complete("classify", REVIEW).text == "positive", "closing another loop's session left ours alone"
     client.close()
+    assert client.complete("classify", REVIEW).prompt_source == "langfuse", "a closed client starts again on use"
+    client.close()
 
 
 def test_complete_inside_an_event_loop_is_a_clear_error(published: Path) -> None:

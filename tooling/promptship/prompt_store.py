@@ -64,7 +64,7 @@ class PromptStore:
         self._cache: dict[Key, tuple[float, ManagedPrompt]] = {}
         self._inflight: dict[Key, concurrent.futures.Future[ManagedPrompt]] = {}
         self._backoff_until = 0.0
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="promptship-prompts")
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def get(self, name: str, label: str) -> ManagedPrompt:
         """The prompt, waiting at most ``deadline_s`` for Langfuse (see the module doc)."""
@@ -95,7 +95,11 @@ class PromptStore:
         return self._bundled(name, label)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the fetch threads (a fetch still running ends on its own); a later call starts new ones."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _begin(self, key: Key) -> tuple[ManagedPrompt | None, concurrent.futures.Future[ManagedPrompt] | None]:
         """(prompt to serve now, None) or (None, the fetch to wait for)."""
@@ -108,6 +112,8 @@ class PromptStore:
                 return self._bundled(*key), None
             future = self._inflight.get(key)
             if future is None and now >= self._backoff_until:
+                if self._pool is None:
+                    self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="promptship-prompts")
                 future = self._pool.submit(self._load, key)
                 self._inflight[key] = future
         if cached is not None:

@@ -273,6 +273,9 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                 yield f"data: {json.dumps(from_library(exc, call.alias).body())}\n\n"
             finally:
                 await settlement.abandon()
+                closing = getattr(events, "aclose", None)
+                if closing is not None:
+                    await closing()  # a client that went away also closes the vendor's stream
 
         return StreamingResponse(body(), media_type="text/event-stream")
 

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import GatewayError
 
-#: OpenAI chat parameters forwarded to the model (both routing paths accept them).
+#: OpenAI chat parameters forwarded to the model (both routing paths accept them). ``user`` is not
+#: among them: an end-user identifier is personal data the PII guard does not read.
 PASSTHROUGH_PARAMS = (
     "temperature",
     "top_p",
@@ -26,7 +27,6 @@ PASSTHROUGH_PARAMS = (
     "presence_penalty",
     "frequency_penalty",
     "logit_bias",
-    "user",
 )
 #: OpenAI parameters whose answers this gateway cannot return (it returns one text choice).
 UNSUPPORTED_PARAMS = ("tools", "tool_choice", "functions", "function_call", "logprobs", "audio", "modalities")
