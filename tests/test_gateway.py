@@ -3,6 +3,9 @@ and (for shared counters) a real Redis server started by the test."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import shutil
 import socket
 import subprocess
@@ -118,7 +121,7 @@ def test_budget_exhaustion_returns_429(repo: Path, fake_llm: FakeLLM) -> None:
         create_app(client, KeyStore.from_policy(client.repo.policies.credentials, __import__("os").environ), counters)
     ) as running:
         ask(running.client(), "good")  # about 9 tokens at $1/M: spends about $0.000009
-        assert counters.spent("reviews") > 0
+        assert asyncio.run(counters.spent("reviews")) > 0
         with pytest.raises(openai.RateLimitError) as info:
             for _ in range(3):
                 ask(running.client(), "good")
@@ -155,13 +158,14 @@ def test_managed_prompt_endpoint(gateway: RunningGateway, fake_llm: FakeLLM) -> 
     assert body["promptship"]["prompt_source"] == "bundled"
 
 
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def running_redis(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real redis-server on a free loopback port: (url, process)."""
     server = shutil.which("redis-server")
     assert server, "redis-server is required (.ci/run installs it)"
     port = free_port()
     process = subprocess.Popen(
-        [server, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        [server, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(directory)],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -171,10 +175,16 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", process
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    with running_redis(tmp_path) as (url, _):
+        yield url
 
 
 def test_two_gateways_share_budget_and_idempotency_through_redis(repo: Path, fake_llm: FakeLLM, redis_url: str) -> None:
@@ -197,7 +207,7 @@ def test_two_gateways_share_budget_and_idempotency_through_redis(repo: Path, fak
         with pytest.raises(openai.RateLimitError):
             for _ in range(3):
                 ask(one.client(), "good")
-    assert RedisCounters(redis_url).spent("reviews") >= 0.00002
+    assert asyncio.run(RedisCounters(redis_url).spent("reviews")) >= 0.00002
 
 
 def test_gateway_calls_are_traced(repo: Path, fake_llm: FakeLLM, langfuse_double) -> None:
@@ -238,3 +248,272 @@ def test_content_filter_refusal_goes_to_the_content_policy_fallback(gateway: Run
     answer = ask(gateway.client(), "good but violent")
     assert answer.model_extra["promptship"]["fallback_used"] == "safe"
     assert fake_llm.count(model="m-backup") == 0, "a refusal never goes to the generic fallback"
+
+
+def until(condition: object, what: str) -> None:
+    """Wait (up to 10 s) for ``condition()`` to hold; fail naming ``what`` otherwise."""
+    deadline = time.time() + 10
+    while not condition():  # type: ignore[operator]
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def in_thread(call: object) -> tuple[threading.Thread, dict[str, object]]:
+    """Run ``call()`` in a thread; its result (or exception) lands in the returned dict."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = call()  # type: ignore[operator]
+        except Exception as exc:  # noqa: BLE001 - handed to the test
+            box["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, box
+
+
+def ask_backup(client: openai.OpenAI, text: str, key: str, **extra: object):
+    return client.chat.completions.create(
+        model="backup",
+        messages=[{"role": "user", "content": f"Review: {text}"}],
+        extra_headers={"Idempotency-Key": key},
+        **extra,
+    )
+
+
+def test_retry_while_the_first_call_runs_waits_for_its_answer(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    fake_llm.faults("m-backup", latency_s=1.0)
+    client = gateway.client()
+    thread, first = in_thread(lambda: ask_backup(client, "good", "slow-1"))
+    until(lambda: fake_llm.count() == 1, "the first call to reach the model")
+    retry = ask_backup(client, "good", "slow-1")  # the client timed out and retries
+    thread.join()
+    assert retry.id == first["result"].id and retry.choices[0].message.content == "positive"
+    assert fake_llm.count() == 1, "the retry waited for the first answer instead of calling the model"
+
+
+def test_streamed_retry_while_the_first_stream_runs_replays_it(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    fake_llm.faults("m-backup", latency_s=1.0)
+    client = gateway.client()
+    thread, first = in_thread(lambda: list(ask_backup(client, "bad", "slow-s", stream=True)))
+    until(lambda: fake_llm.count() == 1, "the first stream to reach the model")
+    retry = list(ask_backup(client, "bad", "slow-s", stream=True))
+    thread.join()
+    assert "".join(c.choices[0].delta.content or "" for c in retry if c.choices) == "negative"
+    assert retry[0].id == first["result"][0].id and fake_llm.count() == 1
+
+
+def test_idempotency_key_reused_for_another_request_is_refused(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    client = gateway.client()
+    ask(client, "good", extra_headers={"Idempotency-Key": "k-1"})
+    with pytest.raises(openai.UnprocessableEntityError) as info:
+        ask(client, "bad", extra_headers={"Idempotency-Key": "k-1"})
+    assert info.value.code == "idempotency_key_reused" and fake_llm.count() == 1
+
+
+def test_a_failed_call_releases_its_idempotency_key(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    client = gateway.client()
+    fake_llm.faults("m-backup", error_500=1.0)
+    with pytest.raises(openai.APIStatusError) as info:
+        ask_backup(client, "good", "fails-1")
+    assert info.value.status_code == 502 and info.value.code == "server_error"
+    fake_llm.reset()
+    assert ask_backup(client, "good", "fails-1").choices[0].message.content == "positive"
+    assert fake_llm.count() == 1, "the retry of a failed call calls the model"
+
+
+def test_concurrent_retry_on_another_gateway_waits_through_redis(repo: Path, fake_llm: FakeLLM, redis_url: str) -> None:
+    import os
+
+    apps = []
+    for _ in range(2):
+        client = Client(repo, langfuse=False)
+        keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
+        apps.append(create_app(client, keys, RedisCounters(redis_url)))
+    fake_llm.faults("m-backup", latency_s=1.0)
+    with RunningGateway(apps[0]) as one, RunningGateway(apps[1]) as two:
+        thread, first = in_thread(lambda: ask_backup(one.client(), "good", "shared-slow"))
+        until(lambda: fake_llm.count() == 1, "the first call to reach the model")
+        retry = ask_backup(two.client(), "good", "shared-slow")
+        thread.join()
+        assert retry.id == first["result"].id and fake_llm.count() == 1
+
+
+def post(gateway: RunningGateway, path: str, content: bytes, key: str = KEY, method: str = "POST"):
+    import httpx
+
+    return httpx.request(
+        method,
+        f"http://127.0.0.1:{gateway.port}{path}",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        content=content,
+    )
+
+
+def assert_openai_error(response, status: int, code: str | None, param: str | None = None) -> str:
+    """The response is OpenAI's error envelope with ``status`` and ``code``; returns its message."""
+    body = response.json()
+    assert response.status_code == status, body
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+    assert body["error"]["code"] == code and (param is None or body["error"]["param"] == param)
+    return str(body["error"]["message"])
+
+
+def test_pii_in_names_tool_calls_and_input_text_parts_is_caught(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    rrn, phone = "900101-1234568", "010-1234-5678"
+    tool_call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": ""}}
+    requests = [
+        [{"role": "user", "name": f"user {rrn}", "content": "Review: good"}],
+        [
+            {"role": "user", "content": "Review: good"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{**tool_call, "function": {"name": "lookup", "arguments": json.dumps({"rrn": rrn})}}],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "found"},
+        ],
+        [{"role": "user", "content": [{"type": "input_text", "text": f"Review: good {rrn}"}]}],
+        [{"role": "user", "content": [{"type": "text", "text": "Review: good"}, {"type": "refusal", "refusal": rrn}]}],
+    ]
+    for messages in requests:
+        response = post(
+            gateway, "/v1/chat/completions", json.dumps({"model": "primary", "messages": messages}).encode()
+        )
+        message = assert_openai_error(response, 400, "pii_blocked", "messages")
+        assert "rrn at message" in message and "900101" not in message
+    assert fake_llm.count() == 0, "nothing with a blocked value reached the vendor"
+    masked = [
+        {"role": "user", "content": "Review: good"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{**tool_call, "function": {"name": "lookup", "arguments": json.dumps({"phone": phone})}}],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": f"owner phone {phone}"},
+    ]
+    response = post(gateway, "/v1/chat/completions", json.dumps({"model": "primary", "messages": masked}).encode())
+    assert response.status_code == 200 and response.json()["promptship"]["pii_masked"] == {"phone": 2}
+    sent = json.dumps(fake_llm.journal[-1].messages)
+    assert phone not in sent and sent.count("[PHONE_1]") == 2
+
+
+def test_malformed_content_parts_fail_closed(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    for content in (
+        [{"type": "text"}],
+        [{"type": "text", "text": 5}],
+        ["Review: good"],
+        [{"text": "no type"}],
+        {"text": "x"},
+    ):
+        body = {"model": "primary", "messages": [{"role": "user", "content": content}]}
+        response = post(gateway, "/v1/chat/completions", json.dumps(body).encode())
+        assert_openai_error(response, 400, "invalid_message", "messages")
+    assert fake_llm.count() == 0
+
+
+def test_bad_requests_get_openai_errors_not_crashes(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    assert_openai_error(post(gateway, "/v1/chat/completions", b"{not json"), 400, "invalid_json")
+    assert_openai_error(post(gateway, "/v1/chat/completions", b"[1, 2]"), 400, "invalid_json")
+    hi = post(gateway, "/v1/chat/completions", json.dumps({"model": "primary", "messages": "hi"}).encode())
+    assert_openai_error(hi, 400, "invalid_request", "messages")
+    no_model = post(
+        gateway, "/v1/chat/completions", json.dumps({"messages": [{"role": "user", "content": "x"}]}).encode()
+    )
+    assert "'model' is required" in assert_openai_error(no_model, 400, "invalid_request", "model")
+    bad_role = post(
+        gateway, "/v1/chat/completions", json.dumps({"model": "primary", "messages": [{"role": "boss"}]}).encode()
+    )
+    assert_openai_error(bad_role, 400, "invalid_request", "messages.0.role")
+    variables = post(gateway, "/v1/prompts/classify/completions", json.dumps({"variables": "x"}).encode())
+    assert_openai_error(variables, 400, "invalid_request", "variables")
+    assert_openai_error(post(gateway, "/v1/nothing", b"{}"), 404, "not_found")
+    assert_openai_error(post(gateway, "/v1/chat/completions", b"", method="GET"), 405, None)
+    assert_openai_error(post(gateway, "/v1/prompts/nope/completions", b"{}"), 404, "prompt_not_found")
+    assert_openai_error(post(gateway, "/v1/models", b"", key="wrong", method="GET"), 401, "invalid_api_key")
+    assert fake_llm.count() == 0
+
+
+def test_unexpected_failures_are_a_generic_500(repo: Path, tmp_path: Path) -> None:
+    import os
+
+    with running_redis(tmp_path) as (url, process):
+        client = Client(repo, langfuse=False)
+        app = create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ), RedisCounters(url))
+        process.terminate()
+        process.wait(10)
+        with RunningGateway(app) as running:
+            body = {"model": "primary", "messages": [{"role": "user", "content": "Review: good"}]}
+            response = post(running, "/v1/chat/completions", json.dumps(body).encode())
+    message = assert_openai_error(response, 500, "internal_error")
+    assert "redis" not in message.lower() and "127.0.0.1" not in message
+
+
+def test_unsupported_parameters_are_refused_and_others_passed_through(
+    gateway: RunningGateway, fake_llm: FakeLLM
+) -> None:
+    client = gateway.client()
+    with pytest.raises(openai.BadRequestError) as info:
+        ask(client, "good", tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])
+    assert info.value.code == "unsupported_parameter" and fake_llm.count() == 0
+    ask(client, "good", max_completion_tokens=7, user="kim@example.com", presence_penalty=0.5)
+    assert {k: fake_llm.journal[-1].params.get(k) for k in ("max_completion_tokens", "user", "presence_penalty")} == {
+        "max_completion_tokens": 7,
+        "user": None,  # an end-user identifier is personal data: never forwarded
+        "presence_penalty": 0.5,
+    }
+
+
+def test_streaming_refusal_is_the_same_400_as_without_streaming(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+    fake_llm.faults("m-backup", content_filter_pattern="violent", content_filter_kind="openai")
+    client = gateway.client()
+    for stream in (False, True):
+        with pytest.raises(openai.BadRequestError) as info:
+            response = client.chat.completions.create(
+                model="backup", messages=[{"role": "user", "content": "Review: violent"}], stream=stream
+            )
+            list(response) if stream else None
+        assert info.value.code == "content_filter"
+
+
+SHARED_KEY = "gw-shared-poc-0123456789abcdef"
+
+
+def poc_gateway(repo: Path, budgets: str, monkeypatch: pytest.MonkeyPatch) -> RunningGateway:
+    import os
+
+    monkeypatch.setenv("GW_SHARED_SHA256", key_digest(SHARED_KEY))
+    (repo / "policies/credentials.yaml").write_text(
+        "mode: poc\nshared: {gateway_key_sha256_env: GW_SHARED_SHA256}\n"
+        "projects:\n  reviews: {gateway_key_sha256_env: GW_REVIEWS_SHA256}\n"
+    )
+    (repo / "policies/budgets.yaml").write_text(budgets)
+    client = Client(repo, langfuse=False)
+    return RunningGateway(
+        create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ), MemoryCounters())
+    )
+
+
+def test_poc_shared_key_is_charged_to_the_default_budget(
+    repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budgets = "projects:\n  reviews: {monthly_usd: 1.0}\ndefault: {monthly_usd: 0.00001}\n"
+    with poc_gateway(repo, budgets, monkeypatch) as running:
+        ask(running.client(SHARED_KEY), "good")  # about $0.000009
+        with pytest.raises(openai.RateLimitError) as info:
+            for _ in range(3):
+                ask(running.client(SHARED_KEY), "good")
+        assert info.value.code == "budget_exceeded" and "'shared'" in str(info.value)
+        ask(running.client(KEY), "good")  # a project with its own budget is unaffected
+
+
+def test_poc_shared_key_without_a_budget_is_refused(
+    repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with poc_gateway(repo, "projects:\n  reviews: {monthly_usd: 1.0}\n", monkeypatch) as running:
+        with pytest.raises(openai.PermissionDeniedError) as info:
+            ask(running.client(SHARED_KEY), "good")
+        assert info.value.code == "budget_missing" and "policies/budgets.yaml" in str(info.value)
+        assert fake_llm.count() == 0
+        ask(running.client(KEY), "good")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from promptship import Client
 from promptship.pii import PiiBlockedError
 
 from .doubles.fake_llm import FakeLLM
 from .doubles.langfuse_api import LangfuseDouble
+from .doubles.server import BackgroundServer
 from .test_eval import SENTIMENT, make_repo
 
 REVIEW = {"review": "good food number 1"}
@@ -159,3 +165,147 @@ def test_streaming_yields_pieces_then_the_result(published: Path, fake_llm: Fake
     assert result.text == "".join(pieces) and result.completion_tokens == count_tokens(result.text) > 0
     assert result.cost_usd > 0
     assert fake_llm.journal[-1].params["stream"] is True
+
+
+class LangfuseProxy:
+    """The Langfuse double behind a loopback proxy that can hold prompt reads: while ``holding``, a
+    prompt read is accepted and gets no answer until :meth:`release` (or the proxy stops)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.holding = False
+        self.held = 0
+        self._released = asyncio.Event()
+        self._server = BackgroundServer(lambda app: app.router.add_route("*", "/{tail:.*}", self._handle))
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def release(self) -> None:
+        assert self._server.loop is not None
+        self._server.loop.call_soon_threadsafe(self._released.set)
+
+    def __enter__(self) -> LangfuseProxy:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if self.holding and "/api/public/v2/prompts/" in request.path:
+            self.held += 1
+            assert self._server.stopping is not None
+            waits = [asyncio.ensure_future(self._released.wait()), asyncio.ensure_future(self._server.stopping.wait())]
+            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in pending:
+                waiting.cancel()
+            if not self._released.is_set():
+                return web.Response(status=503)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method, self.upstream + request.path_qs, headers=headers, data=await request.read()
+            ) as answer,
+        ):
+            body = await answer.read()
+            return web.Response(status=answer.status, body=body, content_type=answer.content_type)
+
+
+def until(condition: object, what: str) -> None:
+    deadline = time.time() + 10
+    while not condition():  # type: ignore[operator]
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def through(proxy: LangfuseProxy) -> dict[str, str]:
+    return {**os.environ, "LANGFUSE_HOST": proxy.url}
+
+
+def test_hung_langfuse_costs_one_deadline_then_backs_off(
+    published: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble
+) -> None:
+    with LangfuseProxy(langfuse_double.host) as proxy:
+        proxy.holding = True
+        client = Client(published, env=through(proxy), fetch_timeout_s=0.2)
+        sources = [client.prompt("classify").source for _ in range(3)]
+        result = client.complete("classify", REVIEW)
+        assert sources == ["bundled"] * 3 and result.prompt_source == "bundled" and result.text == "positive"
+        assert proxy.held == 1, "one fetch, then the back-off: later calls do not wait on Langfuse"
+        client.close()
+
+
+def test_async_calls_do_not_block_the_event_loop_while_langfuse_is_slow(
+    published: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble
+) -> None:
+    with LangfuseProxy(langfuse_double.host) as proxy:
+        proxy.holding = True
+        client = Client(published, env=through(proxy), fetch_timeout_s=30)
+
+        async def scenario() -> object:
+            task = asyncio.create_task(client.acomplete("classify", REVIEW))
+            deadline = time.time() + 10
+            while proxy.held == 0:  # runs only if the fetch leaves the event loop free
+                assert time.time() < deadline, "the prompt read never reached Langfuse"
+                await asyncio.sleep(0.01)
+            proxy.release()  # from this loop: with a blocked loop the SDK would time out first
+            result = await task
+            await client.router.aclose()
+            return result
+
+        result = asyncio.run(scenario())
+        assert (result.prompt_source, result.prompt_version) == ("langfuse", 1)
+        client.close()
+
+
+def test_expired_prompt_is_served_stale_while_one_refresh_runs(
+    published: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble
+) -> None:
+    def label_reads() -> int:
+        return sum(1 for m, p in langfuse_double.journal if m == "GET" and p.endswith("classify?label=production"))
+
+    with LangfuseProxy(langfuse_double.host) as proxy:
+        client = Client(published, env=through(proxy), cache_ttl_s=0, fetch_timeout_s=30)
+        assert client.prompt("classify").source == "langfuse"
+        proxy.holding = True
+        served = [client.prompt("classify") for _ in range(3)]
+        assert [(p.source, p.version) for p in served] == [("stale-cache", 1)] * 3
+        until(lambda: proxy.held == 1, "the refresh to reach Langfuse")
+        proxy.release()
+        until(lambda: label_reads() == 2, "the held refresh to complete")
+        assert proxy.held == 1, "one refresh in flight at a time"
+        client.close()
+
+
+def test_complete_from_many_threads_at_once(published: Path, fake_llm: FakeLLM) -> None:
+    client = Client(published)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: client.complete("classify", {"review": f"good food {i}"}), range(16)))
+    assert [r.text for r in results] == ["positive"] * 16 and fake_llm.count() == 16
+
+    async def on_my_own_loop() -> str:
+        result = await client.acomplete("classify", {"review": "bad food"})
+        await client.router.aclose()
+        return result.text
+
+    assert asyncio.run(on_my_own_loop()) == "negative"
+    assert client.complete("classify", REVIEW).text == "positive", "closing another loop's session left ours alone"
+    client.close()
+    assert client.complete("classify", REVIEW).prompt_source == "langfuse", "a closed client starts again on use"
+    client.close()
+
+
+def test_complete_inside_an_event_loop_is_a_clear_error(published: Path) -> None:
+    from promptship.errors import UsageError
+
+    client = Client(published, langfuse=False)
+
+    async def misuse() -> None:
+        client.complete("classify", REVIEW)
+
+    with pytest.raises(UsageError, match="inside a running event loop") as info:
+        asyncio.run(misuse())
+    assert "await client.acomplete" in info.value.format()

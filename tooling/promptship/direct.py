@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,22 +76,24 @@ class DirectClients:
         import aiohttp  # noqa: F401  (imported here so the first request's latency does not include it)
 
         self.env = env
-        self._session: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # Each loop touches only its own entry; a loop that is gone drops out by itself.
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
     def _current_session(self) -> Any:
         import aiohttp
 
         loop = asyncio.get_running_loop()
-        if self._session is None or loop is not self._loop or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
-            self._loop = loop
-        return self._session
+        session = self._sessions.get(loop)
+        if session is None or session.closed:
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+            self._sessions[loop] = session
+        return session
 
     async def aclose(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        """Close the session of the running loop (other loops keep theirs)."""
+        session = self._sessions.pop(asyncio.get_running_loop(), None)
+        if session is not None and not session.closed:
+            await session.close()
 
     async def complete(
         self, deployment: Deployment, messages: list[dict[str, Any]], params: Mapping[str, Any], timeout_s: float

@@ -18,39 +18,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import threading
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from .errors import PromptshipError, UsageError
+from .errors import UsageError
+from .loop_thread import LoopThread
 from .pii.policy import PiiBlockedError, guard_messages
+from .prompt_store import ManagedPrompt, PromptNotFound, PromptStore, Source
 from .render import render_prompt
 from .repo import Repository
 from .routing import Completion, ModelRouter
 from .schema import Prompt
 from .schema.run import Attempt
 from .validate import load_valid_repo
-
-Source = Literal["langfuse", "stale-cache", "bundled", "request"]
-
-
-class PromptNotFound(PromptshipError):
-    pass
-
-
-@dataclass(frozen=True)
-class ManagedPrompt:
-    name: str
-    label: str
-    prompt: Prompt
-    version: int | None
-    source: Source
-    #: The SDK's prompt object when it came from Langfuse (links traces to the version).
-    langfuse_prompt: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -61,6 +45,7 @@ class CompletionResult:
     prompt_source: Source
     model_alias: str
     deployment: str | None
+    finish_reason: str | None
     fallback_used: str | None
     prompt_tokens: int
     completion_tokens: int
@@ -89,6 +74,7 @@ class CompletionResult:
             prompt_source=source,
             model_alias=alias,
             deployment=completion.deployment,
+            finish_reason=completion.finish_reason,
             fallback_used=completion.alias if completion.alias != alias else None,
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
@@ -145,7 +131,13 @@ class GuardedCall:
 
 
 class Client:
-    """Thread-safe; create one per process and reuse it."""
+    """Thread-safe; create one per process, reuse it, and :meth:`close` it at shutdown.
+
+    ``cache_ttl_s``: how long a fetched prompt is fresh. ``fetch_timeout_s``: the longest a call waits
+    for Langfuse when nothing is cached. ``langfuse_backoff_s``: after a failed or overdue fetch, how
+    long prompts are served from the cache or the bundled files without trying Langfuse.
+    The synchronous methods run on one event loop thread owned by the client.
+    """
 
     def __init__(
         self,
@@ -153,6 +145,8 @@ class Client:
         *,
         profile: str | None = None,
         cache_ttl_s: float = 60.0,
+        fetch_timeout_s: float = 2.0,
+        langfuse_backoff_s: float = 30.0,
         env: Mapping[str, str] | None = None,
         langfuse: bool = True,
     ) -> None:
@@ -161,10 +155,15 @@ class Client:
         if self.repo.policies.routing is None:
             raise UsageError("the bundled repository has no policies/routing.yaml")
         self.router = ModelRouter(self.repo.policies.routing, profile=profile, env=self.env)
-        self.cache_ttl_s = cache_ttl_s
-        self._cache: dict[tuple[str, str], tuple[float, ManagedPrompt]] = {}
-        self._lock = threading.Lock()
         self._langfuse = self._connect() if langfuse else None
+        self.prompts = PromptStore(
+            self._fetch if self._langfuse is not None else None,
+            self._bundled,
+            ttl_s=cache_ttl_s,
+            deadline_s=fetch_timeout_s,
+            backoff_s=langfuse_backoff_s,
+        )
+        self._loop = LoopThread("promptship-client")
 
     def _connect(self) -> Any:
         credentials = self.repo.policies.credentials
@@ -183,29 +182,13 @@ class Client:
 
     # -- prompts -------------------------------------------------------------------------------------
     def prompt(self, name: str, label: str = "production") -> ManagedPrompt:
-        """The prompt holding ``label`` in Langfuse, cached for ``cache_ttl_s``; see the module doc
-        for what is served when Langfuse is unreachable."""
-        key = (name, label)
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        if self._langfuse is not None:
-            try:
-                fetched = self._fetch(name, label)
-            except PromptNotFound:
-                raise
-            except Exception:  # noqa: BLE001 - Langfuse unreachable or failing: fall back below
-                fetched = None
-            if fetched is not None:
-                with self._lock:
-                    self._cache[key] = (time.monotonic() + self.cache_ttl_s, fetched)
-                return fetched
-            if cached is not None:
-                return ManagedPrompt(
-                    name, label, cached[1].prompt, cached[1].version, "stale-cache", cached[1].langfuse_prompt
-                )
-        return self._bundled(name, label)
+        """The prompt holding ``label`` in Langfuse, cached for ``cache_ttl_s``; never waits more than
+        ``fetch_timeout_s`` (see :mod:`promptship.prompt_store` for what is served instead)."""
+        return self.prompts.get(name, label)
+
+    async def aprompt(self, name: str, label: str = "production") -> ManagedPrompt:
+        """:meth:`prompt` without blocking the event loop."""
+        return await self.prompts.aget(name, label)
 
     def _fetch(self, name: str, label: str) -> ManagedPrompt:
         from langfuse.api.core import ApiError
@@ -251,7 +234,7 @@ class Client:
         Raises :class:`~promptship.pii.PiiBlockedError` when the policy blocks personal data, and
         :class:`~promptship.routing.ModelCallFailed` when every attempt failed.
         """
-        call = self._prepare(name, variables, label, images)
+        call = await self._prepare(name, variables, label, images)
         completion = await self.router.complete(call.alias, call.messages, call.params)
         return call.finish(completion)
 
@@ -265,13 +248,15 @@ class Client:
             print(piece, end="")
         streamed.result  # the CompletionResult, once the stream is exhausted
         """
-        call = self._prepare(name, variables, label, images)
+        call = await self._prepare(name, variables, label, images)
         events = self.router.stream(call.alias, call.messages, call.params)
         return StreamedCompletion(events, call.finish)
 
-    def _prepare(self, name: str, variables: Mapping[str, Any], label: str, images: list[str] | None) -> GuardedCall:
+    async def _prepare(
+        self, name: str, variables: Mapping[str, Any], label: str, images: list[str] | None
+    ) -> GuardedCall:
         """Fetch, render and PII-guard a managed prompt."""
-        managed = self.prompt(name, label)
+        managed = await self.aprompt(name, label)
         rendered = render_prompt(managed.prompt, variables)
         return self.guard(
             name,
@@ -318,14 +303,15 @@ class Client:
     def complete(
         self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
     ) -> CompletionResult:
-        """Synchronous :meth:`acomplete` (not for use inside a running event loop)."""
-        return asyncio.run(self._closing(self.acomplete(name, variables, label=label, images=images)))
-
-    async def _closing(self, call: Any) -> CompletionResult:
-        try:
-            return await call  # type: ignore[no-any-return]
-        finally:
-            await self.router.aclose()
+        """Synchronous :meth:`acomplete`, callable from any number of threads at once (each call runs
+        on the client's event loop thread). Inside async code, ``await acomplete(...)`` instead."""
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop()
+            raise UsageError(
+                "Client.complete() was called inside a running event loop, which it would block",
+                hint="use `await client.acomplete(...)` in async code",
+            )
+        return self._loop.run(self.acomplete(name, variables, label=label, images=images))
 
     def trace_generation(
         self,
@@ -387,7 +373,9 @@ class Client:
             pass
 
     def close(self) -> None:
-        """Flush buffered traces."""
+        """Close the client's event loop thread and its connections, and flush buffered traces."""
+        self._loop.close(self.router.aclose)
+        self.prompts.close()
         if self._langfuse is not None:
             with contextlib.suppress(Exception):  # flushing is best effort, like tracing
                 self._langfuse.flush()

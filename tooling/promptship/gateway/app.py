@@ -1,9 +1,10 @@
 """The gateway's HTTP API (FastAPI): OpenAI's chat-completions and models endpoints, plus managed
 prompts by name and label. Vendor keys stay on the server; clients hold a per-project gateway key.
 
-Errors use OpenAI's error format (``{"error": {"message", "type", "param", "code"}}``) so the official
-clients raise their usual exceptions. ``Idempotency-Key`` makes a client's timeout-and-retry return
-the first answer without calling the model or billing twice.
+Every error uses OpenAI's error format (``gateway/errors.py``), unknown routes and crashes included,
+so the official clients raise their usual exceptions. ``Idempotency-Key`` makes a client's
+timeout-and-retry return the first answer without calling the model or billing twice, even while
+the first call is still running (``gateway/idempotency.py``).
 """
 
 from __future__ import annotations
@@ -12,33 +13,57 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException
 
 from ..errors import PromptshipError
-from ..pii.policy import PiiBlockedError
-from ..routing import ModelCallFailed
-from ..sdk import Client
-from .state import Counters, KeyStore, budget_left
+from ..routing import Completion
+from ..sdk import Client, GuardedCall
+from .errors import GatewayError, from_library, unexpected
+from .idempotency import Settlement, claim_or_wait, request_fingerprint
+from .requests import ChatRequest, ManagedRequest, parse_json, validated
+from .state import SHARED_PROJECT, Counters, KeyStore, budget_left
 
-IDEMPOTENCY_TTL_S = 24 * 3600
-PASSTHROUGH_PARAMS = ("temperature", "top_p", "max_tokens", "stop", "seed", "response_format")
-
-
-def openai_error(status: int, message: str, kind: str, code: str | None = None) -> Any:
-    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": code}}, status_code=status)
+Answer = Callable[[], Awaitable[tuple[dict[str, Any], float]]]
+OpenStream = Callable[[Settlement], Awaitable[Response]]
 
 
-def completion_body(alias: str, text: str, prompt_tokens: int, completion_tokens: int, extra: dict[str, Any]) -> dict:
+class Finished(Protocol):
+    """What a chat.completion reports of a finished call (a Completion or a CompletionResult)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def prompt_tokens(self) -> int: ...
+
+    @property
+    def completion_tokens(self) -> int: ...
+
+    @property
+    def finish_reason(self) -> str | None: ...
+
+
+def completion_body(alias: str, done: Finished, extra: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI ``chat.completion`` for a finished call."""
+    prompt_tokens, completion_tokens = done.prompt_tokens, done.completion_tokens
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": alias,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": done.text},
+                "finish_reason": done.finish_reason or "stop",
+            }
+        ],
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -48,66 +73,137 @@ def completion_body(alias: str, text: str, prompt_tokens: int, completion_tokens
     }
 
 
-async def sse(body: dict[str, Any]) -> AsyncIterator[str]:
-    """The finished completion as OpenAI stream chunks (role, content, finish, usage, [DONE])."""
-    base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"], "model": body["model"]}
-    text = body["choices"][0]["message"]["content"]
-    opening = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-    yield f"data: {json.dumps({**base, 'choices': [opening]})}\n\n"
+def chunk(head: dict[str, Any], choices: list[dict[str, Any]], **extra: Any) -> str:
+    return f"data: {json.dumps({**head, 'choices': choices, **extra}, ensure_ascii=False)}\n\n"
+
+
+async def replay(body: dict[str, Any]) -> AsyncIterator[str]:
+    """A stored completion as OpenAI stream chunks (role, content, finish, usage, [DONE])."""
+    head = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"], "model": body["model"]}
+    choice = body["choices"][0]
+    text = choice["message"]["content"]
+    yield chunk(head, [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
     for start in range(0, len(text), 24):
-        delta = {"index": 0, "delta": {"content": text[start : start + 24]}, "finish_reason": None}
-        yield f"data: {json.dumps({**base, 'choices': [delta]}, ensure_ascii=False)}\n\n"
-    yield f"data: {json.dumps({**base, 'choices': [{'index': 0, 'delta': {}, 'finish_reason': 'stop'}]})}\n\n"
-    yield f"data: {json.dumps({**base, 'choices': [], 'usage': body['usage']})}\n\n"
+        yield chunk(head, [{"index": 0, "delta": {"content": text[start : start + 24]}, "finish_reason": None}])
+    yield chunk(head, [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}])
+    yield chunk(head, [], usage=body["usage"])
     yield "data: [DONE]\n\n"
 
 
-def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
+def install_error_handlers(app: FastAPI) -> None:
+    """OpenAI-format answers for every error: ours, the library's, routing (404/405) and crashes."""
+
+    def answer(error: GatewayError) -> JSONResponse:
+        return JSONResponse(error.body(), status_code=error.status)
+
+    @app.exception_handler(GatewayError)
+    async def gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
+        return answer(exc)
+
+    @app.exception_handler(PromptshipError)
+    async def library_error(request: Request, exc: PromptshipError) -> JSONResponse:
+        return answer(from_library(exc, getattr(request.state, "alias", None)))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"method {request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        return answer(GatewayError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return answer(GatewayError(400, "the request is malformed", code="invalid_request"))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        return answer(unexpected(exc, request.method, request.url.path))
+
+
+def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await client.router.aclose()
         client.close()
+        closing = getattr(counters, "aclose", None)
+        if closing is not None:
+            await closing()
 
-    app = FastAPI(title="promptship gateway", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app = FastAPI(title="promptship gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    install_error_handlers(app)
     repo = client.repo
 
-    def authenticate(request: Request) -> str | None:
+    def project_of(request: Request) -> str:
         header = request.headers.get("authorization", "")
-        return keys.project_of(header[7:]) if header.lower().startswith("bearer ") else None
+        project = keys.project_of(header[7:]) if header.lower().startswith("bearer ") else None
+        if project is None:
+            raise GatewayError(401, "invalid gateway key", code="invalid_api_key")
+        return project
 
-    async def run(request: Request, project: str, alias: str, produce: Any) -> Any:
-        idempotency = request.headers.get("idempotency-key")
-        cache_key = f"{project}:{idempotency}" if idempotency else None
-        if cache_key and (previous := counters.recall(cache_key)) is not None:
-            return previous
-        left = budget_left(repo.policies.budgets, counters, project)
+    async def check_budget(project: str) -> None:
+        if project == SHARED_PROJECT and repo.policies.budgets.budget_of(project) is None:
+            raise GatewayError(
+                403,
+                "the PoC shared gateway key has no budget; add `projects.shared` or `default` to "
+                "policies/budgets.yaml, or use a per-project key",
+                "insufficient_quota",
+                "budget_missing",
+            )
+        left = await budget_left(repo.policies.budgets, counters, project)
         if left is not None and left <= 0:
-            return openai_error(
+            raise GatewayError(
                 429,
                 f"monthly budget of project '{project}' is spent; it resets next month or "
                 "when the budget in policies/budgets.yaml is raised",
                 "insufficient_quota",
                 "budget_exceeded",
             )
+
+    async def serve(
+        request: Request, project: str, payload: dict[str, Any], answer: Answer, open_stream: OpenStream | None = None
+    ) -> Response:
+        """Idempotency, budget, then the call; the project is charged once, when the answer is complete."""
+        idempotency = request.headers.get("idempotency-key")
+        key = fingerprint = None
+        if idempotency:
+            key = f"{project}:{idempotency}"
+            fingerprint = request_fingerprint(request.url.path, payload)
+            claim = await claim_or_wait(counters, key, fingerprint)
+            if claim.state == "mismatch":
+                raise GatewayError(
+                    422,
+                    "this Idempotency-Key was already used for a different request; use a new key",
+                    code="idempotency_key_reused",
+                )
+            if claim.state == "pending":
+                raise GatewayError(
+                    409,
+                    "a request with this Idempotency-Key is still in progress; retry later",
+                    code="idempotency_key_in_use",
+                )
+            if claim.state == "done" and claim.response is not None:
+                if open_stream is not None:
+                    return StreamingResponse(replay(claim.response), media_type="text/event-stream")
+                return JSONResponse(claim.response)
+        settlement = Settlement(counters, project, key, fingerprint)
         try:
-            body, cost = await produce()
-        except PiiBlockedError as exc:
-            return openai_error(400, exc.message, "invalid_request_error", "pii_blocked")
-        except ModelCallFailed as exc:
-            status = 400 if exc.kind in ("content_filter", "bad_request") else 502
-            return openai_error(status, f"all deployments of '{alias}' failed: {exc.kind}", "api_error", exc.kind)
-        except PromptshipError as exc:
-            return openai_error(400, exc.message, "invalid_request_error", exc.code)
-        counters.add_spend(project, cost)
-        if cache_key:
-            counters.remember(cache_key, body, IDEMPOTENCY_TTL_S)
-        return body
+            await check_budget(project)
+            if open_stream is not None:
+                return await open_stream(settlement)
+            body, cost = await answer()
+            await settlement.settle(body, cost)
+            return JSONResponse(body)
+        except BaseException:
+            await settlement.abandon()
+            raise
 
     @app.get("/v1/models")
     async def models(request: Request) -> Any:
-        if authenticate(request) is None:
-            return openai_error(401, "invalid gateway key", "invalid_request_error", "invalid_api_key")
+        project_of(request)
         return {
             "object": "list",
             "data": [
@@ -117,23 +213,24 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
         }
 
     @app.post("/v1/chat/completions")
-    async def chat(request: Request) -> Any:
-        project = authenticate(request)
-        if project is None:
-            return openai_error(401, "invalid gateway key", "invalid_request_error", "invalid_api_key")
-        payload = await request.json()
-        alias = str(payload.get("model", ""))
+    async def chat(request: Request) -> Response:
+        project = project_of(request)
+        payload = parse_json(await request.body())
+        chat_request = validated(payload, ChatRequest)
+        alias = chat_request.model
         if alias not in client.router.aliases():
-            return openai_error(
-                404,
-                f"model '{alias}' is not an alias of the routing policy",
-                "invalid_request_error",
-                "model_not_found",
+            raise GatewayError(
+                404, f"model '{alias}' is not an alias of the routing policy", code="model_not_found", param="model"
             )
+        request.state.alias = alias
+        params = chat_request.params()
+        messages = chat_request.message_dicts()
 
-        async def produce() -> tuple[dict[str, Any], float]:
-            params = {k: payload[k] for k in PASSTHROUGH_PARAMS if payload.get(k) is not None}
-            call = client.guard(f"{project}/{alias}", payload.get("messages") or [], params, alias=alias)
+        def guard() -> GuardedCall:
+            return client.guard(f"{project}/{alias}", messages, params, alias=alias)
+
+        async def answer() -> tuple[dict[str, Any], float]:
+            call = guard()
             done = await client.router.complete(alias, call.messages, call.params)
             call.finish(done)
             extra = {
@@ -142,75 +239,55 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
                 "pii_masked": call.pii_masked,
                 "fallback_used": done.alias if done.alias != alias else None,
             }
-            return completion_body(alias, done.text, done.prompt_tokens, done.completion_tokens, extra), done.cost_usd
+            return completion_body(alias, done, extra), done.cost_usd
 
-        if payload.get("stream"):
-            return await stream(request, project, alias, payload)
-        return await run(request, project, alias, produce)
+        async def open_stream(settlement: Settlement) -> Response:
+            call = guard()
+            return await stream(call, settlement)
 
-    async def stream(request: Request, project: str, alias: str, payload: dict[str, Any]) -> Any:
-        """True streaming: pieces are forwarded as they arrive; spend is charged when the stream ends."""
-        idempotency = request.headers.get("idempotency-key")
-        cache_key = f"{project}:{idempotency}" if idempotency else None
-        if cache_key and (previous := counters.recall(cache_key)) is not None:
-            return StreamingResponse(sse(previous), media_type="text/event-stream")
-        left = budget_left(repo.policies.budgets, counters, project)
-        if left is not None and left <= 0:
-            return openai_error(
-                429, f"monthly budget of project '{project}' is spent", "insufficient_quota", "budget_exceeded"
-            )
-        params = {k: payload[k] for k in PASSTHROUGH_PARAMS if payload.get(k) is not None}
-        try:
-            call = client.guard(f"{project}/{alias}", payload.get("messages") or [], params, alias=alias)
-        except PiiBlockedError as exc:
-            return openai_error(400, exc.message, "invalid_request_error", "pii_blocked")
-        events = client.router.stream(alias, call.messages, call.params)
-        try:
-            first = await anext(events)
-        except ModelCallFailed as exc:
-            return openai_error(502, f"all deployments of '{alias}' failed: {exc.kind}", "api_error", exc.kind)
-        head = {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": alias,
-        }
+        return await serve(request, project, payload, answer, open_stream if chat_request.stream else None)
+
+    async def stream(call: GuardedCall, settlement: Settlement) -> Response:
+        """True streaming: pieces are forwarded as they arrive; a failure before the first piece is
+        an ordinary error answer, one after it an ``error`` event; spend is charged at the end."""
+        events = client.router.stream(call.alias, call.messages, call.params)
+        first = await anext(events)
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time())}
+        head["model"] = call.alias
 
         async def body() -> AsyncIterator[str]:
-            opening = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
-            yield f"data: {json.dumps({**head, 'choices': [opening]})}\n\n"
-            event: Any = first
-            while True:
-                if isinstance(event, str):
-                    piece = {"index": 0, "delta": {"content": event}, "finish_reason": None}
-                    yield f"data: {json.dumps({**head, 'choices': [piece]}, ensure_ascii=False)}\n\n"
-                else:
-                    done = event
-                    counters.add_spend(project, done.cost_usd)
-                    call.finish(done)
-                    final = completion_body(alias, done.text, done.prompt_tokens, done.completion_tokens, {})
-                    if cache_key:
-                        counters.remember(cache_key, {**final, "id": head["id"]}, IDEMPOTENCY_TTL_S)
-                    end = {"index": 0, "delta": {}, "finish_reason": "stop"}
-                    yield f"data: {json.dumps({**head, 'choices': [end]})}\n\n"
-                    yield f"data: {json.dumps({**head, 'choices': [], 'usage': final['usage']})}\n\n"
-                    yield "data: [DONE]\n\n"
-                    return
-                event = await anext(events)
+            try:
+                yield chunk(head, [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+                event: str | Completion = first
+                while isinstance(event, str):
+                    yield chunk(head, [{"index": 0, "delta": {"content": event}, "finish_reason": None}])
+                    event = await anext(events)
+                call.finish(event)
+                final = {**completion_body(call.alias, event, {}), "id": head["id"]}
+                final["created"] = head["created"]
+                await settlement.settle(final, event.cost_usd)
+                yield chunk(head, [{"index": 0, "delta": {}, "finish_reason": final["choices"][0]["finish_reason"]}])
+                yield chunk(head, [], usage=final["usage"])
+                yield "data: [DONE]\n\n"
+            except PromptshipError as exc:
+                yield f"data: {json.dumps(from_library(exc, call.alias).body())}\n\n"
+            finally:
+                await settlement.abandon()
+                closing = getattr(events, "aclose", None)
+                if closing is not None:
+                    await closing()  # a client that went away also closes the vendor's stream
 
         return StreamingResponse(body(), media_type="text/event-stream")
 
     @app.post("/v1/prompts/{name:path}/completions")
-    async def managed(name: str, request: Request) -> Any:
-        project = authenticate(request)
-        if project is None:
-            return openai_error(401, "invalid gateway key", "invalid_request_error", "invalid_api_key")
-        payload = await request.json()
+    async def managed(name: str, request: Request) -> Response:
+        project = project_of(request)
+        payload = parse_json(await request.body())
+        managed_request = validated(payload, ManagedRequest)
+        request.state.alias = name
 
-        async def produce() -> tuple[dict[str, Any], float]:
-            done = await client.acomplete(
-                name, payload.get("variables") or {}, label=payload.get("label") or "production"
-            )
+        async def answer() -> tuple[dict[str, Any], float]:
+            done = await client.acomplete(name, managed_request.variables, label=managed_request.label)
             extra = {
                 "deployment": done.deployment,
                 "cost_usd": done.cost_usd,
@@ -219,11 +296,8 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> Any:
                 "pii_masked": done.pii_masked,
                 "fallback_used": done.fallback_used,
             }
-            return (
-                completion_body(done.model_alias, done.text, done.prompt_tokens, done.completion_tokens, extra),
-                done.cost_usd,
-            )
+            return completion_body(done.model_alias, done, extra), done.cost_usd
 
-        return await run(request, project, name, produce)
+        return await serve(request, project, payload, answer)
 
     return app

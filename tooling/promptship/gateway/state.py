@@ -1,7 +1,13 @@
-"""Shared gateway state: project keys, monthly spend and idempotent responses.
+"""Shared gateway state: project keys, monthly spend and idempotency records.
 
 In-process by default; with ``REDIS_URL`` the counters and idempotency records live in Redis so
-several gateway processes share them (the gateway itself is stateless).
+several gateway processes share them (the gateway itself is stateless). Every storage call is a
+coroutine: the Redis implementation uses ``redis.asyncio`` and never blocks the event loop.
+
+An idempotency record is claimed *before* the model is called (``SET NX`` in Redis, a dict entry
+under a lock in process), so a retry that arrives while the first call is still running finds the
+claim and waits for its answer instead of calling the model again. The record keeps a hash of the
+request, so reusing a key for a different request is detected.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..schema import BudgetPolicy, CredentialsPolicy
+
+#: The project the PoC shared gateway key is charged to (see :class:`KeyStore`).
+SHARED_PROJECT = "shared"
 
 
 def key_digest(key: str) -> str:
@@ -32,10 +41,10 @@ class KeyStore:
     @classmethod
     def from_policy(cls, policy: CredentialsPolicy, env: Mapping[str, str]) -> KeyStore:
         pairs = []
-        if policy.shared.gateway_key_sha256_env and env.get(policy.shared.gateway_key_sha256_env):
-            pairs.append((env[policy.shared.gateway_key_sha256_env].strip().lower(), "shared"))
-        if policy.mode == "production":
-            pairs = []  # production: only per-project keys are accepted
+        if policy.mode == "poc" and policy.shared.gateway_key_sha256_env:
+            digest = env.get(policy.shared.gateway_key_sha256_env)
+            if digest:
+                pairs.append((digest.strip().lower(), SHARED_PROJECT))
         for project, credentials in policy.projects.items():
             variable = credentials.gateway_key_sha256_env
             if variable and env.get(variable):
@@ -56,66 +65,127 @@ def month() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m")
 
 
+@dataclass(frozen=True)
+class Claim:
+    """The state of an idempotency key as seen by one request.
+
+    ``owner``: this request claimed the key and must call the model, then :meth:`Counters.store` the
+    response or :meth:`Counters.release` the key. ``done``: ``response`` is the stored answer.
+    ``pending``: another request holds the claim. ``mismatch``: the key was used for a different request.
+    """
+
+    state: Literal["owner", "done", "pending", "mismatch"]
+    response: dict[str, Any] | None = None
+
+
+def _claim_of(record: Mapping[str, Any], fingerprint: str) -> Claim:
+    if record.get("fingerprint") != fingerprint:
+        return Claim("mismatch")
+    if record.get("state") == "done":
+        return Claim("done", record.get("response"))
+    return Claim("pending")
+
+
 class Counters(Protocol):
-    def spent(self, project: str) -> float: ...
+    async def spent(self, project: str) -> float:
+        """USD spent by ``project`` this calendar month (UTC)."""
+        ...
 
-    def add_spend(self, project: str, usd: float) -> float: ...
+    async def add_spend(self, project: str, usd: float) -> float:
+        """Add ``usd`` to this month's spend of ``project``; returns the new total."""
+        ...
 
-    def remember(self, key: str, response: dict[str, Any], ttl_s: int) -> None: ...
+    async def claim(self, key: str, fingerprint: str, pending_ttl_s: int) -> Claim:
+        """Claim ``key`` for the request hashed as ``fingerprint`` unless a record exists (atomic)."""
+        ...
 
-    def recall(self, key: str) -> dict[str, Any] | None: ...
+    async def store(self, key: str, fingerprint: str, response: dict[str, Any], ttl_s: int) -> None:
+        """Record the answer of the request holding the claim on ``key``."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Drop the claim on ``key`` (the call failed: a retry may try again)."""
+        ...
 
 
 class MemoryCounters:
+    """Counters for one gateway process."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spend: dict[str, float] = {}
-        self._responses: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._records: dict[str, tuple[float, dict[str, Any]]] = {}
 
-    def spent(self, project: str) -> float:
+    async def spent(self, project: str) -> float:
         with self._lock:
             return self._spend.get(f"{project}:{month()}", 0.0)
 
-    def add_spend(self, project: str, usd: float) -> float:
+    async def add_spend(self, project: str, usd: float) -> float:
         with self._lock:
             key = f"{project}:{month()}"
             self._spend[key] = self._spend.get(key, 0.0) + usd
             return self._spend[key]
 
-    def remember(self, key: str, response: dict[str, Any], ttl_s: int) -> None:
+    async def claim(self, key: str, fingerprint: str, pending_ttl_s: int) -> Claim:
+        now = time.monotonic()
         with self._lock:
-            self._responses[key] = (time.monotonic() + ttl_s, response)
+            entry = self._records.get(key)
+            if entry is None or entry[0] <= now:
+                self._records[key] = (now + pending_ttl_s, {"state": "pending", "fingerprint": fingerprint})
+                return Claim("owner")
+            return _claim_of(entry[1], fingerprint)
 
-    def recall(self, key: str) -> dict[str, Any] | None:
+    async def store(self, key: str, fingerprint: str, response: dict[str, Any], ttl_s: int) -> None:
+        record = {"state": "done", "fingerprint": fingerprint, "response": response}
         with self._lock:
-            entry = self._responses.get(key)
-            return entry[1] if entry and entry[0] > time.monotonic() else None
+            self._records[key] = (time.monotonic() + ttl_s, record)
+
+    async def release(self, key: str) -> None:
+        with self._lock:
+            self._records.pop(key, None)
 
 
 class RedisCounters:
-    """The same counters in Redis (``INCRBYFLOAT`` per project and month; ``SET EX`` responses)."""
+    """The same counters in Redis (``INCRBYFLOAT`` per project and month; ``SET NX EX`` claims)."""
 
     def __init__(self, url: str) -> None:
         import redis
+        import redis.asyncio
 
-        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=2)
-        self._redis.ping()
+        with redis.Redis.from_url(url, socket_timeout=2) as probe:
+            probe.ping()  # fail at start-up, not on the first request
+        self._url = url
+        self._redis = redis.asyncio.Redis.from_url(url, decode_responses=True, socket_timeout=2)
 
-    def spent(self, project: str) -> float:
-        return float(self._redis.get(f"promptship:spend:{project}:{month()}") or 0.0)
+    async def spent(self, project: str) -> float:
+        return float(await self._redis.get(f"promptship:spend:{project}:{month()}") or 0.0)
 
-    def add_spend(self, project: str, usd: float) -> float:
+    async def add_spend(self, project: str, usd: float) -> float:
         key = f"promptship:spend:{project}:{month()}"
-        total = float(self._redis.incrbyfloat(key, usd))
-        self._redis.expire(key, 40 * 86400)
+        total = float(await self._redis.incrbyfloat(key, usd))
+        await self._redis.expire(key, 40 * 86400)
         return total
 
-    def remember(self, key: str, response: dict[str, Any], ttl_s: int) -> None:
-        self._redis.set(f"promptship:idem:{key}", json.dumps(response), ex=ttl_s)
+    async def claim(self, key: str, fingerprint: str, pending_ttl_s: int) -> Claim:
+        name = f"promptship:idem:{key}"
+        pending = json.dumps({"state": "pending", "fingerprint": fingerprint})
+        for _ in range(3):  # the record can expire or be released between SET NX and GET
+            if await self._redis.set(name, pending, nx=True, ex=pending_ttl_s):
+                return Claim("owner")
+            raw = await self._redis.get(name)
+            if raw is not None:
+                return _claim_of(json.loads(raw), fingerprint)
+        return Claim("pending")
 
-    def recall(self, key: str) -> dict[str, Any] | None:
-        raw = self._redis.get(f"promptship:idem:{key}")
-        return json.loads(raw) if raw else None
+    async def store(self, key: str, fingerprint: str, response: dict[str, Any], ttl_s: int) -> None:
+        record = {"state": "done", "fingerprint": fingerprint, "response": response}
+        await self._redis.set(f"promptship:idem:{key}", json.dumps(record), ex=ttl_s)
+
+    async def release(self, key: str) -> None:
+        await self._redis.delete(f"promptship:idem:{key}")
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
 
 
 def counters_from_env(env: Mapping[str, str]) -> Counters:
@@ -123,9 +193,9 @@ def counters_from_env(env: Mapping[str, str]) -> Counters:
     return RedisCounters(url) if url else MemoryCounters()
 
 
-def budget_left(budgets: BudgetPolicy, counters: Counters, project: str) -> float | None:
+async def budget_left(budgets: BudgetPolicy, counters: Counters, project: str) -> float | None:
     """USD left this month, or None when the project has no hard budget."""
-    budget = budgets.projects.get(project)
+    budget = budgets.budget_of(project)
     if budget is None or not budget.hard_limit:
         return None
-    return budget.monthly_usd - counters.spent(project)
+    return budget.monthly_usd - await counters.spent(project)

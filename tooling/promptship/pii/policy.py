@@ -44,18 +44,29 @@ class PiiPolicy(BaseModel):
 
 
 class PiiBlockedError(PromptshipError):
-    """A request carried personal data that the policy blocks. Never contains the values."""
+    """A request carried personal data that the policy blocks. Never contains the values.
 
-    def __init__(self, located: list[tuple[int, Finding]]) -> None:
+    ``located`` pairs each finding with where it is (``message 2``, ``message 2 name``,
+    ``message 3 tool_calls[0].function.arguments``…); positions are character offsets in that string.
+    """
+
+    def __init__(self, located: list[tuple[str, Finding]]) -> None:
         self.findings = [f for _, f in located]
         self.types = sorted({f.type for f in self.findings})
-        where = ", ".join(f"{f.type} at message {i + 1} chars {f.start}-{f.end}" for i, f in located[:10])
+        where = ", ".join(f"{f.type} at {place} chars {f.start}-{f.end}" for place, f in located[:10])
         more = f" and {len(located) - 10} more" if len(located) > 10 else ""
         super().__init__(
             f"blocked by the PII policy: {where}{more}",
             code="E602",
             hint="remove the personal data, or change policies/pii.yaml if this type may be sent (mask or allow)",
         )
+
+
+class MalformedMessageError(PromptshipError):
+    """A chat message the guard cannot read completely; it is refused rather than sent unchecked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="E605", hint="send OpenAI chat messages: content is a string or a list of parts")
 
 
 @dataclass
@@ -72,56 +83,99 @@ class GuardResult:
         return text
 
 
-def _texts(message: Mapping[str, Any]) -> list[tuple[Any, str]]:
-    """(part key, text) pairs of a chat message: its string content or its text parts."""
+#: Content-part types whose text sits under a known key; that key must hold a string.
+TEXT_PARTS = {"text": "text", "input_text": "text", "output_text": "text", "refusal": "refusal"}
+#: Keys whose values are identifiers or enums a vendor does not read as text.
+STRUCTURAL_KEYS = frozenset({"role", "type", "id", "tool_call_id", "detail", "format"})
+#: Keys holding base64 payloads (audio, files): binary, not text.
+BINARY_KEYS = frozenset({"data", "file_data"})
+
+
+def _check_shape(index: int, message: Any) -> None:
+    """Raise :class:`MalformedMessageError` for a message whose text the guard could miss."""
+    where = f"message {index + 1}"
+    if not isinstance(message, Mapping):
+        raise MalformedMessageError(f"{where} is not an object")
     content = message.get("content")
-    if isinstance(content, str):
-        return [(None, content)]
-    if isinstance(content, list):
-        return [(i, p["text"]) for i, p in enumerate(content) if isinstance(p, dict) and p.get("type") == "text"]
-    return []
+    if content is None or isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        raise MalformedMessageError(f"{where}: content must be a string or a list of parts")
+    for number, part in enumerate(content):
+        if not isinstance(part, Mapping) or not isinstance(part.get("type"), str):
+            raise MalformedMessageError(f"{where}: content[{number}] is not a part with a 'type'")
+        key = TEXT_PARTS.get(part["type"])
+        if key is not None and not isinstance(part.get(key), str):
+            raise MalformedMessageError(f"{where}: content[{number}] of type {part['type']!r} has no string {key!r}")
+
+
+@dataclass
+class _Masker:
+    """Applies the policy to every string of a request, numbering placeholders across messages."""
+
+    policy: PiiPolicy
+    result: GuardResult
+    blocked: list[tuple[str, Finding]] = field(default_factory=list)
+    placeholders: dict[tuple[str, str], str] = field(default_factory=dict)
+    numbering: Counter[str] = field(default_factory=Counter)
+
+    def walk(self, value: Any, index: int, path: str) -> Any:
+        """``value`` with every string a vendor would read masked (a copy; the input is not modified)."""
+        if isinstance(value, str):
+            return value if value.startswith("data:") else self.text(value, index, path)
+        if isinstance(value, Mapping):
+            return {
+                key: item if key in STRUCTURAL_KEYS or key in BINARY_KEYS else self.walk(item, index, f"{path}.{key}")
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self.walk(item, index, f"{path}[{number}]") for number, item in enumerate(value)]
+        return value
+
+    def text(self, text: str, index: int, path: str) -> str:
+        place = f"message {index + 1}" + ("" if path == ".content" else f" {path.lstrip('.')}")
+        pieces, cursor = [], 0
+        for finding in (f for f in detect(text) if f.confidence >= self.policy.min_confidence):
+            action = self.policy.action(finding.type)
+            if action == "allow":
+                continue
+            self.result.findings.append((index, finding))
+            if action == "block":
+                self.blocked.append((place, finding))
+                continue
+            pieces += [text[cursor : finding.start], self.placeholder(finding.type, text[finding.start : finding.end])]
+            self.result.counts[finding.type] += 1
+            cursor = finding.end
+        return "".join(pieces) + text[cursor:] if pieces else text
+
+    def placeholder(self, pii_type: str, value: str) -> str:
+        placeholder = self.placeholders.get((pii_type, value))
+        if placeholder is None:
+            self.numbering[pii_type] += 1
+            placeholder = f"[{pii_type.upper()}_{self.numbering[pii_type]}]"
+            self.placeholders[(pii_type, value)] = placeholder
+            self.result._values[placeholder] = value
+        return placeholder
 
 
 def guard_messages(messages: list[dict[str, Any]], policy: PiiPolicy) -> GuardResult:
-    """Apply ``policy`` to chat messages; raise :class:`PiiBlockedError` if anything is blocked."""
-    result = GuardResult(masked_messages=[])
-    blocked: list[tuple[int, Finding]] = []
-    placeholders: dict[tuple[str, str], str] = {}
-    numbering: Counter[str] = Counter()
+    """Apply ``policy`` to every string of chat messages a vendor would read: content strings and
+    text parts, names, tool-call arguments, anything nested (image URLs too; inline ``data:`` URLs and
+    base64 payloads are binary and not scanned).
+
+    Raises :class:`MalformedMessageError` for a message whose text could slip past the scan, and
+    :class:`PiiBlockedError` if anything is blocked. The input is not modified.
+    """
+    if not isinstance(messages, list):
+        raise MalformedMessageError("messages must be a list")
     for index, message in enumerate(messages):
-        new_message = dict(message)
-        if isinstance(message.get("content"), list):
-            new_message["content"] = [dict(p) if isinstance(p, dict) else p for p in message["content"]]
-        for key, text in _texts(message):
-            findings = [f for f in detect(text) if f.confidence >= policy.min_confidence]
-            pieces, cursor = [], 0
-            for finding in findings:
-                action = policy.action(finding.type)
-                if action == "allow":
-                    continue
-                result.findings.append((index, finding))
-                if action == "block":
-                    blocked.append((index, finding))
-                    continue
-                value = text[finding.start : finding.end]
-                placeholder = placeholders.get((finding.type, value))
-                if placeholder is None:
-                    numbering[finding.type] += 1
-                    placeholder = f"[{finding.type.upper()}_{numbering[finding.type]}]"
-                    placeholders[(finding.type, value)] = placeholder
-                    result._values[placeholder] = value
-                result.counts[finding.type] += 1
-                pieces += [text[cursor : finding.start], placeholder]
-                cursor = finding.end
-            masked = "".join(pieces) + text[cursor:]
-            if key is None:
-                new_message["content"] = masked
-            else:
-                new_message["content"][key] = {**new_message["content"][key], "text": masked}
-        result.masked_messages.append(new_message)
-    if blocked:
-        raise PiiBlockedError(blocked)
-    return result
+        _check_shape(index, message)
+    masker = _Masker(policy, GuardResult(masked_messages=[]))
+    for index, message in enumerate(messages):
+        masker.result.masked_messages.append(masker.walk(message, index, ""))
+    if masker.blocked:
+        raise PiiBlockedError(masker.blocked)
+    return masker.result
 
 
 def guard_text(text: str, policy: PiiPolicy) -> GuardResult:

@@ -141,6 +141,15 @@ class Budget(Model):
 class BudgetPolicy(Model):
     schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
     projects: dict[Alias, Budget] = Field(default_factory=dict)
+    default: Budget | None = Field(
+        default=None,
+        description="Budget of every project without its own entry (each counted separately), "
+        "including `shared`, the project of the PoC shared key.",
+    )
+
+    def budget_of(self, project: str) -> Budget | None:
+        """The project's own budget, else the default one, else None (not limited)."""
+        return self.projects.get(project, self.default)
 
 
 class ProjectCredentials(Model):
