@@ -430,3 +430,17 @@ def test_secrets_are_found_in_stray_and_orphaned_files_too(tmp_path: Path) -> No
     found = {f"{d.path}:{d.line}:{d.col} {d.code}" for d in validate_repo(tmp_path)}
     assert {"policies/notes.txt:1:1 E005", "policies/notes.txt:1:11 E501"} <= found
     assert {"datasets/orphan.jsonl:1:1 E201", "datasets/orphan.jsonl:1:29 E501"} <= found
+
+
+def test_a_gateway_key_without_a_budget_is_a_warning(tmp_path: Path) -> None:
+    credentials = "mode: poc\nshared:\n  gateway_key_sha256_env: SHARED_SHA\nprojects:\n  menu:\n    gateway_key_sha256_env: MENU_SHA\n"
+    write_repo(
+        tmp_path,
+        {"policies/credentials.yaml": credentials, "policies/budgets.yaml": "projects:\n  menu: {monthly_usd: 10}\n"},
+    )
+    found = [(f"{d.path}:{d.line}:{d.col}", d.code, d.severity) for d in validate_repo(tmp_path)]
+    assert found == [("policies/credentials.yaml:2:1", "E406", "warning")], "menu has a budget, shared has none"
+    write_repo(
+        tmp_path, {"policies/credentials.yaml": credentials, "policies/budgets.yaml": "default: {monthly_usd: 5}\n"}
+    )
+    assert validate_repo(tmp_path) == []

@@ -53,6 +53,7 @@ CODES: dict[str, str] = {
     "E403": "unpriced-model",
     "E404": "profile-unknown-alias",
     "E405": "missing-routing-policy",
+    "E406": "project-without-budget",
     "E501": "literal-secret",
     "E601": "pii-in-file",
 }
@@ -68,9 +69,7 @@ def validate_repo(root: str | Path = ".", ref: str | None = None, paths: Sequenc
     return found
 
 
-def load_valid_repo(
-    root: str | Path = ".", ref: str | None = None, *, only: Sequence[str] | None = None
-) -> Repository:
+def load_valid_repo(root: str | Path = ".", ref: str | None = None, *, only: Sequence[str] | None = None) -> Repository:
     """Load the tree and run every ``validate`` check; :class:`RepositoryInvalid` on any error.
 
     Commands that call models or publish use this, so a mistake in a file is reported as
@@ -97,6 +96,7 @@ def check(result: LoadResult) -> list[Diagnostic]:
     for suite in repo.suites.values():
         found.extend(check_suite(suite, repo))
     found.extend(check_routing(repo))
+    found.extend(check_budgets(repo))
     found.extend(check_secrets(repo.texts))
     found.extend(check_pii(repo))
     return sorted(set(found))
@@ -328,6 +328,32 @@ def _check_evaluator_refs(src: SourceText, index: int, params: object, repo: Rep
                 "E305",
                 f"{module_path} defines no function '{name}'",
                 "define `def {name}(item, output, expected):`",
+            )
+
+
+def check_budgets(repo: Repository) -> Iterator[Diagnostic]:
+    """Warn about gateway keys whose project has no budget (own or ``default``)."""
+    credentials, budgets = repo.policies.credentials, repo.policies.budgets
+    src = repo.policies.sources.get("credentials")
+    if src is None:
+        return
+    keyed = {name: c for name, c in credentials.projects.items() if c.gateway_key_sha256_env}
+    if credentials.mode == "poc" and credentials.shared.gateway_key_sha256_env:
+        keyed = {"shared": credentials.shared, **keyed}
+    for project in keyed:
+        if budgets.budget_of(project) is None:
+            consequence = (
+                "the gateway refuses the PoC shared key (403 budget_missing)"
+                if project == "shared"
+                else "its spend at the gateway is not limited"
+            )
+            yield _at(
+                src,
+                ["shared"] if project == "shared" else ["projects", project],
+                "E406",
+                f"project '{project}' has a gateway key but no budget: {consequence}",
+                f"add `{project}:` under `projects:` or a `default:` budget in policies/budgets.yaml",
+                severity="warning",
             )
 
 
