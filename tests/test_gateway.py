@@ -97,6 +97,21 @@ def test_openai_client_works_unchanged_including_streaming(gateway: RunningGatew
     assert [m.id for m in client.models.list().data] == ["primary", "backup", "safe"]
 
 
+def test_langchain_chat_openai_works_unchanged_including_streaming(
+    gateway: RunningGateway, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANGSMITH_TRACING", "false")  # no hosted tracing from the test
+    from langchain_openai import ChatOpenAI
+
+    chat = ChatOpenAI(
+        model="primary", base_url=f"http://127.0.0.1:{gateway.port}/v1", api_key=KEY, max_retries=0, timeout=20
+    )
+    answer = chat.invoke("Review: good food")
+    assert answer.content == "positive" and answer.usage_metadata["total_tokens"] > 0
+    assert "".join(str(piece.content) for piece in chat.stream("Review: bad food")) == "negative"
+    assert fake_llm.count() == 2
+
+
 def test_bad_keys_are_rejected(gateway: RunningGateway) -> None:
     with pytest.raises(openai.AuthenticationError) as info:
         ask(gateway.client("wrong-key"), "good")
