@@ -144,6 +144,21 @@ def test_unknown_prompt_is_a_clear_error(published: Path) -> None:
         Client(published).prompt("nope")
 
 
+def test_a_service_starts_despite_a_dataset_mistake_but_not_a_prompt_mistake(
+    published: Path, fake_llm: FakeLLM
+) -> None:
+    from promptship.errors import RepositoryInvalid
+
+    items = published / "datasets/reviews.jsonl"
+    items.write_text(items.read_text() + "{not json\n")
+    assert Client(published, langfuse=False).complete("classify", REVIEW).text == "positive"
+    prompt = published / "prompts/classify.yaml"
+    prompt.write_text(prompt.read_text().replace("{{ review }}", "{{ reveiw }}"))
+    with pytest.raises(RepositoryInvalid) as info:
+        Client(published, langfuse=False)
+    assert any(d.code == "E101" and d.path == "prompts/classify.yaml" for d in info.value.diagnostics)
+
+
 def test_streaming_yields_pieces_then_the_result(published: Path, fake_llm: FakeLLM) -> None:
     import asyncio
 

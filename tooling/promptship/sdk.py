@@ -151,7 +151,10 @@ class Client:
         langfuse: bool = True,
     ) -> None:
         self.env = os.environ if env is None else env
-        self.repo: Repository = load_valid_repo(Path(root or self.env.get("PROMPTSHIP_ROOT") or "."))
+        # A service reads prompts and policies only: a lint error in a dataset or suite must not stop it.
+        self.repo: Repository = load_valid_repo(
+            Path(root or self.env.get("PROMPTSHIP_ROOT") or "."), only=("prompts/", "policies/")
+        )
         if self.repo.policies.routing is None:
             raise UsageError("the bundled repository has no policies/routing.yaml")
         self.router = ModelRouter(self.repo.policies.routing, profile=profile, env=self.env)
