@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from promptship.langfuse_sync import (
+from promptship.sync import (
     LangfuseSettings,
     LangfuseStore,
     ledger_entry,

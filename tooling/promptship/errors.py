@@ -114,3 +114,9 @@ class RenderError(PromptshipError):
 
 class CredentialError(PromptshipError):
     """A credential named by a policy is missing. Messages name the variable, never a value."""
+
+
+class SyncError(PromptshipError):
+    """Publishing to Langfuse failed (after retries) or cannot be decided safely."""
+
+    exit_code = EXIT_FAILED

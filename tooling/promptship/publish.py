@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .langfuse_sync import LangfuseStore, SyncError, apply_plan, desired_datasets, make_plan
 from .repo import Repository
 from .schema.run import Run, SampleResult
+from .sync import LangfuseStore, SyncError, apply_plan, desired_datasets, make_plan
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def eval_command(
 def _langfuse_store(root: Path):  # type: ignore[no-untyped-def]
     import os
 
-    from ..langfuse_sync import LangfuseSettings, LangfuseStore
+    from ..sync import LangfuseSettings, LangfuseStore
     from ..validate import load_valid_repo
 
     return LangfuseStore(LangfuseSettings.from_policy(load_valid_repo(root), os.environ), tracing=True)

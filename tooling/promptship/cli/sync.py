@@ -31,8 +31,8 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
     policies/credentials.yaml); values are never printed. Rollback: `git revert` the change and sync
     again — the label moves back to the existing version with that content.
     """
-    from ..langfuse_sync import LangfuseSettings, LangfuseStore, branch_of, check_drift
-    from ..langfuse_sync import sync as run_sync
+    from ..sync import LangfuseSettings, LangfuseStore, branch_of, check_drift
+    from ..sync import sync as run_sync
     from ..validate import load_valid_repo
 
     root = root_of(ctx)

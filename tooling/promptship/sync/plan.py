@@ -1,0 +1,115 @@
+"""What Langfuse holds, and the plan that turns it into what Git wants (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .desired import (
+    DesiredItem,
+    DesiredPrompt,
+)
+
+# -- actual state ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActualVersion:
+    version: int
+    labels: tuple[str, ...]
+    recorded_hash: str | None
+    served_hash: str
+    git_sha: str | None
+
+
+@dataclass(frozen=True)
+class ActualItem:
+    id: str
+    status: str
+    hash: str
+
+
+# -- the plan (pure) ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # create_version | move_label | create_dataset | upsert_item | archive_item
+    target: str
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def describe(self) -> str:
+        return f"{self.kind:15} {self.target}: {self.detail}"
+
+
+@dataclass
+class Plan:
+    commit: str
+    actions: list[Action]
+    unchanged: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+
+def version_with_hash(versions: Sequence[ActualVersion], digest: str) -> ActualVersion | None:
+    matching = [v for v in versions if v.recorded_hash == digest and v.served_hash == digest]
+    return max(matching, key=lambda v: v.version) if matching else None
+
+
+def make_plan(
+    commit: str,
+    prompts: Sequence[DesiredPrompt],
+    actual: Mapping[str, Sequence[ActualVersion]],
+    datasets: Mapping[str, Sequence[DesiredItem]] | None = None,
+    actual_items: Mapping[str, Mapping[str, ActualItem]] | None = None,
+) -> Plan:
+    """What to write so Langfuse matches Git at ``commit`` (pure; no I/O)."""
+    actions: list[Action] = []
+    unchanged: list[str] = []
+    for prompt in prompts:
+        versions = actual.get(prompt.name, [])
+        holder = {label: v.version for v in versions for label in v.labels}
+        existing = version_with_hash(versions, prompt.hash)
+        if existing is None:
+            actions.append(
+                Action(
+                    "create_version",
+                    prompt.name,
+                    f"new version with labels {', '.join(prompt.labels) or '(none)'}",
+                    {"prompt": prompt},
+                )
+            )
+            continue
+        moves = [label for label in prompt.labels if holder.get(label) != existing.version]
+        for label in moves:
+            before = f"v{holder[label]}" if label in holder else "nowhere"
+            actions.append(
+                Action(
+                    "move_label",
+                    prompt.name,
+                    f"{label}: {before} → v{existing.version}",
+                    {"label": label, "version": existing.version},
+                )
+            )
+        if not moves:
+            unchanged.append(prompt.name)
+    for name, items in (datasets or {}).items():
+        current = (actual_items or {}).get(name)
+        if current is None:
+            actions.append(Action("create_dataset", name, f"{len(items)} item(s)", {}))
+            current = {}
+        wanted = {item.id: item for item in items}
+        for item in items:
+            have = current.get(item.id)
+            if have is None or have.hash != item.hash or have.status != "ACTIVE":
+                actions.append(
+                    Action("upsert_item", name, f"{'update' if have else 'create'} {item.id}", {"item": item})
+                )
+        for item_id, have in sorted(current.items()):
+            if item_id not in wanted and have.status == "ACTIVE":
+                actions.append(Action("archive_item", name, f"archive {item_id}", {"id": item_id}))
+    return Plan(commit, actions, unchanged)
