@@ -80,6 +80,7 @@ def test_prompts_are_cached_for_the_ttl(published: Path, langfuse_double: Langfu
     assert label_reads() - by_sync == 1
     Client(published, cache_ttl_s=0).prompt("classify")
     assert label_reads() - by_sync == 2
+    client.close()
 
 
 def test_langfuse_down_serves_the_cache_then_the_bundled_file(
@@ -94,6 +95,7 @@ def test_langfuse_down_serves_the_cache_then_the_bundled_file(
     result = cold.complete("classify", REVIEW)
     assert result.prompt_source == "bundled" and result.prompt_version is None
     assert "LOCAL EDIT" in sent_texts(fake_llm)[-1], "the bundled file is the last known good"
+    cold.close()
 
 
 def test_pii_is_masked_or_blocked_before_the_call(published: Path, fake_llm: FakeLLM) -> None:
@@ -106,6 +108,7 @@ def test_pii_is_masked_or_blocked_before_the_call(published: Path, fake_llm: Fak
     with pytest.raises(PiiBlockedError) as info:
         client.complete("classify", {"review": "bad, 900101-1234568"})
     assert "900101" not in info.value.format() and fake_llm.count() == before
+    client.close()
 
 
 def test_vendor_failures_are_absorbed_by_the_fallback(
@@ -131,7 +134,9 @@ def test_pii_block_is_traced_without_values(published: Path, langfuse_double: La
 
 
 def test_images_become_content_parts(published: Path, fake_llm: FakeLLM) -> None:
-    Client(published).complete("classify", REVIEW, images=["data:image/png;base64,iVBORw0KGgo="])
+    client = Client(published)
+    client.complete("classify", REVIEW, images=["data:image/png;base64,iVBORw0KGgo="])
+    client.close()
     last_user = fake_llm.journal[-1].messages[-1]
     assert last_user["content"][0]["type"] == "text"
     assert last_user["content"][1] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
@@ -151,7 +156,9 @@ def test_a_service_starts_despite_a_dataset_mistake_but_not_a_prompt_mistake(
 
     items = published / "datasets/reviews.jsonl"
     items.write_text(items.read_text() + "{not json\n")
-    assert Client(published, langfuse=False).complete("classify", REVIEW).text == "positive"
+    client = Client(published, langfuse=False)
+    assert client.complete("classify", REVIEW).text == "positive"
+    client.close()
     prompt = published / "prompts/classify.yaml"
     prompt.write_text(prompt.read_text().replace("{{ review }}", "{{ reveiw }}"))
     with pytest.raises(RepositoryInvalid) as info:
