@@ -332,3 +332,18 @@ def test_complete_inside_an_event_loop_is_a_clear_error(published: Path) -> None
     with pytest.raises(UsageError, match="inside a running event loop") as info:
         asyncio.run(misuse())
     assert "await client.acomplete" in info.value.format()
+
+
+def _open_sockets() -> int:
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.exists(fd) and os.readlink(fd).startswith("socket:"))
+
+
+def test_asyncio_run_per_request_leaves_no_session_or_socket_behind(published: Path, fake_llm: FakeLLM) -> None:
+    client = Client(published, langfuse=False)
+    asyncio.run(client.acomplete("classify", REVIEW))  # warm up: imports, the fake server's own sockets
+    before = _open_sockets()
+    for _ in range(10):
+        assert asyncio.run(client.acomplete("classify", REVIEW)).text == "positive"
+    assert _open_sockets() - before <= 1, "each asyncio.run closed the session it opened"
+    client.close()

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import weakref
-from collections.abc import AsyncIterator, Mapping
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,31 +69,52 @@ def endpoint(deployment: Deployment, env: Mapping[str, str]) -> tuple[str, dict[
     return f"{api_base or DEFAULT_OPENAI_BASE}/chat/completions", {"Authorization": f"Bearer {api_key}"}
 
 
+async def _closed_at_loop_shutdown(session: Any) -> AsyncGenerator[None, None]:
+    """Suspended until its loop shuts down its async generators, then closes ``session``."""
+    try:
+        yield
+    finally:
+        await session.close()
+
+
 class DirectClients:
-    """Pooled HTTP sessions, one per event loop (connection pools cannot cross loops)."""
+    """Pooled HTTP sessions, one per event loop (connection pools cannot cross loops).
+
+    A loop's session is closed when that loop shuts down its async generators (``asyncio.run`` does
+    at its end), or by :meth:`aclose`; a worker calling ``asyncio.run`` per request therefore leaves
+    no session or socket behind.
+    """
 
     def __init__(self, env: Mapping[str, str]) -> None:
         import aiohttp  # noqa: F401  (imported here so the first request's latency does not include it)
 
         self.env = env
-        # Each loop touches only its own entry; a loop that is gone drops out by itself.
-        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self._sessions: dict[asyncio.AbstractEventLoop, tuple[Any, AsyncGenerator[None, None]]] = {}
 
-    def _current_session(self) -> Any:
+    async def _current_session(self) -> Any:
         import aiohttp
 
         loop = asyncio.get_running_loop()
-        session = self._sessions.get(loop)
-        if session is None or session.closed:
-            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
-            self._sessions[loop] = session
+        with self._lock:
+            entry = self._sessions.get(loop)
+        if entry is not None and not entry[0].closed:
+            return entry[0]
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+        keeper = _closed_at_loop_shutdown(session)
+        await anext(keeper)  # the loop now tracks it, and closes it in shutdown_asyncgens()
+        with self._lock:
+            for old in [other for other, (held, _) in self._sessions.items() if held.closed or other.is_closed()]:
+                del self._sessions[old]
+            self._sessions[loop] = (session, keeper)
         return session
 
     async def aclose(self) -> None:
         """Close the session of the running loop (other loops keep theirs)."""
-        session = self._sessions.pop(asyncio.get_running_loop(), None)
-        if session is not None and not session.closed:
-            await session.close()
+        with self._lock:
+            entry = self._sessions.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()
 
     async def complete(
         self, deployment: Deployment, messages: list[dict[str, Any]], params: Mapping[str, Any], timeout_s: float
@@ -107,7 +128,7 @@ class DirectClients:
         if deployment.provider == "openai":
             payload["model"] = deployment.model.split("/", 1)[1]
         try:
-            async with self._current_session().post(
+            async with (await self._current_session()).post(
                 url, json=payload, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
             ) as response:
                 raw = await response.read()
@@ -144,7 +165,7 @@ class DirectClients:
         usage: dict[str, Any] = {}
         finish = None
         try:
-            async with self._current_session().post(
+            async with (await self._current_session()).post(
                 url,
                 json=payload,
                 headers=headers,
