@@ -94,6 +94,9 @@ def test_openai_client_works_unchanged_including_streaming(gateway: RunningGatew
     assert answer.choices[0].message.content == "positive" and answer.usage.total_tokens > 0
     chunks = list(ask(client, "bad food", stream=True, stream_options={"include_usage": True}))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "negative"
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+    plain = list(ask(client, "bad food", stream=True))  # the usual loop reads choices[0] of every chunk
+    assert "".join(c.choices[0].delta.content or "" for c in plain) == "negative"
     assert [m.id for m in client.models.list().data] == ["primary", "backup", "safe"]
 
 
@@ -244,7 +247,8 @@ def test_streaming_forwards_pieces_with_fallback_and_idempotency(gateway: Runnin
     fake_llm.set_rules([Rule("Review:", "one two three four")])
     fake_llm.faults("m-primary", error_500=1.0)
     client = gateway.client()
-    chunks = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}))
+    usage = {"stream_options": {"include_usage": True}}
+    chunks = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}, **usage))
     assert [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content] == [
         "one ",
         "two ",
@@ -253,7 +257,7 @@ def test_streaming_forwards_pieces_with_fallback_and_idempotency(gateway: Runnin
     ]
     assert chunks[-1].usage.completion_tokens == 4
     calls = fake_llm.count()
-    replay = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}))
+    replay = list(ask(client, "good", stream=True, extra_headers={"Idempotency-Key": "s-1"}, **usage))
     assert "".join(c.choices[0].delta.content or "" for c in replay if c.choices) == "one two three four"
     assert fake_llm.count() == calls, "a retried stream is answered from the stored response"
 

@@ -77,8 +77,14 @@ def chunk(head: dict[str, Any], choices: list[dict[str, Any]], **extra: Any) -> 
     return f"data: {json.dumps({**head, 'choices': choices, **extra}, ensure_ascii=False)}\n\n"
 
 
-async def replay(body: dict[str, Any]) -> AsyncIterator[str]:
-    """A stored completion as OpenAI stream chunks (role, content, finish, usage, [DONE])."""
+def wants_usage(payload: dict[str, Any]) -> bool:
+    """OpenAI sends a final usage-only chunk (``choices: []``) only when the request asks for it."""
+    options = payload.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+async def replay(body: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
+    """A stored completion as OpenAI stream chunks (role, content, finish, [usage], [DONE])."""
     head = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"], "model": body["model"]}
     choice = body["choices"][0]
     text = choice["message"]["content"]
@@ -86,7 +92,8 @@ async def replay(body: dict[str, Any]) -> AsyncIterator[str]:
     for start in range(0, len(text), 24):
         yield chunk(head, [{"index": 0, "delta": {"content": text[start : start + 24]}, "finish_reason": None}])
     yield chunk(head, [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}])
-    yield chunk(head, [], usage=body["usage"])
+    if include_usage:
+        yield chunk(head, [], usage=body["usage"])
     yield "data: [DONE]\n\n"
 
 
@@ -187,7 +194,9 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                 )
             if claim.state == "done" and claim.response is not None:
                 if open_stream is not None:
-                    return StreamingResponse(replay(claim.response), media_type="text/event-stream")
+                    return StreamingResponse(
+                        replay(claim.response, wants_usage(payload)), media_type="text/event-stream"
+                    )
                 return JSONResponse(claim.response)
         settlement = Settlement(counters, project, key, fingerprint)
         try:
@@ -243,11 +252,11 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
 
         async def open_stream(settlement: Settlement) -> Response:
             call = guard()
-            return await stream(call, settlement)
+            return await stream(call, settlement, wants_usage(payload))
 
         return await serve(request, project, payload, answer, open_stream if chat_request.stream else None)
 
-    async def stream(call: GuardedCall, settlement: Settlement) -> Response:
+    async def stream(call: GuardedCall, settlement: Settlement, include_usage: bool) -> Response:
         """True streaming: pieces are forwarded as they arrive; a failure before the first piece is
         an ordinary error answer, one after it an ``error`` event; spend is charged at the end."""
         events = client.router.stream(call.alias, call.messages, call.params)
@@ -267,7 +276,8 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                 final["created"] = head["created"]
                 await settlement.settle(final, event.cost_usd)
                 yield chunk(head, [{"index": 0, "delta": {}, "finish_reason": final["choices"][0]["finish_reason"]}])
-                yield chunk(head, [], usage=final["usage"])
+                if include_usage:
+                    yield chunk(head, [], usage=final["usage"])
                 yield "data: [DONE]\n\n"
             except PromptshipError as exc:
                 yield f"data: {json.dumps(from_library(exc, call.alias).body())}\n\n"
