@@ -81,12 +81,10 @@ def _per_item(samples: Sequence[SampleResult], model: str) -> dict[str, list[Sam
 
 
 def _item_score(samples: list[SampleResult], metric: str) -> float | None:
-    values = [
-        s.scores[metric].value
-        for s in samples
-        if s.error is None and metric in s.scores and s.scores[metric].value is not None
-    ]
-    return sum(values) / len(values) if values else None  # type: ignore[arg-type]
+    """Mean over the item's answered repeats; a scorer that raised counts as 0 (as in the run's
+    aggregates), so a crash on head shows as a drop instead of dropping the item from both sides."""
+    values = [s.scores[metric].value or 0.0 for s in samples if s.error is None and metric in s.scores]
+    return sum(values) / len(values) if values else None
 
 
 def _item_passed(samples: list[SampleResult]) -> bool:
