@@ -139,3 +139,12 @@ def test_render_needs_only_the_files_it_reads_to_be_valid(example_repo: Path, ru
         "--root", str(example_repo), "render", "catalog/menu-description", "--item", "catalog/menu-golden:menu-001"
     )
     assert broken.code == 1 and "datasets/catalog/menu-golden.yaml:3:1: error[E004]" in broken.err
+
+
+def test_a_template_failing_on_its_values_is_a_render_error_not_a_crash() -> None:
+    prompt = chat("{{ 10 / n }} and {{ x + 1 }}", n={"type": "integer"}, x={"type": "string"})
+    with pytest.raises(RenderError, match="ZeroDivisionError") as info:
+        render_prompt(prompt, {"n": 0, "x": "a"})
+    assert info.value.code == "E103"
+    with pytest.raises(RenderError, match="TypeError"):
+        render_prompt(prompt, {"n": 2, "x": "a"})

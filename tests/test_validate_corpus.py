@@ -275,6 +275,12 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, str]] = [
         "E005",
     ),
     (
+        "unknown-jinja-filter",
+        {"prompts/p.yaml": PROMPT.replace('content: "Describe {{ dish }}"', 'content: "Describe {{ dish | uppr }}"')},
+        "prompts/p.yaml:10:14",
+        "E103",
+    ),
+    (
         "sidecar-missing-kind",
         {"datasets/d.yaml": SIDECAR.replace("kind: golden\n", "")},
         "datasets/d.yaml:1:1",

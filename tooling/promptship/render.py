@@ -54,6 +54,20 @@ def template_variables(source: str) -> frozenset[str]:
     return frozenset(loaded - stored - set(_ENV.globals) - {"loop", "caller", "varargs", "kwargs"})
 
 
+def known_names(kind: str) -> list[str]:
+    """The sandbox's ``filter`` or ``test`` names."""
+    return sorted(_ENV.filters if kind == "filter" else _ENV.tests)
+
+
+def unknown_filters_and_tests(source: str) -> list[tuple[str, str, int]]:
+    """``(kind, name, template line)`` of every filter or test the sandbox does not have: Jinja
+    only notices them when rendering, which would fail every call of the prompt."""
+    tree = parse_template(source)
+    unknown = [("filter", n.name, n.lineno) for n in tree.find_all(nodes.Filter) if n.name not in _ENV.filters]
+    unknown += [("test", n.name, n.lineno) for n in tree.find_all(nodes.Test) if n.name not in _ENV.tests]
+    return sorted(unknown, key=lambda found: found[2])
+
+
 def first_use_lines(source: str) -> dict[str, int]:
     """Template line (1-based) where each name is first read."""
     lines: dict[str, int] = {}
@@ -125,6 +139,12 @@ def render_prompt(prompt: Prompt, values: Mapping[str, Any]) -> RenderedPrompt:
             f"rendering failed: {exc}",
             code="E103",
             hint="run `promptship validate` to locate template errors",
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - the template did something its data does not allow
+        raise RenderError(
+            f"rendering failed: {type(exc).__name__}: {exc}",
+            code="E103",
+            hint="the template's expression does not work with these values (e.g. adding a number to a text)",
         ) from None
     return RenderedPrompt([{"role": "user", "content": text}], params, text=text)
 
