@@ -155,3 +155,12 @@ def test_public_api_is_lazy_and_complete() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_promptship_workdir_is_never_committed_by_git_add_all(example_repo: Path, run_cli) -> None:
+    (example_repo / ".gitignore").unlink()  # a repository that does not ignore .promptship/ itself
+    git(example_repo, "commit", "-q", "-am", "no ignore file")
+    assert run_cli("--root", str(example_repo), "validate").code == 0
+    assert (example_repo / ".promptship/cache/parsed-yaml.json").exists()
+    git(example_repo, "add", "-A")
+    assert ".promptship" not in git(example_repo, "status", "--porcelain")

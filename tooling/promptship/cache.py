@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .repo import content_hash
+from .workdir import workdir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -46,7 +47,7 @@ class ResponseCache:
 
     @classmethod
     def at(cls, root: Path) -> ResponseCache:
-        return cls(root / ".promptship" / "cache" / "responses.sqlite3")
+        return cls(workdir(root) / "cache" / "responses.sqlite3")
 
     def get(self, key: str) -> dict[str, Any] | None:
         if self._db is None:

@@ -33,6 +33,7 @@ from .schema import (
 )
 from .schema.errors import diagnostics_from_validation
 from .sources import FileSource, GitSource, WorktreeSource
+from .workdir import workdir
 from .yamlfile import ParseCache, Positions, YamlSyntaxError
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -170,7 +171,7 @@ def load_repo(root: str | Path = ".", ref: str | None = None) -> LoadResult:
     """Load the tree at ``root`` (working tree) or at git ``ref`` (read from objects, no checkout)."""
     root = Path(root).resolve()
     source: FileSource = GitSource(root, ref) if ref else WorktreeSource(root)
-    return _Loader(root, source, ParseCache(root / ".promptship" / "cache" / "parsed-yaml.json")).load()
+    return _Loader(root, source, ParseCache(workdir(root) / "cache" / "parsed-yaml.json")).load()
 
 
 def _at_line(line: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:

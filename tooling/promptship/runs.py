@@ -9,10 +9,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .schema.run import Run
+from .workdir import workdir
 
 
 def runs_dir(root: Path) -> Path:
-    return root / ".promptship" / "runs"
+    return workdir(root) / "runs"
 
 
 def run_path(directory: Path, suite: str, fingerprint: str) -> Path:
