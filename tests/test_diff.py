@@ -157,7 +157,10 @@ def test_pr_diff_reports_improvement_regression_and_unaffected(
         "text",
     )
     assert result.code == 1, result.err
-    assert result.out.startswith("❌ gate failed: summary / fast: max_regression:mentions_refund")
+    text = result.out.splitlines()
+    assert text[-1].startswith("❌ gate failed: summary / fast: max_regression:mentions_refund"), "verdict last"
+    assert any("mentions_refund" in line and "1.000" in line and "0.000" in line and "worse" in line for line in text)
+    assert not any("<details>" in line or "<!--" in line for line in text), "no GitHub HTML in a terminal"
     report = json.loads((out / "r.json").read_text())
     suites = {s["suite"]: s for s in report["suites"]}
     assert set(suites) == {"sentiment", "summary"} and report["unaffected"] == ["tagline"]
@@ -293,4 +296,4 @@ def test_results_tracked_by_git_are_refused(pr_repo: Path, fake_llm: FakeLLM, ru
     ok = run_cli(
         "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(outside), "--quiet", "--format", "text"
     )
-    assert ok.code == 1 and ok.out.startswith("❌ gate failed: summary"), "results outside the repository are fine"
+    assert ok.code == 1 and ok.out.splitlines()[-1].startswith("❌ gate failed: summary"), "results outside are fine"

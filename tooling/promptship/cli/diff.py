@@ -66,6 +66,7 @@ def diff(
     """
     from ..diffing import DiffRequest, run_diff
     from ..github import write_step_summary
+    from ..report.console import print_markdown_report
     from ..report.html import render_html
     from ..report.jsonout import render_json
     from ..report.markdown import render_markdown
@@ -103,5 +104,5 @@ def diff(
     elif output_format == "markdown":
         click.echo(markdown)
     else:
-        click.echo(report.verdict())
+        print_markdown_report(markdown, report.verdict())
     return EXIT_FAILED if not report.passed else EXIT_OK

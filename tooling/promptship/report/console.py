@@ -1,7 +1,8 @@
-"""Console tables for ``promptship eval``."""
+"""Console output: tables for ``promptship eval``, the PR report for ``promptship diff --format text``."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -71,3 +72,20 @@ def print_runs(outcome: EvalOutcome) -> None:
             )
     else:
         console.print("all absolute gates passed")
+
+
+_HTML = re.compile(r"<!--.*?-->|</?details>|</?summary>", re.DOTALL)
+_CODE = re.compile(r"<code>(.*?)</code>")
+
+
+def print_markdown_report(markdown: str, verdict: str) -> None:
+    """The PR comment rendered for a terminal (tables, diffs; GitHub's HTML folding dropped), and
+    the verdict again as the last line, where CI logs show it."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 160
+    console.print(Markdown(_CODE.sub(r"`\1`", _HTML.sub("", markdown))))
+    console.print(verdict)
