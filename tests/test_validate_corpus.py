@@ -450,3 +450,25 @@ def test_a_gateway_key_without_a_budget_is_a_warning(tmp_path: Path) -> None:
         tmp_path, {"policies/credentials.yaml": credentials, "policies/budgets.yaml": "default: {monthly_usd: 5}\n"}
     )
     assert validate_repo(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "problem"),
+    [
+        ("from difflib import SequenceMatcher as score\n", None),
+        ("def other(item, output, expected):\n    return True\n\nscore = other\n", None),
+        ("async def score(item, output, expected):\n    return True\n", "defines no function 'score'"),
+        ("# def score(item, output, expected):\n", "defines no function 'score'"),
+        ("def score(item, output, expected)\n    return True\n", "has a syntax error at line 1"),
+    ],
+)
+def test_python_scorer_references_are_checked_by_what_the_module_binds(
+    tmp_path: Path, module: str, problem: str | None
+) -> None:
+    suite = SUITE.replace(
+        "type: contains\n    params: {values: [dish]}", "type: python\n    params: {function: 'evals/scorers.py:score'}"
+    )
+    write_repo(tmp_path, {"evals/s.yaml": suite, "evals/scorers.py": module})
+    found = [d for d in validate_repo(tmp_path) if d.code == "E305"]
+    assert [problem in d.message for d in found] == ([] if problem is None else [True]), found
+    assert all(d.hint and "{" not in d.hint.replace("`def score(item, output, expected):`", "") for d in found)

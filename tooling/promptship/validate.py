@@ -326,14 +326,43 @@ def _check_evaluator_refs(src: SourceText, index: int, params: object, repo: Rep
                 f"scorer module {module_path} does not exist",
                 "create it or fix the path",
             )
-        elif f"def {name}(" not in source:
-            yield _at(
-                src,
-                ["evaluators", index, "params", "function"],
-                "E305",
-                f"{module_path} defines no function '{name}'",
-                "define `def {name}(item, output, expected):`",
-            )
+        else:
+            try:
+                defined = _module_level_names(source, module_path)
+            except SyntaxError as exc:
+                yield _at(
+                    src,
+                    ["evaluators", index, "params", "function"],
+                    "E305",
+                    f"{module_path} has a syntax error at line {exc.lineno}: {exc.msg}",
+                    "fix the module; `python -m py_compile` shows the same error",
+                )
+                return
+            if name not in defined:
+                yield _at(
+                    src,
+                    ["evaluators", index, "params", "function"],
+                    "E305",
+                    f"{module_path} defines no function '{name}'",
+                    f"define `def {name}(item, output, expected):` at the top level of the module",
+                )
+
+
+def _module_level_names(source: str, path: str) -> set[str]:
+    """Names a module binds at its top level (functions, assignments, imports); async functions are
+    left out, since scorers are called synchronously. Raises SyntaxError."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.parse(source, filename=path).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names
 
 
 def check_budgets(repo: Repository) -> Iterator[Diagnostic]:
