@@ -166,6 +166,18 @@ def test_a_service_starts_despite_a_dataset_mistake_but_not_a_prompt_mistake(
     assert any(d.code == "E101" and d.path == "prompts/classify.yaml" for d in info.value.diagnostics)
 
 
+def test_an_unpublished_prompt_is_served_from_its_bundled_file(
+    published: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble
+) -> None:
+    internal = published / "prompts/internal.yaml"
+    internal.write_text((published / "prompts/classify.yaml").read_text() + "release: {publish: false}\n")
+    client = Client(published)
+    result = client.complete("internal", REVIEW)
+    assert (result.prompt_source, result.text) == ("bundled", "positive")
+    assert not any("internal" in path for _, path in langfuse_double.journal), "never asked Langfuse"
+    client.close()
+
+
 def test_streaming_yields_pieces_then_the_result(published: Path, fake_llm: FakeLLM) -> None:
     import asyncio
 
