@@ -57,7 +57,8 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
             click.echo(json.dumps([d.__dict__ for d in drift], indent=1))
         else:
             for item in drift:
-                click.echo(f"drift  {item.prompt}: label {item.label} on v{item.version}: {item.reason}")
+                where = f" on v{item.version}" if item.version is not None else ""
+                click.echo(f"drift  {item.prompt}: label {item.label}{where}: {item.reason}")
             click.echo("no drift" if not drift else f"{len(drift)} drifted label(s)", err=True)
         return EXIT_FAILED if drift else EXIT_OK
     outcome = run_sync(

@@ -134,7 +134,7 @@ def sync(
 class Drift:
     prompt: str
     label: str
-    version: int
+    version: int | None  # None when no version holds the label
     reason: str
 
 
@@ -148,7 +148,7 @@ def check_drift(root: Path, store: LangfuseStore, *, ref: str, branch: str) -> l
         for label in prompt.labels:
             number = holder.get(label)
             if number is None:
-                drift.append(Drift(prompt.name, label, 0, "label missing in Langfuse"))
+                drift.append(Drift(prompt.name, label, None, "label missing in Langfuse"))
                 continue
             version = versions[number]
             if version.served_hash != prompt.hash:
