@@ -253,6 +253,15 @@ def test_eval_refuses_an_invalid_repository_before_any_call(tmp_path: Path, env:
     assert env.count() == 0
 
 
+def test_runs_record_the_commit_of_the_working_tree(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    repo = make_repo(tmp_path, items=2)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert run_json(run_cli, repo)[1]["runs"][0]["git_sha"] == head
+    items = repo / "datasets/reviews.jsonl"
+    items.write_text(items.read_text().replace("food number 1", "food number one"))
+    assert run_json(run_cli, repo)[1]["runs"][0]["git_sha"] == f"{head}-dirty"
+
+
 def test_selection_options(tmp_path: Path, env: FakeLLM, run_cli) -> None:
     repo = make_repo(tmp_path, items=10)
     _, sampled = run_json(run_cli, repo, "--sample", "4")

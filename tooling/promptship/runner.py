@@ -27,6 +27,7 @@ from .routing import Completion, ModelCallFailed, ModelRouter
 from .schema import Item
 from .schema.run import Run, SampleError, SampleResult
 from .scoring import Scorer
+from .sources import describe_worktree
 from .summary import aggregate
 
 CacheMode = Literal["use", "off", "only"]
@@ -144,7 +145,7 @@ async def run_suite_async(
         models=models,
         repeats=entry.suite.repeats,
         profile=router.profile,
-        git_sha=repo.commit,
+        git_sha=repo.commit or describe_worktree(repo.root),
         fingerprint=suite_fingerprint(repo, entry, router.policy),
         started_at=started,
         finished_at=_now(),

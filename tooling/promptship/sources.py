@@ -76,6 +76,18 @@ def resolve_commit(root: Path, ref: str) -> str:
         ) from None
 
 
+def describe_worktree(root: Path) -> str | None:
+    """The commit the working tree is at, with ``-dirty`` when the example folders have uncommitted
+    changes; ``None`` outside a git repository (or one with no commit yet)."""
+    head = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root, capture_output=True, text=True)
+    if head.returncode != 0:
+        return None
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", *ROOTS], cwd=root, capture_output=True, text=True, check=False
+    )
+    return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
+
+
 def merge_base(root: Path, a: str, b: str) -> str:
     return _git(root, "merge-base", a, b).strip()
 

@@ -124,7 +124,11 @@ class Run(_Record):
     models: list[str]
     repeats: int
     profile: str | None = None
-    git_sha: str | None = None
+    git_sha: str | None = Field(
+        default=None,
+        description="The commit evaluated; for a working tree, the commit it is at (``-dirty`` when prompts, "
+        "datasets, evals or policies have uncommitted changes).",
+    )
     fingerprint: Fingerprint
     started_at: str
     finished_at: str
