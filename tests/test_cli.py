@@ -56,6 +56,8 @@ def test_a_mistyped_path_or_root_is_a_usage_error_not_a_silent_pass(example_repo
     assert typo.code == 2 and "no such file or folder" in typo.err and "prompts/revews" in typo.err
     assert run_cli("validate", "prompts/reviews").code == 0
     assert run_cli("--root", str(example_repo / "nope"), "validate").code == 2
+    outside = run_cli("validate", "/etc/hostname")
+    assert outside.code == 2 and "not inside the repository" in outside.err
 
 
 def test_validate_at_a_git_ref(example_repo: Path, run_cli) -> None:

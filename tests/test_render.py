@@ -128,6 +128,8 @@ def test_render_item_mistakes_name_what_is_wrong(example_repo: Path, run_cli) ->
         "--root", str(example_repo), "render", "reviews/sentiment", "--item", "reviews/sentiment-golden:r1"
     )
     assert no_item.code == 2 and "has no item 'r1'" in no_item.err and "review-001" in no_item.err
+    no_colon = run_cli("--root", str(example_repo), "render", "reviews/sentiment", "--item", "review-001")
+    assert no_colon.code == 2 and "is not DATASET:ID" in no_colon.err
 
 
 def test_render_needs_only_the_files_it_reads_to_be_valid(example_repo: Path, run_cli) -> None:

@@ -47,7 +47,11 @@ def render(
         )
     values: dict[str, Any] = {}
     if item:
-        dataset_name, _, item_id = item.rpartition(":")
+        dataset_name, colon, item_id = item.rpartition(":")
+        if not colon:
+            raise UsageError(
+                f"--item {item!r} is not DATASET:ID", hint="e.g. --item reviews/sentiment-golden:review-001"
+            )
         dataset = repo.datasets.get(dataset_name)
         if dataset is None:
             raise UsageError(

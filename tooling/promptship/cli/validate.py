@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -26,6 +27,9 @@ def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, ref
 
     root = root_of(ctx)
     relative = [_relative(root, p) for p in paths]
+    outside = [p for p, rel in zip(paths, relative, strict=True) if Path(rel).is_absolute() or rel.startswith("..")]
+    if outside:
+        raise UsageError(f"not inside the repository {root}: {', '.join(outside)}", hint="pass paths under the root")
     missing = [p for p, rel in zip(paths, relative, strict=True) if ref is None and not (root / rel).exists()]
     if missing:
         raise UsageError(
@@ -45,13 +49,13 @@ def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, ref
     return EXIT_FAILED if errors else EXIT_OK
 
 
-def _relative(root, path: str) -> str:  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
+def _relative(root: Path, path: str) -> str:
+    """``path`` relative to ``root`` (absolute, or ``..``-prefixed when it lies outside)."""
     candidate = Path(path)
     if candidate.is_absolute() or (Path.cwd() / candidate).exists():
+        resolved = (Path.cwd() / candidate).resolve()
         try:
-            return (Path.cwd() / candidate).resolve().relative_to(root).as_posix()
+            return resolved.relative_to(root).as_posix()
         except ValueError:
-            return candidate.as_posix()
+            return resolved.as_posix()
     return candidate.as_posix()
