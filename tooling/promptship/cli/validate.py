@@ -57,5 +57,6 @@ def _relative(root: Path, path: str) -> str:
         try:
             return resolved.relative_to(root).as_posix()
         except ValueError:
-            return resolved.as_posix()
+            # Outside the root: an error for an absolute path; a relative one is read under the root.
+            return resolved.as_posix() if candidate.is_absolute() else candidate.as_posix()
     return candidate.as_posix()
