@@ -250,6 +250,19 @@ def test_invalid_head_tree_is_a_configuration_error(pr_repo: Path, fake_llm: Fak
     assert fake_llm.count() == 0
 
 
+def test_an_invalid_base_is_named_as_the_base(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
+    git(pr_repo, "checkout", "-q", "-b", "broken-base", "main")
+    summary_suite = (pr_repo / "evals/summary.yaml").read_text()
+    write(pr_repo, {"evals/summary.yaml": suite("summary", "  - type: no_such_evaluator\n", "")})
+    commit_all(pr_repo, "break the base")
+    git(pr_repo, "checkout", "-q", "-b", "the-fix")
+    write(pr_repo, {"evals/summary.yaml": summary_suite})  # the PR that repairs it
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "broken-base", "--quiet", "--format", "text")
+    assert result.code == 2 and "evals/summary.yaml:6:1: error[E004]" in result.err
+    assert "the base broken-base has 1 error(s)" in result.err and "not in the working tree" in result.err
+    assert fake_llm.count() == 0
+
+
 def test_an_interrupted_run_fails_the_verdict_and_says_why(pr_repo: Path, fake_llm: FakeLLM) -> None:
     from promptship.diffing import DiffRequest, run_diff
     from promptship.report.markdown import render_markdown

@@ -15,7 +15,7 @@ from pathlib import Path
 from .affected import SuiteChange, affected_suites
 from .cache import ResponseCache
 from .compare import GateResult, ModelComparison, check_gates, compare_model
-from .errors import UsageError
+from .errors import RepositoryInvalid, UsageError
 from .prompt_diff import PromptDiff, diff_prompts
 from .repo import Repository
 from .routing import ModelRouter, apply_profile
@@ -107,7 +107,13 @@ class DiffRequest:
 
 
 def _valid(root: Path, ref: str | None, label: str) -> Repository:
-    repo = load_valid_repo(root, ref)
+    try:
+        repo = load_valid_repo(root, ref)
+    except RepositoryInvalid as exc:
+        if ref is None:
+            raise
+        hint = f"the errors above are in the {label} ({ref[:12]}), not in the working tree; fix them there"
+        raise RepositoryInvalid(exc.diagnostics, f"the {label}", hint) from None
     if repo.policies.routing is None:
         raise UsageError(f"{label} has no policies/routing.yaml")
     return repo

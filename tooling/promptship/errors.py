@@ -93,14 +93,14 @@ class RepositoryInvalid(PromptshipError):
 
     exit_code = EXIT_FAILED
 
-    def __init__(self, diagnostics: list[Diagnostic], ref: str | None = None) -> None:
+    def __init__(
+        self,
+        diagnostics: list[Diagnostic],
+        where: str = "the repository",
+        hint: str = "run `promptship validate` and fix the errors it lists",
+    ) -> None:
         errors = [d for d in diagnostics if d.severity == "error"]
-        where = f"the repository at {ref}" if ref else "the repository"
-        super().__init__(
-            f"{where} has {len(errors)} error(s)",
-            code="E900",
-            hint="run `promptship validate` and fix the errors it lists",
-        )
+        super().__init__(f"{where} has {len(errors)} error(s)", code="E900", hint=hint)
         self.diagnostics = diagnostics
 
     def format(self) -> str:

@@ -82,7 +82,7 @@ def load_valid_repo(root: str | Path = ".", ref: str | None = None, *, only: Seq
     if only is not None:
         diagnostics = [d for d in diagnostics if d.path.startswith(tuple(only))]
     if any(d.severity == "error" for d in diagnostics):
-        raise RepositoryInvalid(diagnostics, ref)
+        raise RepositoryInvalid(diagnostics, f"the repository at {ref}" if ref else "the repository")
     return result.repo
 
 
