@@ -316,36 +316,28 @@ def _check_evaluator_refs(src: SourceText, index: int, params: object, repo: Rep
         )
     module_path = getattr(params, "module_path", None)
     if module_path is not None:
-        source = repo.scorer_source(module_path)
-        name = params.function_name  # type: ignore[attr-defined]
-        if source is None:
-            yield _at(
-                src,
-                ["evaluators", index, "params", "function"],
-                "E305",
-                f"scorer module {module_path} does not exist",
-                "create it or fix the path",
-            )
-        else:
-            try:
-                defined = _module_level_names(source, module_path)
-            except SyntaxError as exc:
-                yield _at(
-                    src,
-                    ["evaluators", index, "params", "function"],
-                    "E305",
-                    f"{module_path} has a syntax error at line {exc.lineno}: {exc.msg}",
-                    "fix the module; `python -m py_compile` shows the same error",
-                )
-                return
-            if name not in defined:
-                yield _at(
-                    src,
-                    ["evaluators", index, "params", "function"],
-                    "E305",
-                    f"{module_path} defines no function '{name}'",
-                    f"define `def {name}(item, output, expected):` at the top level of the module",
-                )
+        problem = _scorer_problem(repo.scorer_source(module_path), module_path, params.function_name)  # type: ignore[attr-defined]
+        if problem is not None:
+            yield _at(src, ["evaluators", index, "params", "function"], "E305", *problem)
+
+
+def _scorer_problem(source: str | None, module_path: str, name: str) -> tuple[str, str] | None:
+    """(message, hint) when ``module_path`` does not define a scorer function ``name``."""
+    if source is None:
+        return f"scorer module {module_path} does not exist", "create it or fix the path"
+    try:
+        defined = _module_level_names(source, module_path)
+    except SyntaxError as exc:
+        return (
+            f"{module_path} has a syntax error at line {exc.lineno}: {exc.msg}",
+            "fix the module; `python -m py_compile` shows the same error",
+        )
+    if name not in defined:
+        return (
+            f"{module_path} defines no function '{name}'",
+            f"define `def {name}(item, output, expected):` at the top level of the module",
+        )
+    return None
 
 
 def _module_level_names(source: str, path: str) -> set[str]:
