@@ -131,6 +131,35 @@ def test_pii_is_masked_or_blocked_at_the_gateway(gateway: RunningGateway, fake_l
     assert info.value.code == "pii_blocked" and "900101" not in str(info.value) and fake_llm.count() == before
 
 
+def test_concurrent_calls_cannot_overshoot_the_budget(repo: Path, fake_llm: FakeLLM) -> None:
+    """Calls in flight hold their cost ceiling, so a burst cannot all start under the same budget."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.0002}\n")
+    fake_llm.faults("m-primary", latency_s=0.3)  # under the alias's 0.5 s timeout: one attempt per call
+    client = Client(repo, langfuse=False)
+    counters = MemoryCounters()
+    keys = KeyStore.from_policy(client.repo.policies.credentials, __import__("os").environ)
+    with RunningGateway(create_app(client, keys, counters)) as running:
+
+        def one(_: int) -> str:
+            try:
+                ask(running.client(), "good", max_tokens=5)
+                return "answered"
+            except openai.RateLimitError as exc:
+                return str(exc.code)
+
+        with ThreadPoolExecutor(20) as pool:
+            outcomes = list(pool.map(one, range(20)))
+    # Each call may cost up to ~$0.00011 (its request and 5 output tokens at the priciest fallback),
+    # so only two fit the $0.0002 budget at once; the others are refused before any model call.
+    assert outcomes.count("answered") == fake_llm.count() <= 2
+    assert outcomes.count("budget_exceeded") >= 18
+    spent = asyncio.run(counters.spent("reviews"))
+    assert 0 < spent < 0.0002, "reservations were replaced by the real cost"
+    client.close()
+
+
 def test_budget_exhaustion_returns_429(repo: Path, fake_llm: FakeLLM) -> None:
     (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.00001}\n")
     client = Client(repo, langfuse=False)

@@ -13,6 +13,7 @@ litellm is imported only inside :func:`litellm_module` (never by validate/render
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import time
@@ -348,6 +349,17 @@ class ModelRouter:
 
     def aliases(self) -> list[str]:
         return list(self.policy.aliases)
+
+    def cost_ceiling(self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> float:
+        """A generous upper bound of one call's cost, for budget reservations: every character of
+        the request counted as an input token, ``max_tokens`` (else 1,024) output tokens, at the
+        priciest deployment the alias or its fallbacks may answer from."""
+        primary = self.policy.aliases[alias]
+        reachable = [alias, *primary.fallbacks, *primary.content_policy_fallbacks]
+        prices = [self._prices[d.id] for name in reachable for d in self.policy.aliases[name].deployments]
+        request_chars = len(json.dumps(messages, ensure_ascii=False))
+        output_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens") or 1024)
+        return max((request_chars * inp + output_tokens * out for inp, out in prices), default=0.0)
 
     def identity(self, alias: str) -> str:
         """:func:`alias_identity` of ``alias`` (memoized: the policy does not change)."""

@@ -27,7 +27,7 @@ from ..sdk import Client, GuardedCall
 from .errors import GatewayError, from_library, unexpected
 from .idempotency import Settlement, claim_or_wait, request_fingerprint
 from .requests import ChatRequest, ManagedRequest, parse_json, validated
-from .state import SHARED_PROJECT, Counters, KeyStore, budget_left
+from .state import SHARED_PROJECT, Counters, KeyStore
 
 Answer = Callable[[], Awaitable[tuple[dict[str, Any], float]]]
 OpenStream = Callable[[Settlement], Awaitable[Response]]
@@ -151,7 +151,9 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
             raise GatewayError(401, "invalid gateway key", code="invalid_api_key")
         return project
 
-    async def check_budget(project: str) -> None:
+    async def check_budget(project: str, settlement: Settlement, ceiling_usd: float) -> None:
+        """Refuse when the month's spend, with the calls in flight, has reached the budget; else
+        reserve this call's cost ceiling until it is settled."""
         if project == SHARED_PROJECT and repo.policies.budgets.budget_of(project) is None:
             raise GatewayError(
                 403,
@@ -160,8 +162,10 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                 "insufficient_quota",
                 "budget_missing",
             )
-        left = await budget_left(repo.policies.budgets, counters, project)
-        if left is not None and left <= 0:
+        budget = repo.policies.budgets.budget_of(project)
+        if budget is None or not budget.hard_limit:
+            return
+        if await settlement.reserve(ceiling_usd) >= budget.monthly_usd:
             raise GatewayError(
                 429,
                 f"monthly budget of project '{project}' is spent; it resets next month or "
@@ -171,7 +175,12 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
             )
 
     async def serve(
-        request: Request, project: str, payload: dict[str, Any], answer: Answer, open_stream: OpenStream | None = None
+        request: Request,
+        project: str,
+        payload: dict[str, Any],
+        answer: Answer,
+        ceiling_usd: float,
+        open_stream: OpenStream | None = None,
     ) -> Response:
         """Idempotency, budget, then the call; the project is charged once, when the answer is complete."""
         idempotency = request.headers.get("idempotency-key")
@@ -200,7 +209,7 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                 return JSONResponse(claim.response)
         settlement = Settlement(counters, project, key, fingerprint)
         try:
-            await check_budget(project)
+            await check_budget(project, settlement, ceiling_usd)
             if open_stream is not None:
                 return await open_stream(settlement)
             body, cost = await answer()
@@ -254,7 +263,8 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
             call = guard()
             return await stream(call, settlement, wants_usage(payload))
 
-        return await serve(request, project, payload, answer, open_stream if chat_request.stream else None)
+        ceiling = client.router.cost_ceiling(alias, messages, params)
+        return await serve(request, project, payload, answer, ceiling, open_stream if chat_request.stream else None)
 
     async def stream(call: GuardedCall, settlement: Settlement, include_usage: bool) -> Response:
         """True streaming: pieces are forwarded as they arrive; a failure before the first piece is
@@ -308,6 +318,10 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
             }
             return completion_body(done.model_alias, done, extra), done.cost_usd
 
-        return await serve(request, project, payload, answer)
+        prompt = (await client.aprompt(name, managed_request.label)).prompt
+        rough = "".join(source for _, source in prompt.templates()) + json.dumps(managed_request.variables)
+        params = prompt.params.model_dump(exclude_none=True)
+        ceiling = client.router.cost_ceiling(prompt.model, [{"role": "user", "content": rough}], params)
+        return await serve(request, project, payload, answer, ceiling)
 
     return app

@@ -51,9 +51,11 @@ async def claim_or_wait(counters: Counters, key: str, fingerprint: str, wait_s: 
 class Settlement:
     """What happens to one request's spend and idempotency claim once it ends.
 
-    :meth:`settle` charges the project and stores the answer under the claimed key (once);
-    :meth:`abandon` releases the claim of a request that ended without an answer, so a retry may
-    call the model. Calling :meth:`abandon` after :meth:`settle` does nothing.
+    :meth:`reserve` adds the call's cost ceiling to the project's spend before the call, so calls in
+    flight count against the budget; :meth:`settle` replaces it with the real cost and stores the
+    answer under the claimed key (once); :meth:`abandon` gives the reservation back and releases
+    the claim of a request that ended without an answer, so a retry may call the model. Calling
+    :meth:`abandon` after :meth:`settle` does nothing.
     """
 
     def __init__(self, counters: Counters, project: str, key: str | None, fingerprint: str | None) -> None:
@@ -62,14 +64,24 @@ class Settlement:
         self._key = key
         self._fingerprint = fingerprint
         self._open = key is not None
+        self._reserved = 0.0
+
+    async def reserve(self, usd: float) -> float:
+        """Hold ``usd`` of the project's budget; the month's spend before this reservation."""
+        self._reserved += usd
+        return await self._counters.add_spend(self._project, usd) - usd
 
     async def settle(self, response: dict[str, Any], cost_usd: float) -> None:
-        await self._counters.add_spend(self._project, cost_usd)
+        reserved, self._reserved = self._reserved, 0.0
+        await self._counters.add_spend(self._project, cost_usd - reserved)
         if self._open and self._key is not None and self._fingerprint is not None:
             self._open = False
             await self._counters.store(self._key, self._fingerprint, response, RECORD_TTL_S)
 
     async def abandon(self) -> None:
+        if self._reserved:
+            reserved, self._reserved = self._reserved, 0.0
+            await self._counters.add_spend(self._project, -reserved)
         if self._open and self._key is not None:
             self._open = False
             await self._counters.release(self._key)

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from ..schema import BudgetPolicy, CredentialsPolicy
+from ..schema import CredentialsPolicy
 
 #: The project the PoC shared gateway key is charged to (see :class:`KeyStore`).
 SHARED_PROJECT = "shared"
@@ -191,11 +191,3 @@ class RedisCounters:
 def counters_from_env(env: Mapping[str, str]) -> Counters:
     url = env.get("REDIS_URL")
     return RedisCounters(url) if url else MemoryCounters()
-
-
-async def budget_left(budgets: BudgetPolicy, counters: Counters, project: str) -> float | None:
-    """USD left this month, or None when the project has no hard budget."""
-    budget = budgets.budget_of(project)
-    if budget is None or not budget.hard_limit:
-        return None
-    return budget.monthly_usd - await counters.spent(project)
