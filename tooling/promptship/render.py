@@ -36,45 +36,56 @@ def _compiled(source: str) -> jinja2.Template:
     return _ENV.from_string(source)
 
 
+@dataclass(frozen=True)
+class TemplateNames:
+    """What one walk over a template's AST finds."""
+
+    #: Names read, with the template line (1-based) of their first use.
+    loaded: dict[str, int]
+    #: Names the template assigns (``for`` targets, ``set``, macro arguments).
+    stored: frozenset[str]
+    #: ``(kind, name, line)`` of filters and tests the sandbox does not have.
+    unknown_filters_and_tests: tuple[tuple[str, str, int], ...]
+
+
+@lru_cache(maxsize=4096)
+def template_names(source: str) -> TemplateNames:
+    """One walk over the AST of ``source`` (``validate`` reads a thousand prompts: walks add up)."""
+    loaded: dict[str, int] = {}
+    stored: set[str] = set()
+    unknown: list[tuple[str, str, int]] = []
+    for node in parse_template(source).find_all((nodes.Name, nodes.Filter, nodes.Test)):
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load":
+                loaded[node.name] = min(loaded.get(node.name, node.lineno), node.lineno)
+            elif node.ctx in ("store", "param"):
+                stored.add(node.name)
+        elif isinstance(node, nodes.Filter) and node.name not in _ENV.filters:
+            unknown.append(("filter", node.name, node.lineno))
+        elif isinstance(node, nodes.Test) and node.name not in _ENV.tests:
+            unknown.append(("test", node.name, node.lineno))
+    return TemplateNames(loaded, frozenset(stored), tuple(sorted(unknown, key=lambda found: found[2])))
+
+
 @lru_cache(maxsize=4096)
 def template_variables(source: str) -> frozenset[str]:
     """Names a template reads from its context: loaded names minus names the template assigns
-    (``for`` targets, ``set``, macro arguments) and the environment's globals such as ``range``.
+    and the environment's globals such as ``range``.
 
     A direct AST walk; ``jinja2.meta.find_undeclared_variables`` runs the code generator and costs
     several times more, which matters when validating a thousand prompts.
     """
-    tree = parse_template(source)
-    loaded = {node.name for node in tree.find_all(nodes.Name) if node.ctx == "load"}
-    stored = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
-    if loaded & stored:
+    names = template_names(source)
+    if names.loaded.keys() & names.stored:
         # A name both assigned and read (``{% set review = review|trim %}``) may still come from the
         # context; only Jinja's own scoping analysis can tell, and this case is rare enough to pay for it.
-        return frozenset(meta.find_undeclared_variables(tree))
-    return frozenset(loaded - stored - set(_ENV.globals) - {"loop", "caller", "varargs", "kwargs"})
+        return frozenset(meta.find_undeclared_variables(parse_template(source)))
+    return frozenset(names.loaded.keys() - names.stored - set(_ENV.globals) - {"loop", "caller", "varargs", "kwargs"})
 
 
 def known_names(kind: str) -> list[str]:
     """The sandbox's ``filter`` or ``test`` names."""
     return sorted(_ENV.filters if kind == "filter" else _ENV.tests)
-
-
-def unknown_filters_and_tests(source: str) -> list[tuple[str, str, int]]:
-    """``(kind, name, template line)`` of every filter or test the sandbox does not have: Jinja
-    only notices them when rendering, which would fail every call of the prompt."""
-    tree = parse_template(source)
-    unknown = [("filter", n.name, n.lineno) for n in tree.find_all(nodes.Filter) if n.name not in _ENV.filters]
-    unknown += [("test", n.name, n.lineno) for n in tree.find_all(nodes.Test) if n.name not in _ENV.tests]
-    return sorted(unknown, key=lambda found: found[2])
-
-
-def first_use_lines(source: str) -> dict[str, int]:
-    """Template line (1-based) where each name is first read."""
-    lines: dict[str, int] = {}
-    for node in parse_template(source).find_all(nodes.Name):
-        if node.ctx == "load":
-            lines[node.name] = min(lines.get(node.name, node.lineno), node.lineno)
-    return lines
 
 
 def prompt_variables_used(prompt: Prompt) -> frozenset[str]:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from .errors import Diagnostic, RepositoryInvalid
 from .evaluators import registry
 from .pricing import known_model
-from .render import first_use_lines, known_names, parse_template, template_variables, unknown_filters_and_tests
+from .render import known_names, parse_template, template_names, template_variables
 from .repo import DatasetEntry, LoadResult, PromptEntry, Repository, SourceText, SuiteEntry, load_repo
 from .schema.errors import diagnostics_from_validation
 from .secrets import find_secrets
@@ -137,14 +137,14 @@ def check_prompt(entry: PromptEntry, repo: Repository) -> Iterator[Diagnostic]:
             )
             parsed_all = False
             continue
-        for kind, name, template_line in unknown_filters_and_tests(source):
+        for kind, name, template_line in template_names(source).unknown_filters_and_tests:
             line, col = src.positions.template_line(_loc(location), template_line)
             yield Diagnostic(
                 src.path, line, col, "E103", f"unknown Jinja2 {kind} '{name}'", _suggest(name, known_names(kind))
             )
         names = template_variables(source)
         used |= names
-        use_lines = first_use_lines(source)
+        use_lines = template_names(source).loaded
         for name in sorted(names - set(prompt.variables)):
             line, col = src.positions.template_line(_loc(location), use_lines.get(name, 1))
             declared = ", ".join(prompt.variables) or "none"
