@@ -166,3 +166,14 @@ def test_promptship_workdir_is_never_committed_by_git_add_all(example_repo: Path
     assert (example_repo / ".promptship/cache/parsed-yaml.json").exists()
     git(example_repo, "add", "-A")
     assert ".promptship" not in git(example_repo, "status", "--porcelain")
+
+
+def test_schema_writes_schemas_but_never_a_users_documentation(example_repo: Path, run_cli) -> None:
+    result = run_cli("--root", str(example_repo), "schema")
+    assert result.code == 0 and (example_repo / "schemas/prompt.schema.json").exists()
+    assert not (example_repo / "docs").exists()
+    (example_repo / "docs").mkdir()
+    (example_repo / "docs/formats.md").write_text("# Our prompt conventions\n")
+    assert run_cli("--root", str(example_repo), "schema", "--check").code == 0
+    run_cli("--root", str(example_repo), "schema")
+    assert (example_repo / "docs/formats.md").read_text() == "# Our prompt conventions\n"

@@ -13,9 +13,10 @@ from .main import root_of
 @click.pass_context
 def schema(ctx: click.Context, check: bool) -> int:
     """Write JSON Schemas for every file format into schemas/ (editors use them for autocompletion)
-    and refresh the generated field reference in docs/formats.md."""
+    and refresh the generated field reference of a docs/formats.md that already holds one
+    (promptship's own; a user's documentation is never created or appended to)."""
     from ..schema import export_schemas, schema_documents
-    from ..schema.reference import with_reference
+    from ..schema.reference import BEGIN, with_reference
 
     root = root_of(ctx)
     directory = root / "schemas"
@@ -25,8 +26,8 @@ def schema(ctx: click.Context, check: bool) -> int:
         if not (directory / name).exists() or (directory / name).read_text(encoding="utf-8") != text
     ]
     formats = root / "docs" / "formats.md"
-    current = formats.read_text(encoding="utf-8") if formats.exists() else "# File formats\n"
-    updated = with_reference(current)
+    current = formats.read_text(encoding="utf-8") if formats.exists() else ""
+    updated = with_reference(current) if BEGIN in current else current
     if updated != current:
         stale.append("docs/formats.md")
     if check:
@@ -36,7 +37,6 @@ def schema(ctx: click.Context, check: bool) -> int:
     for path in export_schemas(directory):
         click.echo(f"wrote {path.relative_to(root)}")
     if updated != current:
-        formats.parent.mkdir(exist_ok=True)
         formats.write_text(updated, encoding="utf-8")
         click.echo("wrote docs/formats.md (field reference)")
     return 0
