@@ -188,24 +188,19 @@ class Client:
         """The prompt holding ``label`` in Langfuse, cached for ``cache_ttl_s``; never waits more than
         ``fetch_timeout_s`` (see :mod:`promptship.prompt_store` for what is served instead). A prompt
         whose file says ``release: {publish: false}`` is never in Langfuse: its bundled file is served."""
-        if self._unpublished(name):
-            return self._bundled(name, label)
         return self.prompts.get(name, label)
 
     async def aprompt(self, name: str, label: str = "production") -> ManagedPrompt:
         """:meth:`prompt` without blocking the event loop."""
-        if self._unpublished(name):
-            return self._bundled(name, label)
         return await self.prompts.aget(name, label)
-
-    def _unpublished(self, name: str) -> bool:
-        entry = self.repo.prompts.get(name)
-        return entry is not None and entry.prompt.release is not None and not entry.prompt.release.publish
 
     def _fetch(self, name: str, label: str) -> ManagedPrompt:
         from langfuse.api.core import ApiError
 
         assert self._langfuse is not None
+        entry = self.repo.prompts.get(name)
+        if entry is not None and entry.prompt.release is not None and not entry.prompt.release.publish:
+            return self._bundled(name, label)  # never published, so Langfuse has nothing to serve
         try:
             data = self._langfuse.api.prompts.get(urllib.parse.quote(name, safe=""), label=label)
         except ApiError as exc:
