@@ -88,10 +88,6 @@ def known_names(kind: str) -> list[str]:
     return sorted(_ENV.filters if kind == "filter" else _ENV.tests)
 
 
-def prompt_variables_used(prompt: Prompt) -> frozenset[str]:
-    return frozenset().union(*(template_variables(src) for _, src in prompt.templates()))
-
-
 @dataclass(frozen=True)
 class RenderedPrompt:
     """What would be sent: chat ``messages`` (a text prompt becomes one user message) and params."""

@@ -354,8 +354,7 @@ class ModelRouter:
         """A generous upper bound of one call's cost, for budget reservations: every character of
         the request counted as an input token, ``max_tokens`` (else 1,024) output tokens, at the
         priciest deployment the alias or its fallbacks may answer from."""
-        primary = self.policy.aliases[alias]
-        reachable = [alias, *primary.fallbacks, *primary.content_policy_fallbacks]
+        reachable = _reachable(self.policy, [alias])
         prices = [self._prices[d.id] for name in reachable for d in self.policy.aliases[name].deployments]
         request_chars = len(json.dumps(messages, ensure_ascii=False))
         output_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens") or 1024)

@@ -319,7 +319,8 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
             return completion_body(done.model_alias, done, extra), done.cost_usd
 
         prompt = (await client.aprompt(name, managed_request.label)).prompt
-        rough = "".join(source for _, source in prompt.templates()) + json.dumps(managed_request.variables)
+        variables = json.dumps(managed_request.variables, ensure_ascii=False)
+        rough = "".join(source for _, source in prompt.templates()) + variables
         params = prompt.params.model_dump(exclude_none=True)
         ceiling = client.router.cost_ceiling(prompt.model, [{"role": "user", "content": rough}], params)
         return await serve(request, project, payload, answer, ceiling)
