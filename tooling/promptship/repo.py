@@ -7,7 +7,6 @@ are left out of the :class:`Repository`; cross-reference checks live in ``valida
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -199,11 +198,14 @@ class _Loader:
         self.diagnostics.append(Diagnostic(path, 1, 1, code, message, hint, severity="warning"))
 
     # -- reading ---------------------------------------------------------------------------------
-    def read_text(self, path: str) -> str | None:
+    def read_text(self, path: str, *, required: bool = True) -> str | None:
+        """The file's text, kept for the secret scan; a file that is not UTF-8 is an E006 error when
+        ``required`` (a format file), else skipped."""
         try:
             text = self.source.read(path).decode("utf-8")
         except UnicodeDecodeError as exc:
-            self.error(path, 1, 1, "E006", f"file is not UTF-8 ({exc.reason})", "save the file as UTF-8")
+            if required:
+                self.error(path, 1, 1, "E006", f"file is not UTF-8 ({exc.reason})", "save the file as UTF-8")
             return None
         text = text.removeprefix("\ufeff")
         self.texts[path] = text
@@ -214,8 +216,7 @@ class _Loader:
         so the secret scan sees every file, whatever else is wrong with it."""
         for path in paths:
             if path not in self.texts:
-                with contextlib.suppress(UnicodeDecodeError):
-                    self.texts[path] = self.source.read(path).decode("utf-8").removeprefix("\ufeff")
+                self.read_text(path, required=False)
 
     def read_model(self, path: str, model: type[M]) -> tuple[SourceText, M] | None:
         text = self.read_text(path)
@@ -272,21 +273,16 @@ class _Loader:
 
     def load_prompts(self, paths: Sequence[str]) -> dict[str, PromptEntry]:
         prompts: dict[str, PromptEntry] = {}
+        seen: set[str] = set()
         for path in paths:
             if not path.endswith(YAML_SUFFIXES):
                 self.unexpected(path, "prompts/ holds only .yaml prompt files")
                 continue
             name = name_of(path, "prompts")
-            if name in prompts:
-                self.error(
-                    path,
-                    1,
-                    1,
-                    "E005",
-                    f"prompt {name!r} is defined twice ({prompts[name].path})",
-                    "keep one of the .yaml/.yml files",
-                )
+            if name in seen:
+                self.twice(path, f"prompt {name!r}")
                 continue
+            seen.add(name)
             if "|" in name:
                 self.error(path, 1, 1, "E005", f"prompt name {name!r} contains '|'", "rename the file")
                 continue
