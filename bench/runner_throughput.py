@@ -89,7 +89,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 def direct_litellm(base_url: str, calls: int, concurrency: int) -> float:
-    from promptship.routing import litellm_module
+    from promptship.llm.routing import litellm_module
 
     litellm = litellm_module()
 
@@ -120,11 +120,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
 
-    from promptship.cache import ResponseCache
-    from promptship.evaluation import EvalRequest, evaluate
-    from promptship.routing import ModelRouter
-    from promptship.runner import RunOptions, run_suites
-    from promptship.validate import load_valid_repo
+    from promptship.eval.evaluation import EvalRequest, evaluate
+    from promptship.eval.runner import RunOptions, run_suites
+    from promptship.files.validate import load_valid_repo
+    from promptship.llm.cache import ResponseCache
+    from promptship.llm.routing import ModelRouter
 
     server, base_url = start_server(args.latency)
     os.environ.update({"FAKE_LLM_BASE": base_url, "FAKE_LLM_KEY": "k"})

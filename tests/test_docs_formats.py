@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from promptship.evaluators import registry
-from promptship.schema import SCHEMA_FILES
-from promptship.schema.reference import BEGIN
-from promptship.validate import CODES
+from promptship.eval.evaluators import registry
+from promptship.files.schema import SCHEMA_FILES
+from promptship.files.schema.reference import BEGIN
+from promptship.files.validate import CODES
 
 from .conftest import PROJECT
 

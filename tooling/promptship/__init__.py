@@ -16,16 +16,16 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "load_repo": "repo",
-    "load_valid_repo": "validate",
-    "validate_repo": "validate",
-    "render_prompt": "render",
-    "evaluate": "evaluation",
-    "EvalRequest": "evaluation",
-    "run_diff": "diffing",
-    "DiffRequest": "diffing",
-    "Client": "sdk",
-    "CompletionResult": "sdk",
+    "load_repo": "files.repo",
+    "load_valid_repo": "files.validate",
+    "validate_repo": "files.validate",
+    "render_prompt": "files.render",
+    "evaluate": "eval.evaluation",
+    "EvalRequest": "eval.evaluation",
+    "run_diff": "diff.change",
+    "DiffRequest": "diff.change",
+    "Client": "runtime.sdk",
+    "CompletionResult": "runtime.sdk",
     "PromptshipError": "errors",
 }
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..github import DEFAULT_AUTHOR
+from ..report.github import DEFAULT_AUTHOR
 
 
 @click.group()
@@ -76,7 +76,7 @@ def comment(
     In a workflow triggered by another run, pass --head-sha from the event: the PR is then found by its
     head commit, and a --pr read from an artifact is refused unless it is that PR.
     """
-    from ..github import DEFAULT_API, GitHubClient, post_sticky_comment, resolve_pull_request
+    from ..report.github import DEFAULT_API, GitHubClient, post_sticky_comment, resolve_pull_request
 
     if pr is None and head_sha is None:
         raise UsageError("pass --pr or --head-sha", hint="in a workflow_run job: --head-sha from the event")

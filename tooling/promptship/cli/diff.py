@@ -64,13 +64,13 @@ def diff(
     configuration error (including a base or head tree that does not validate).
     Also appends the Markdown to $GITHUB_STEP_SUMMARY when that is set.
     """
-    from ..diffing import DiffRequest, run_diff
-    from ..github import write_step_summary
+    from ..diff.change import DiffRequest, run_diff
+    from ..eval.runs import write_atomically
     from ..report.console import print_markdown_report
+    from ..report.github import write_step_summary
     from ..report.html import render_html
     from ..report.jsonout import render_json
     from ..report.markdown import render_markdown
-    from ..runs import write_atomically
 
     if no_cache and cache_only:
         raise UsageError("--no-cache and --cache-only exclude each other")

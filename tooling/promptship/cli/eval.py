@@ -54,7 +54,7 @@ def eval_command(
 
     Exit 1 when an absolute gate (`gates.min`, `gates.max_latency_p95_ms`, `gates.max_error_rate`) fails.
     """
-    from ..evaluation import EvalRequest, evaluate
+    from ..eval.evaluation import EvalRequest, evaluate
     from ..report.console import print_runs
 
     if no_cache and cache_only:
@@ -86,15 +86,15 @@ def eval_command(
 def _langfuse_store(root: Path):  # type: ignore[no-untyped-def]
     import os
 
-    from ..sync import LangfuseSettings, LangfuseStore
-    from ..validate import load_valid_repo
+    from ..files.validate import load_valid_repo
+    from ..publish.sync import LangfuseSettings, LangfuseStore
 
     return LangfuseStore(LangfuseSettings.from_policy(load_valid_repo(root), os.environ), tracing=True)
 
 
 def _publish(store, root: Path, runs: list) -> None:  # type: ignore[no-untyped-def,type-arg]
-    from ..publish import publish_run
-    from ..validate import load_valid_repo
+    from ..files.validate import load_valid_repo
+    from ..publish.experiments import publish_run
 
     repo = load_valid_repo(root)
     for run in runs:

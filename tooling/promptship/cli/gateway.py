@@ -18,9 +18,9 @@ def gateway(ctx: click.Context, host: str, port: int, profile: str | None) -> in
     """Serve the OpenAI-compatible gateway (keys and budgets from policies/; REDIS_URL for shared counters)."""
     import uvicorn
 
-    from ..gateway.app import create_app
-    from ..gateway.state import SHARED_PROJECT, KeyStore, counters_from_env
-    from ..sdk import Client
+    from ..runtime.gateway.app import create_app
+    from ..runtime.gateway.state import SHARED_PROJECT, KeyStore, counters_from_env
+    from ..runtime.sdk import Client
 
     client = Client(root_of(ctx), profile=profile)
     keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)

@@ -35,8 +35,8 @@ def render(
     ref: str | None,
 ) -> int:
     """Print the messages PROMPT_NAME would send. Later sources win: --item, --vars-file, --var."""
-    from ..render import coerce_value, render_prompt
-    from ..validate import load_valid_repo
+    from ..files.render import coerce_value, render_prompt
+    from ..files.validate import load_valid_repo
 
     dataset_prefix = [f"datasets/{item.rpartition(':')[0]}."] if item else []
     repo = load_valid_repo(root_of(ctx), ref, only=[f"prompts/{prompt_name}.", "policies/", *dataset_prefix])

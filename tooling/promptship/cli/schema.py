@@ -15,8 +15,8 @@ def schema(ctx: click.Context, check: bool) -> int:
     """Write JSON Schemas for every file format into schemas/ (editors use them for autocompletion)
     and refresh the generated field reference of a docs/formats.md that already holds one
     (promptship's own; a user's documentation is never created or appended to)."""
-    from ..schema import export_schemas, schema_documents
-    from ..schema.reference import BEGIN, with_reference
+    from ..files.schema import export_schemas, schema_documents
+    from ..files.schema.reference import BEGIN, with_reference
 
     root = root_of(ctx)
     directory = root / "schemas"

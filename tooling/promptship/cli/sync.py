@@ -31,9 +31,9 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
     policies/credentials.yaml); values are never printed. Rollback: `git revert` the change and sync
     again — the label moves back to the existing version with that content.
     """
-    from ..sync import LangfuseSettings, LangfuseStore, branch_of, check_drift
-    from ..sync import sync as run_sync
-    from ..validate import load_valid_repo
+    from ..files.validate import load_valid_repo
+    from ..publish.sync import LangfuseSettings, LangfuseStore, branch_of, check_drift
+    from ..publish.sync import sync as run_sync
 
     root = root_of(ctx)
     credentials = load_valid_repo(root).policies.credentials

@@ -23,7 +23,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], output_format: str, ref
 
     Runs offline in well under a second; it never calls a model. Exit 1 when any error is found.
     """
-    from ..validate import validate_repo
+    from ..files.validate import validate_repo
 
     root = root_of(ctx)
     relative = [_relative(root, p) for p in paths]

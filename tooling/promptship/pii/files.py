@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic
-from ..textpos import LineIndex
+from ..files.textpos import LineIndex
 
 if TYPE_CHECKING:
-    from ..repo import DatasetEntry, Repository
+    from ..files.repo import DatasetEntry, Repository
 
 
 def _allowed(dataset: DatasetEntry | None, item_id: str | None, pii_type: str) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import PromptshipError
-from ..textpos import LineIndex
+from ..files.textpos import LineIndex
 from .detectors import Finding, detect, mask_value
 
 SCANNED_SUFFIXES = (".yaml", ".yml", ".jsonl", ".json", ".csv", ".md", ".txt")

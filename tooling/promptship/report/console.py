@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..evaluation import EvalOutcome
+    from ..eval.evaluation import EvalOutcome
 
 
 def format_usd(value: float) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from ..diffing import DiffReport, SuiteReport
-from ..schema.run import Aggregate, Run
+from ..diff.change import DiffReport, SuiteReport
+from ..files.schema.run import Aggregate, Run
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem;color:#1f2328;max-width:1100px}

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from ..diffing import DiffReport
+from ..diff.change import DiffReport
 
 
 def _plain(value: Any) -> Any:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..compare import MetricDelta, ModelComparison
-from ..diffing import DiffReport, SuiteReport
+from ..diff.change import DiffReport, SuiteReport
+from ..diff.compare import MetricDelta, ModelComparison
 
 MARKER = "<!-- promptship:report -->"
 GITHUB_LIMIT = 65_536

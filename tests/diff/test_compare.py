@@ -1,0 +1,48 @@
+"""compare_model on literal runs: what a reviewer reads must match what the run artifacts hold."""
+
+from __future__ import annotations
+
+from promptship.diff.compare import compare_model
+from promptship.eval.summary import aggregate
+from promptship.files.schema.run import Fingerprint, Run, SampleResult, ScoreResult
+
+FINGERPRINT = Fingerprint(suite="s", prompt="p", dataset="d", evaluators="e", scorers="c", deployments="m")
+
+
+def run(scores: list[float | None]) -> Run:
+    """One sample per item; ``None`` is a scorer that raised on that item."""
+    samples = [
+        SampleResult(
+            item_id=f"i{n:02d}",
+            model="fast",
+            repeat=0,
+            output="answer",
+            scores={
+                "custom": ScoreResult(error="Traceback ...")
+                if value is None
+                else ScoreResult(value=value, passed=value >= 0.5)
+            },
+        )
+        for n, value in enumerate(scores)
+    ]
+    return Run(
+        suite="s",
+        prompt="p",
+        dataset="d",
+        models=["fast"],
+        repeats=1,
+        fingerprint=FINGERPRINT,
+        started_at="t",
+        finished_at="t",
+        complete=True,
+        samples=samples,
+        aggregates=aggregate(samples, ["fast"]),
+    )
+
+
+def test_a_scorer_that_raises_on_head_shows_as_a_drop() -> None:
+    base = run([1.0] * 30)
+    head = run([None if n % 10 == 3 else 1.0 for n in range(30)])
+    custom = next(m for m in compare_model(base, head, "fast", calls_per_day=None).metrics if m.metric == "custom")
+    assert (custom.base, custom.head) == (1.0, 0.9), "the 3 crashed items count as 0, as in the run's aggregates"
+    assert head.aggregates["fast"].scores["custom"] == custom.head

@@ -1,0 +1,312 @@
+"""`promptship diff` end to end: a real git repo with main and a PR branch, against the fake LLM."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from promptship.diff.affected import affected_suites
+from promptship.files.repo import load_repo
+
+from ..conftest import commit_all, git
+from ..doubles.fake_llm import FakeLLM, Rule
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "diff_report.md"
+
+ROUTING = """\
+aliases:
+  fast:
+    deployments:
+      - id: fake-fast
+        model: openai/m-fast
+        api_base_env: FAKE_LLM_BASE
+        api_key_env: FAKE_LLM_KEY
+        pricing: {input_per_million: 1.0, output_per_million: 4.0}
+    retries: 1
+    timeout_s: 5
+"""
+
+
+def prompt(system: str, variable: str, calls_per_day: int = 1000) -> str:
+    return (
+        f"type: chat\nmodel: fast\ndescription: example\nvariables:\n  {variable}: {{type: string}}\n"
+        f"messages:\n  - role: system\n    content: {system}\n"
+        f'  - role: user\n    content: "Review: {{{{ {variable} }}}}"\n'
+        f"traffic:\n  calls_per_day: {calls_per_day}\n"
+    )
+
+
+def suite(name: str, evaluator: str, gates: str) -> str:
+    return f"prompt: {name}\ndataset: {name}\nmodels: [fast]\nevaluators:\n{evaluator}gates:\n{gates}"
+
+
+def dataset(name: str, variable: str, items: int = 20) -> dict[str, str]:
+    lines = [
+        json.dumps(
+            {
+                "id": f"{name}-{i:02d}",
+                "input": {variable: f"{'good' if i % 2 else 'bad'} meal {i}"},
+                "expected": "positive" if i % 2 else "negative",
+            }
+        )
+        for i in range(items)
+    ]
+    return {
+        f"datasets/{name}.yaml": f"kind: golden\nsynthetic: true\nprompt: {name}\n",
+        f"datasets/{name}.jsonl": "\n".join(lines) + "\n",
+    }
+
+
+SENTIMENT_EVAL = "  - type: label_accuracy\n    name: accuracy\n    params: {labels: [positive, negative]}\n"
+SUMMARY_EVAL = "  - type: contains\n    name: mentions_refund\n    params: {values: [refund]}\n"
+
+RULES = [
+    Rule(r"exactly one word[\s\S]*Review: good", "positive"),
+    Rule(r"exactly one word[\s\S]*Review: bad", "negative"),
+    Rule(r"Classify[\s\S]*Review:", "I think it is positive"),
+    Rule(r"Summarize briefly", "The customer wants a refund"),
+    Rule(r"Summarize", "The customer is unhappy and wants their money back, please handle it with care"),
+    Rule(r"tagline", "Tasty!"),
+]
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def pr_repo(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """main: three suites. Branch `pr`: sentiment better, summary worse, tagline only reformatted."""
+    monkeypatch.setenv("FAKE_LLM_BASE", fake_llm.base_url)
+    monkeypatch.setenv("FAKE_LLM_KEY", "sk-test-not-a-real-key-000000000000")
+    fake_llm.set_rules(RULES)
+    root = tmp_path / "repo"
+    files = {
+        "policies/routing.yaml": ROUTING,
+        "prompts/sentiment.yaml": prompt("Classify the sentiment.", "review"),
+        "prompts/summary.yaml": prompt("Summarize briefly.", "review", 5000),
+        "prompts/tagline.yaml": prompt("Write a tagline.", "review"),
+        "evals/sentiment.yaml": suite("sentiment", SENTIMENT_EVAL, "  max_regression: {accuracy: 0.05}\n"),
+        "evals/summary.yaml": suite(
+            "summary", SUMMARY_EVAL, "  max_regression: {mentions_refund: 0.1}\n  max_cost_increase_pct: 500\n"
+        ),
+        "evals/tagline.yaml": suite("tagline", "  - type: length\n    params: {max: 50}\n", "  min: {length: 0.5}\n"),
+        **dataset("sentiment", "review"),
+        **dataset("summary", "review"),
+        **dataset("tagline", "review"),
+    }
+    write(root, files)
+    git(root, "init", "-q", "-b", "main")
+    commit_all(root, "main")
+    git(root, "checkout", "-q", "-b", "pr")
+    write(
+        root,
+        {
+            "prompts/sentiment.yaml": prompt("Classify the sentiment. Answer with exactly one word.", "review"),
+            "prompts/summary.yaml": prompt("Summarize.", "review", 5000),
+            # Reformatted only: keys reordered, comments and flow style; same content.
+            "prompts/tagline.yaml": "# tagline prompt\ntraffic: {calls_per_day: 1000}\nmodel: fast\ntype: chat\n"
+            "description: example\nmessages:\n- {role: system, content: Write a tagline.}\n"
+            "- role: user\n  content: 'Review: {{ review }}'\nvariables:\n  review:\n"
+            "    type: string\n",
+        },
+    )
+    commit_all(root, "pr changes")
+    return root
+
+
+def test_affected_suites_ignore_reformatting(pr_repo: Path) -> None:
+    base, head = load_repo(pr_repo, "main").repo, load_repo(pr_repo, "pr").repo
+    assert base.policies.routing and head.policies.routing
+    changes = {c.suite: c for c in affected_suites(base, base.policies.routing, head, head.policies.routing)}
+    assert changes["tagline"].status == "unchanged"
+    assert changes["sentiment"].status == "changed" and changes["sentiment"].reasons == ("prompt",)
+    assert changes["summary"].status == "changed"
+
+
+def normalize(markdown: str) -> str:
+    markdown = re.sub(r"\(([0-9a-f]{7})\)", "(SHA)", markdown)
+    markdown = re.sub(r"\| \d+ → \d+ \| \d+ → \d+ \|", "| P50 | P95 |", markdown)
+    return markdown
+
+
+def test_pr_diff_reports_improvement_regression_and_unaffected(
+    pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run_cli(
+        "--root",
+        str(pr_repo),
+        "diff",
+        "--base",
+        "main",
+        "--quiet",
+        "--markdown",
+        str(out / "c.md"),
+        "--json",
+        str(out / "r.json"),
+        "--html",
+        str(out / "r.html"),
+        "--format",
+        "text",
+    )
+    assert result.code == 1, result.err
+    text = result.out.splitlines()
+    assert text[-1].startswith("❌ gate failed: summary / fast: max_regression:mentions_refund"), "verdict last"
+    assert any("mentions_refund" in line and "1.000" in line and "0.000" in line and "worse" in line for line in text)
+    assert not any("<details>" in line or "<!--" in line for line in text), "no GitHub HTML in a terminal"
+    report = json.loads((out / "r.json").read_text())
+    suites = {s["suite"]: s for s in report["suites"]}
+    assert set(suites) == {"sentiment", "summary"} and report["unaffected"] == ["tagline"]
+    accuracy = next(m for m in suites["sentiment"]["comparisons"][0]["metrics"] if m["metric"] == "accuracy")
+    assert (accuracy["base"], accuracy["head"], accuracy["significant"]) == (0.5, 1.0, True)
+    # label_accuracy with one repeat is pass/fail per item: exact McNemar, 10 of 10 moved items improved.
+    assert accuracy["test"] == "mcnemar" and accuracy["p_value"] == pytest.approx(2 / 2**10)
+    refund = next(m for m in suites["summary"]["comparisons"][0]["metrics"] if m["metric"] == "mentions_refund")
+    assert (refund["base"], refund["head"], refund["significant"]) == (1.0, 0.0, True)
+    assert refund["test"] == "mcnemar" and refund["p_value"] < 0.001
+    passes = next(m for m in suites["summary"]["comparisons"][0]["metrics"] if m["metric"] == "pass_rate")
+    assert passes["test"] == "mcnemar" and passes["p_value"] < 0.001
+    summary = suites["summary"]["comparisons"][0]
+    assert summary["cost_per_call_head"] > summary["cost_per_call_base"]
+    expected_monthly = (summary["cost_per_call_head"] - summary["cost_per_call_base"]) * 5000 * 30
+    assert summary["monthly_cost_delta"] == pytest.approx(expected_monthly)
+    assert len(summary["item_changes"]) == 20 and summary["item_changes"][0]["change"] == "newly_failing"
+    assert fake_llm.count() == 4 * 20, "two affected suites × base and head; the reformatted one made no call"
+    assert "tagline" not in json.dumps([r.messages for r in fake_llm.journal])
+    html = (out / "r.html").read_text()
+    assert "<svg" in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
+
+    markdown = (out / "c.md").read_text()
+    assert len(markdown) < 65_536 and markdown.startswith("<!-- promptship:report -->")
+    if os.environ.get("PROMPTSHIP_UPDATE_SNAPSHOTS"):  # review the written file like code
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(normalize(markdown))
+    assert normalize(markdown) == SNAPSHOT.read_text(), "PR comment format changed: review, then update the snapshot"
+
+    again = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json")
+    assert again.code == 1 and fake_llm.count() == 80, "a second diff makes zero model calls"
+    assert json.loads(again.out)["model_calls"] == 0
+
+
+def test_base_results_are_reused_from_a_results_dir(pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path) -> None:
+    git(pr_repo, "checkout", "-q", "main")
+    assert run_cli("--root", str(pr_repo), "eval", "--quiet").code == 0
+    calls_on_main = fake_llm.count()
+    results = tmp_path / "ci-cache"
+    (pr_repo / ".promptship/runs").rename(results)
+    (pr_repo / ".promptship/cache/responses.sqlite3").unlink()
+    git(pr_repo, "checkout", "-q", "pr")
+    result = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(results), "--quiet", "--format", "json"
+    )
+    data = json.loads(result.out)
+    assert {s["suite"]: s["base"]["source"] for s in data["suites"]} == {"sentiment": "stored", "summary": "stored"}
+    assert fake_llm.count() - calls_on_main == 2 * 20, "only head was evaluated"
+
+
+def test_new_and_deleted_suites_are_reported(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
+    (pr_repo / "evals/tagline.yaml").unlink()
+    write(pr_repo, {"evals/sentiment-copy.yaml": suite("sentiment", SENTIMENT_EVAL, "  min: {accuracy: 0.9}\n")})
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json")
+    data = json.loads(result.out)
+    statuses = {s["suite"]: s["status"] for s in data["suites"]}
+    assert statuses["tagline"] == "removed" and statuses["sentiment-copy"] == "added"
+    added = next(s for s in data["suites"] if s["suite"] == "sentiment-copy")
+    assert added["base"] is None and added["gates"][0]["passed"] is True
+
+
+def test_bad_base_ref_is_a_usage_error(pr_repo: Path, run_cli) -> None:
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "nope", "--quiet")
+    assert result.code == 2 and "unknown git ref 'nope'" in result.err and "Traceback" not in result.err
+
+
+def test_markdown_is_shortened_to_the_limit_with_a_note(pr_repo: Path, fake_llm: FakeLLM) -> None:
+    from promptship.diff.change import DiffRequest, run_diff
+    from promptship.report.markdown import MARKER, render_markdown
+
+    report = run_diff(pr_repo, DiffRequest(base="main"))
+    full = render_markdown(report)
+    short = render_markdown(report, limit=3000)
+    assert len(short) <= 3000 < len(full)
+    assert short.startswith(MARKER) and "detail section(s) omitted" in short
+    assert "| sentiment | fast | accuracy |" in short, "the summary table is kept"
+    tiny = render_markdown(report, limit=500)
+    assert len(tiny) <= 500 and tiny.startswith(MARKER) and "truncated" in tiny
+
+
+def test_invalid_head_tree_is_a_configuration_error(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
+    """0 pass / 1 gate failed / 2 usage or config error: a tree that does not validate is a 2."""
+    write(pr_repo, {"evals/summary.yaml": suite("summary", "  - type: no_such_evaluator\n", "  min: {x: 0.5}\n")})
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "text")
+    assert result.code == 2, result.err
+    assert "E304" in result.err and "error[E900]" in result.err and "Traceback" not in result.err
+    assert fake_llm.count() == 0
+
+
+def test_an_invalid_base_is_named_as_the_base(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
+    git(pr_repo, "checkout", "-q", "-b", "broken-base", "main")
+    summary_suite = (pr_repo / "evals/summary.yaml").read_text()
+    write(pr_repo, {"evals/summary.yaml": suite("summary", "  - type: no_such_evaluator\n", "")})
+    commit_all(pr_repo, "break the base")
+    git(pr_repo, "checkout", "-q", "-b", "the-fix")
+    write(pr_repo, {"evals/summary.yaml": summary_suite})  # the PR that repairs it
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "broken-base", "--quiet", "--format", "text")
+    assert result.code == 2 and "evals/summary.yaml:6:1: error[E004]" in result.err
+    assert "the base broken-base has 1 error(s)" in result.err and "not in the working tree" in result.err
+    assert fake_llm.count() == 0
+
+
+def test_an_interrupted_run_fails_the_verdict_and_says_why(pr_repo: Path, fake_llm: FakeLLM) -> None:
+    from promptship.diff.change import DiffRequest, run_diff
+    from promptship.report.markdown import render_markdown
+
+    git(pr_repo, "checkout", "-q", "main")
+    git(pr_repo, "checkout", "-q", "-b", "sentiment-only")
+    write(
+        pr_repo, {"prompts/sentiment.yaml": prompt("Classify the sentiment. Answer with exactly one word.", "review")}
+    )
+    report = run_diff(pr_repo, DiffRequest(base="main"))
+    assert report.passed and report.verdict().startswith("✅ all gates passed")
+    sentiment = report.suites[0]
+    assert sentiment.head_run is not None
+    sentiment.head_run = sentiment.head_run.model_copy(update={"complete": False})
+    assert not report.passed
+    verdict = report.verdict()
+    assert verdict.startswith("❌ interrupted before every sample finished: sentiment (head)"), verdict
+    assert "✅" not in render_markdown(report).split("\n\n")[1]
+
+
+def test_results_tracked_by_git_are_refused(pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path) -> None:
+    """A PR cannot bring its own evidence: committed runs or cache entries make `diff` refuse (exit 2)."""
+    assert run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json").code == 1
+    calls = fake_llm.count()
+    git(pr_repo, "add", "-f", ".promptship/runs")
+    git(pr_repo, "commit", "-q", "-m", "bring my own results")
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "text")
+    assert result.code == 2 and "error[E910]" in result.err and ".promptship/runs/" in result.err
+    assert "git rm -r --cached .promptship" in result.err and "Traceback" not in result.err
+    assert fake_llm.count() == calls and result.out == ""
+
+    git(pr_repo, "rm", "-r", "-q", "--cached", ".promptship")
+    git(pr_repo, "commit", "-q", "-m", "untrack")
+    inside = pr_repo / "ci-results"
+    (pr_repo / ".promptship/runs").rename(inside)
+    git(pr_repo, "add", "ci-results")
+    tracked_dir = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(inside), "--quiet", "--format", "text"
+    )
+    assert tracked_dir.code == 2 and "ci-results/" in tracked_dir.err
+    outside = tmp_path / "outside"
+    inside.rename(outside)
+    git(pr_repo, "rm", "-r", "-q", "--cached", "ci-results")
+    ok = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(outside), "--quiet", "--format", "text"
+    )
+    assert ok.code == 1 and ok.out.splitlines()[-1].startswith("❌ gate failed: summary"), "results outside are fine"

@@ -1,0 +1,143 @@
+"""Repository loading: from the working tree and from git refs, and canonical content hashes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from promptship.errors import GitError
+from promptship.files.repo import load_repo
+
+from ..conftest import commit_all, git
+
+
+def snapshot(root: Path, ref: str | None = None) -> dict[str, object]:
+    result = load_repo(root, ref)
+    repo = result.repo
+    return {
+        "prompts": {n: e.hash for n, e in repo.prompts.items()},
+        "datasets": {n: (e.hash, len(e.items)) for n, e in repo.datasets.items()},
+        "suites": {n: e.hash for n, e in repo.suites.items()},
+        "routing": repo.policies.routing,
+        "diagnostics": [d.format() for d in result.diagnostics],
+    }
+
+
+def test_example_repository_loads_without_errors(example_repo: Path) -> None:
+    result = load_repo(example_repo)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert {"catalog/menu-description", "reviews/sentiment", "support/reply"} <= set(result.repo.prompts)
+    assert all(len(d.items) >= 25 for d in result.repo.datasets.values())
+    assert len(result.repo.suites) >= 3
+
+
+def test_loading_at_a_ref_equals_loading_a_checkout_of_that_ref(example_repo: Path, tmp_path: Path) -> None:
+    first = git(example_repo, "rev-parse", "HEAD").strip()
+    prompt = example_repo / "prompts/reviews/sentiment.yaml"
+    prompt.write_text(prompt.read_text().replace("exactly one word", "one lowercase word"))
+    (example_repo / "datasets/reviews/sentiment-golden.jsonl").write_text(
+        '{"id": "only", "input": {"review": "좋아요"}, "expected": "positive"}\n'
+    )
+    commit_all(example_repo, "edit")
+    checkout = tmp_path / "checkout"
+    git(example_repo, "worktree", "add", "-q", str(checkout), first)
+
+    assert snapshot(example_repo, first) == snapshot(checkout)
+    assert snapshot(example_repo, "HEAD") == snapshot(example_repo)
+    assert snapshot(example_repo, first) != snapshot(example_repo, "HEAD")
+    assert load_repo(example_repo, "HEAD~1").repo.commit == first
+
+
+def test_ref_load_ignores_uncommitted_changes(example_repo: Path) -> None:
+    before = snapshot(example_repo, "HEAD")
+    (example_repo / "prompts/reviews/sentiment.yaml").write_text("type: [broken\n")
+    assert snapshot(example_repo, "HEAD") == before
+    assert snapshot(example_repo)["diagnostics"]
+
+
+def test_unknown_ref_is_a_clear_git_error(example_repo: Path) -> None:
+    with pytest.raises(GitError) as info:
+        load_repo(example_repo, "no-such-branch")
+    assert "unknown git ref 'no-such-branch'" in info.value.message
+    assert info.value.hint and "fetch" in info.value.hint
+
+
+def _rewrite(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_reformatting_and_reordering_keep_the_hash(example_repo: Path) -> None:
+    path = example_repo / "prompts/reviews/sentiment.yaml"
+    before = load_repo(example_repo).repo.prompts["reviews/sentiment"].hash
+    text = path.read_text(encoding="utf-8")
+    # Move `tags` to the end, add comments and blank lines, switch a list to flow style.
+    _rewrite(path, "tags: [reviews, classification]\n", "")
+    path.write_text("# a comment\n\n" + path.read_text(encoding="utf-8") + "\ntags:\n  - reviews\n  - classification\n")
+    after = load_repo(example_repo).repo.prompts["reviews/sentiment"].hash
+    assert text != path.read_text(encoding="utf-8")
+    assert after == before
+
+
+def test_changing_a_word_changes_the_hash(example_repo: Path) -> None:
+    before = load_repo(example_repo).repo.prompts["reviews/sentiment"].hash
+    _rewrite(example_repo / "prompts/reviews/sentiment.yaml", "exactly one word", "exactly one token")
+    assert load_repo(example_repo).repo.prompts["reviews/sentiment"].hash != before
+
+
+def test_dataset_hash_ignores_item_order_but_not_content(example_repo: Path) -> None:
+    path = example_repo / "datasets/reviews/sentiment-golden.jsonl"
+    before = load_repo(example_repo).repo.datasets["reviews/sentiment-golden"].hash
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(reversed(lines)) + "\n", encoding="utf-8")
+    assert load_repo(example_repo).repo.datasets["reviews/sentiment-golden"].hash == before
+    path.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    assert load_repo(example_repo).repo.datasets["reviews/sentiment-golden"].hash != before
+
+
+def test_policy_hash_is_layout_independent_but_content_sensitive(example_repo: Path) -> None:
+    routing = example_repo / "policies/routing.yaml"
+    before = load_repo(example_repo).repo.policies.hash("routing")
+    text = routing.read_text()
+    flowed = "# reformatted\n" + "\n".join(line.rstrip() + "   " for line in text.splitlines()) + "\n"
+    routing.write_text(flowed.replace("timeout_s: 30", "timeout_s:    30.0", 1))
+    assert load_repo(example_repo).repo.policies.hash("routing") == before
+    routing.write_text(text.replace("retries: 2", "retries: 3", 1))
+    assert load_repo(example_repo).repo.policies.hash("routing") != before
+
+
+def test_folders_make_prompt_names(tmp_path: Path, example_repo: Path) -> None:
+    nested = example_repo / "prompts/a/b/c.yaml"
+    nested.parent.mkdir(parents=True)
+    shutil.copy(example_repo / "prompts/reviews/sentiment.yaml", nested)
+    assert "a/b/c" in load_repo(example_repo).repo.prompts
+
+
+def test_parse_cache_gives_the_same_repository_and_survives_corruption(example_repo: Path) -> None:
+    cache = example_repo / ".promptship/cache/parsed-yaml.json"
+    cold = snapshot(example_repo)
+    assert cache.exists()
+    assert snapshot(example_repo) == cold
+    cache.write_text("{not json")
+    assert snapshot(example_repo) == cold, "a corrupt cache is ignored"
+    prompt = example_repo / "prompts/reviews/sentiment.yaml"
+    prompt.write_text(prompt.read_text().replace("exactly one word", "one word"))
+    assert snapshot(example_repo)["prompts"]["reviews/sentiment"] != cold["prompts"]["reviews/sentiment"]
+
+
+def test_parse_cache_keeps_only_documents_json_holds_exactly(tmp_path: Path) -> None:
+    import datetime
+    import json
+
+    from promptship.files.yamlfile import ParseCache
+
+    store = tmp_path / "c.json"
+    cache = ParseCache(store)
+    assert cache.parse("when: 2024-03-15\n") == {"when": datetime.date(2024, 3, 15)}
+    assert cache.parse("1: one\n") == {1: "one"}
+    assert cache.parse("a: b\n") == {"a": "b"}
+    cache.save()
+    assert list(json.loads(store.read_text())["documents"].values()) == [{"a": "b"}]

@@ -1,0 +1,229 @@
+"""The library API behind ``promptship diff``: base vs head of a change, affected suites only.
+
+Base is the merge-base of ``--base`` and head (what a PR is compared against), read straight from git
+objects. For each affected suite, a stored run with the same fingerprint is reused (from
+``.promptship/runs/`` or ``--results-dir``); otherwise the suite is evaluated at that tree. With the
+response cache a rerun makes zero model calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import RepositoryInvalid, UsageError
+from ..eval.runner import RunOptions, run_suites
+from ..eval.runs import find_run, runs_dir, save_run
+from ..files.repo import Repository
+from ..files.schema import RoutingPolicy
+from ..files.schema.run import Run
+from ..files.sources import merge_base, resolve_commit, tracked_files
+from ..files.validate import load_valid_repo
+from ..llm.cache import ResponseCache
+from ..llm.routing import ModelRouter, apply_profile
+from .affected import SuiteChange, affected_suites
+from .compare import GateResult, ModelComparison, check_gates, compare_model
+from .prompt_diff import PromptDiff, diff_prompts
+
+
+@dataclass
+class SuiteReport:
+    change: SuiteChange
+    prompt: str
+    prompt_diff: PromptDiff | None = None
+    base_run: Run | None = None
+    head_run: Run | None = None
+    base_source: str = ""  # "stored" | "evaluated"
+    head_source: str = ""
+    comparisons: list[ModelComparison] = field(default_factory=list)
+    gates: list[GateResult] = field(default_factory=list)
+
+    @property
+    def failed_gates(self) -> list[GateResult]:
+        return [g for g in self.gates if not g.passed]
+
+
+@dataclass
+class DiffReport:
+    base_ref: str
+    base_sha: str
+    head_ref: str
+    head_sha: str | None
+    profile: str | None
+    suites: list[SuiteReport]
+    unaffected: list[str]
+    model_calls: int = 0
+
+    @property
+    def failed_gates(self) -> list[GateResult]:
+        return [g for s in self.suites for g in s.failed_gates]
+
+    @property
+    def interrupted(self) -> list[str]:
+        """``"suite (head)"`` / ``"suite (base)"`` for each run that stopped before all its samples finished."""
+        return [
+            f"{s.change.suite} ({which})"
+            for s in self.suites
+            for which, run in (("base", s.base_run), ("head", s.head_run))
+            if run is not None and not run.complete
+        ]
+
+    @property
+    def passed(self) -> bool:
+        """Every gate passed and every run finished (an interrupted run proves nothing either way)."""
+        return not self.failed_gates and not self.interrupted
+
+    def verdict(self) -> str:
+        """One line that agrees with :attr:`passed`: ✅ exactly when it is True, else what failed."""
+        affected = [s for s in self.suites if s.change.affected]
+        if not self.suites or not affected and not any(s.change.status == "removed" for s in self.suites):
+            return "✅ no eval suite is affected by this change"
+        failed, interrupted = self.failed_gates, self.interrupted
+        problems = []
+        if failed:
+            first = failed[0]
+            more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
+            problems.append(f"gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{more}")
+        if interrupted:
+            problems.append(
+                f"interrupted before every sample finished: {', '.join(interrupted)}; "
+                "run the diff again (answered calls are cached)"
+            )
+        if problems:
+            return "❌ " + "; ".join(problems)
+        return f"✅ all gates passed on {len(affected)} affected suite(s)"
+
+
+@dataclass(frozen=True)
+class DiffRequest:
+    base: str
+    head: str | None = None
+    profile: str | None = None
+    results_dirs: Sequence[Path] = ()
+    concurrency: int = 8
+    cache_mode: str = "use"
+    show_progress: bool = False
+
+
+def _valid(root: Path, ref: str | None, label: str) -> Repository:
+    try:
+        repo = load_valid_repo(root, ref)
+    except RepositoryInvalid as exc:
+        if ref is None:
+            raise
+        hint = f"the errors above are in the {label} ({ref[:12]}), not in the working tree; fix them there"
+        raise RepositoryInvalid(exc.diagnostics, f"the {label}", hint) from None
+    if repo.policies.routing is None:
+        raise UsageError(f"{label} has no policies/routing.yaml")
+    return repo
+
+
+def _routing(repo: Repository, profile: str | None) -> RoutingPolicy:
+    assert repo.policies.routing is not None
+    return apply_profile(repo.policies.routing, profile)
+
+
+def refuse_tracked_results(root: Path, results_dirs: Sequence[Path]) -> None:
+    """:class:`UsageError` when git tracks anything under ``.promptship/`` or a ``--results-dir``.
+
+    Stored runs and cached answers are trusted as evidence, so they must come from promptship (or the
+    CI cache), never from the tree under review: a PR could commit a made-up run whose fingerprint
+    matches, or cached answers a model never gave.
+    """
+    tracked = tracked_files(root, [Path(".promptship"), *results_dirs])
+    if tracked:
+        raise UsageError(
+            f"{len(tracked)} stored run or cache file(s) are tracked by git (e.g. {tracked[0]}); "
+            "promptship diff trusts only results it produced itself",
+            code="E910",
+            hint="untrack them: git rm -r --cached .promptship && echo .promptship/ >> .gitignore",
+        )
+
+
+def run_diff(root: Path, request: DiffRequest) -> DiffReport:
+    """Compare the affected suites at head and at base's merge-base with head.
+
+    Raises :class:`UsageError` (tracked results, missing routing), :class:`GitError` (unknown ref) and
+    :class:`RepositoryInvalid` (a side that does not validate); never prints.
+    """
+    refuse_tracked_results(root, request.results_dirs)
+    head_sha = resolve_commit(root, request.head) if request.head else None
+    base_sha = merge_base(root, resolve_commit(root, request.base), head_sha or "HEAD")
+    base = _valid(root, base_sha, f"base {request.base}")
+    head = _valid(root, request.head, f"head {request.head or 'working tree'}")
+    base_routing, head_routing = _routing(base, request.profile), _routing(head, request.profile)
+    changes = affected_suites(base, base_routing, head, head_routing)
+    directories = [*request.results_dirs, runs_dir(root)]
+    report = DiffReport(
+        request.base,
+        base_sha,
+        request.head or "working tree",
+        head_sha,
+        request.profile,
+        [],
+        [c.suite for c in changes if c.status == "unchanged"],
+    )
+    cache = ResponseCache(None) if request.cache_mode == "off" else ResponseCache.at(root)
+    options = RunOptions(concurrency=request.concurrency, cache_mode=request.cache_mode)  # type: ignore[arg-type]
+    routers: dict[str, ModelRouter] = {}
+
+    def router_for(repo: Repository) -> ModelRouter:
+        assert repo.policies.routing is not None
+        key = repo.policies.routing.model_dump_json()
+        if key not in routers:
+            routers[key] = ModelRouter(repo.policies.routing, profile=request.profile)
+        return routers[key]
+
+    def obtain(repo: Repository, change: SuiteChange, which: str) -> tuple[Run, str]:
+        fingerprint = change.head if which == "head" else change.base
+        assert fingerprint is not None
+        stored = find_run(directories, change.suite, fingerprint.suite)
+        if stored is not None:
+            return stored, "stored"
+        run = run_suites(repo, [change.suite], router_for(repo), options, cache)[0]
+        report.model_calls += sum(len(s.attempts) for s in run.samples)
+        if run.complete:
+            save_run(runs_dir(root), run)
+        return run, "evaluated"
+
+    try:
+        for change in changes:
+            if change.status == "unchanged":
+                continue
+            prompt_name = (head.suites.get(change.suite) or base.suites[change.suite]).suite.prompt
+            suite_report = SuiteReport(change, prompt_name)
+            base_prompt = base.prompts.get(prompt_name)
+            head_prompt = head.prompts.get(prompt_name)
+            suite_report.prompt_diff = diff_prompts(
+                prompt_name,
+                base_prompt.prompt if base_prompt else None,
+                head_prompt.prompt if head_prompt else None,
+            )
+            if change.status in ("changed", "added"):
+                suite_report.head_run, suite_report.head_source = obtain(head, change, "head")
+            if change.status == "changed":
+                suite_report.base_run, suite_report.base_source = obtain(base, change, "base")
+                _compare(suite_report, head)
+            elif change.status == "added" and suite_report.head_run is not None:
+                gates = head.suites[change.suite].suite.gates
+                suite_report.gates = check_gates(change.suite, gates, suite_report.head_run, [])
+            report.suites.append(suite_report)
+    finally:
+        cache.close()
+    return report
+
+
+def _compare(suite_report: SuiteReport, head: Repository) -> None:
+    base_run, head_run = suite_report.base_run, suite_report.head_run
+    assert base_run is not None and head_run is not None
+    suite = head.suites[suite_report.change.suite].suite
+    prompt = head.prompts[suite.prompt].prompt
+    calls_per_day = prompt.traffic.calls_per_day if prompt.traffic else None
+    inputs = {i.id: i.input for i in head.datasets[suite.dataset].items}
+    for model in head_run.models:
+        if model in base_run.aggregates:
+            suite_report.comparisons.append(
+                compare_model(base_run, head_run, model, calls_per_day=calls_per_day, inputs=inputs)
+            )
+    suite_report.gates = check_gates(suite_report.change.suite, suite.gates, head_run, suite_report.comparisons)

@@ -1,0 +1,255 @@
+"""Two runs of a suite (base, head) → deltas with paired statistics, per-item changes and gates (pure).
+
+Items are paired by id; repeats are averaged per item first. A metric whose paired per-item values
+are all 0 or 1 (the all-evaluators ``pass_rate``, and e.g. ``contains`` or ``label_accuracy`` with one
+repeat) gets an exact McNemar test; any other metric a paired bootstrap 95% interval. A regression gate
+fails only on a *significant* drop larger than its tolerance, so noise on a small golden set does
+not block a PR, and a real drop does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..eval.gates import GateResult, absolute_gate_results
+from ..files.schema import Gates
+from ..files.schema.run import Run, SampleResult
+from .stats import is_binary, mcnemar_exact, paired_bootstrap_ci, percentile
+
+PASS_METRIC = "pass_rate"
+DAYS_PER_MONTH = 30
+TRUNCATE = 300
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    metric: str
+    base: float
+    head: float
+    delta: float
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    significant: bool
+    n: int
+    test: str  # "bootstrap" | "mcnemar"
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    item_id: str
+    change: str  # "newly_failing" | "newly_passing"
+    input: str
+    base_output: str
+    head_output: str
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    model: str
+    metrics: list[MetricDelta]
+    cost_per_call_base: float
+    cost_per_call_head: float
+    cost_change_pct: float | None
+    monthly_cost_delta: float | None
+    latency_p50_base: float
+    latency_p50_head: float
+    latency_p95_base: float
+    latency_p95_head: float
+    tokens_per_call_base: float
+    tokens_per_call_head: float
+    errors_base: int
+    errors_head: int
+    item_changes: list[ItemChange] = field(default_factory=list)
+
+
+def _truncate(text: Any, limit: int = TRUNCATE) -> str:
+    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _per_item(samples: Sequence[SampleResult], model: str) -> dict[str, list[SampleResult]]:
+    grouped: dict[str, list[SampleResult]] = defaultdict(list)
+    for sample in samples:
+        if sample.model == model:
+            grouped[sample.item_id].append(sample)
+    return grouped
+
+
+def _item_score(samples: list[SampleResult], metric: str) -> float | None:
+    """Mean over the item's answered repeats; a scorer that raised counts as 0 (as in the run's
+    aggregates), so a crash on head shows as a drop instead of dropping the item from both sides."""
+    values = [s.scores[metric].value or 0.0 for s in samples if s.error is None and metric in s.scores]
+    return sum(values) / len(values) if values else None
+
+
+def _item_passed(samples: list[SampleResult]) -> bool:
+    """An item passes when most of its repeats answered and passed every evaluator."""
+    passed = sum(1 for s in samples if s.error is None and s.scores and all(r.passed for r in s.scores.values()))
+    return passed * 2 > len(samples)
+
+
+def _tokens_per_call(samples: Sequence[SampleResult]) -> float:
+    answered = [s for s in samples if s.error is None]
+    return sum(s.prompt_tokens + s.completion_tokens for s in answered) / len(answered) if answered else 0.0
+
+
+def paired_delta(
+    metric: str, base: Sequence[float], head: Sequence[float], *, seed: int = 0, resamples: int = 5000
+) -> MetricDelta:
+    """Head − base of one metric over paired per-item values, with the test that fits the values.
+
+    All values 0 or 1 → exact McNemar (``p_value`` set, no interval); otherwise the paired bootstrap
+    (``ci_low``/``ci_high`` set, no p-value). ``significant`` is at the 95% level either way.
+    """
+    n = len(base)
+    if is_binary(base) and is_binary(head):
+        test = mcnemar_exact([b == 1.0 for b in base], [h == 1.0 for h in head])
+        return MetricDelta(
+            metric,
+            test.base_rate,
+            test.head_rate,
+            test.head_rate - test.base_rate,
+            None,
+            None,
+            test.p_value,
+            test.significant,
+            n,
+            "mcnemar",
+        )
+    estimate = paired_bootstrap_ci(base, head, resamples=resamples, seed=seed)
+    return MetricDelta(
+        metric,
+        estimate.mean_base,
+        estimate.mean_head,
+        estimate.delta,
+        estimate.ci_low,
+        estimate.ci_high,
+        None,
+        estimate.significant,
+        n,
+        "bootstrap",
+    )
+
+
+def compare_model(
+    base: Run,
+    head: Run,
+    model: str,
+    *,
+    calls_per_day: float | None,
+    inputs: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    resamples: int = 5000,
+) -> ModelComparison:
+    """Compare ``model``'s samples in two runs of one suite; ``inputs`` maps item id → input for
+    the per-item change list."""
+    base_items, head_items = _per_item(base.samples, model), _per_item(head.samples, model)
+    common = sorted(set(base_items) & set(head_items))
+    metrics = []
+    names = sorted({n for s in [*base.samples, *head.samples] if s.model == model for n in s.scores})
+    for name in names:
+        pairs = [
+            (b, h)
+            for i in common
+            if (b := _item_score(base_items[i], name)) is not None
+            and (h := _item_score(head_items[i], name)) is not None
+        ]
+        if pairs:
+            base_values, head_values = [b for b, _ in pairs], [h for _, h in pairs]
+            metrics.append(paired_delta(name, base_values, head_values, seed=seed, resamples=resamples))
+    base_pass = [_item_passed(base_items[i]) for i in common]
+    head_pass = [_item_passed(head_items[i]) for i in common]
+    if common:
+        metrics.append(paired_delta(PASS_METRIC, [float(p) for p in base_pass], [float(p) for p in head_pass]))
+    base_summary, head_summary = base.aggregates[model], head.aggregates[model]
+    cost_base, cost_head = base_summary.cost_per_call_usd, head_summary.cost_per_call_usd
+    changes = []
+    for item_id, was, now in zip(common, base_pass, head_pass, strict=True):
+        if was != now:
+            first_base, first_head = base_items[item_id][0], head_items[item_id][0]
+            changes.append(
+                ItemChange(
+                    item_id,
+                    "newly_passing" if now else "newly_failing",
+                    _truncate((inputs or {}).get(item_id, "")),
+                    _truncate(first_base.output if first_base.output is not None else f"[{_error(first_base)}]"),
+                    _truncate(first_head.output if first_head.output is not None else f"[{_error(first_head)}]"),
+                )
+            )
+    return ModelComparison(
+        model=model,
+        metrics=metrics,
+        cost_per_call_base=cost_base,
+        cost_per_call_head=cost_head,
+        cost_change_pct=((cost_head - cost_base) / cost_base * 100) if cost_base > 0 else None,
+        monthly_cost_delta=(cost_head - cost_base) * calls_per_day * DAYS_PER_MONTH if calls_per_day else None,
+        latency_p50_base=base_summary.latency_p50_ms,
+        latency_p50_head=head_summary.latency_p50_ms,
+        latency_p95_base=base_summary.latency_p95_ms,
+        latency_p95_head=head_summary.latency_p95_ms,
+        tokens_per_call_base=_tokens_per_call([s for s in base.samples if s.model == model]),
+        tokens_per_call_head=_tokens_per_call([s for s in head.samples if s.model == model]),
+        errors_base=base_summary.errors,
+        errors_head=head_summary.errors,
+        item_changes=sorted(changes, key=lambda c: (c.change != "newly_failing", c.item_id)),
+    )
+
+
+def _error(sample: SampleResult) -> str:
+    return f"{sample.error.kind}: {sample.error.message}" if sample.error else "no output"
+
+
+def check_gates(suite: str, gates: Gates, head: Run, comparisons: Sequence[ModelComparison]) -> list[GateResult]:
+    """Absolute minimums on head, significant regressions beyond tolerance, and cost increases."""
+    results = absolute_gate_results(head, gates)
+    for comparison in comparisons:
+        by_name = {m.metric: m for m in comparison.metrics}
+        for metric, tolerance in gates.max_regression.items():
+            delta = by_name.get(metric)
+            if delta is None:
+                continue
+            regressed = delta.significant and delta.delta < -tolerance
+            results.append(
+                GateResult(
+                    suite,
+                    comparison.model,
+                    f"max_regression:{metric}",
+                    not regressed,
+                    f"{metric} {delta.base:.3f} → {delta.head:.3f} ({delta.delta:+.3f}"
+                    + (", significant" if delta.significant else ", not significant")
+                    + f"; tolerance {tolerance:.3f})",
+                )
+            )
+        if gates.max_cost_increase_pct is not None and comparison.cost_change_pct is not None:
+            too_costly = comparison.cost_change_pct > gates.max_cost_increase_pct
+            results.append(
+                GateResult(
+                    suite,
+                    comparison.model,
+                    "max_cost_increase_pct",
+                    not too_costly,
+                    f"cost per call {comparison.cost_change_pct:+.1f}% (allowed +{gates.max_cost_increase_pct:.0f}%)",
+                )
+            )
+    return results
+
+
+def to_jsonable(value: Any) -> Any:
+    return asdict(value) if hasattr(value, "__dataclass_fields__") else value
+
+
+__all__ = [
+    "GateResult",
+    "ItemChange",
+    "MetricDelta",
+    "ModelComparison",
+    "check_gates",
+    "compare_model",
+    "paired_delta",
+    "percentile",
+]

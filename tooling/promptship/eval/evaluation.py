@@ -1,0 +1,143 @@
+"""The library API behind ``promptship eval``: load, route, run, store, gate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import EXIT_FAILED, PromptshipError, UsageError
+from ..files.repo import Repository
+from ..files.schema.run import Run
+from ..files.validate import load_valid_repo
+from ..llm.cache import ResponseCache
+from .gates import GateResult, absolute_gate_results
+from .runs import runs_dir, save_run, write_atomically
+
+
+class CacheMissError(PromptshipError):
+    exit_code = EXIT_FAILED
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    suites: Sequence[str] = ()
+    profile: str | None = None
+    models: Sequence[str] | None = None
+    sample: int | None = None
+    items: Sequence[str] | None = None
+    concurrency: int = 8
+    cache_mode: str = "use"
+    show_progress: bool = False
+
+
+@dataclass
+class EvalOutcome:
+    runs: list[Run]
+    saved: list[Path] = field(default_factory=list)
+    gate_failures: list[GateResult] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "runs": [r.model_dump(mode="json") for r in self.runs],
+                "gate_failures": [f.__dict__ for f in self.gate_failures],
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+
+    def write(self, path: Path) -> None:
+        data = (
+            self.runs[0].model_dump(mode="json")
+            if len(self.runs) == 1
+            else [r.model_dump(mode="json") for r in self.runs]
+        )
+        write_atomically(path, json.dumps(data, indent=1, ensure_ascii=False))
+
+
+def resolve_suites(repo: Repository, names: Sequence[str]) -> list[str]:
+    if not names:
+        if not repo.suites:
+            raise UsageError("the repository has no suites", hint="add an evals/*.yaml suite")
+        return sorted(repo.suites)
+    unknown = [n for n in names if n not in repo.suites]
+    if unknown:
+        raise UsageError(f"unknown suite(s): {', '.join(unknown)}", hint=f"suites: {', '.join(sorted(repo.suites))}")
+    return list(names)
+
+
+def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -> EvalOutcome:
+    """Run the requested suites, store each run under ``.promptship/runs/``, check absolute gates."""
+    from ..llm.routing import ModelRouter
+    from .runner import RunOptions, run_suites
+
+    repo = repo or load_valid_repo(root)
+    names = resolve_suites(repo, request.suites)
+    if repo.policies.routing is None:
+        raise UsageError("no policies/routing.yaml", hint="create the routing policy")
+    router = ModelRouter(repo.policies.routing, profile=request.profile)
+    with ExitStack() as stack:
+        cache = ResponseCache(None) if request.cache_mode == "off" else ResponseCache.at(root)
+        stack.callback(cache.close)
+        progress = stack.enter_context(_progress(request.show_progress))
+        options = RunOptions(
+            models=request.models,
+            sample=request.sample,
+            items=request.items,
+            concurrency=request.concurrency,
+            cache_mode=request.cache_mode,  # type: ignore[arg-type]
+            on_progress=progress,
+        )
+        runs = run_suites(repo, names, router, options, cache)
+    misses = sum(1 for run in runs for s in run.samples if s.error and s.error.kind == "cache_miss")
+    if misses:
+        raise CacheMissError(
+            f"{misses} request(s) are not in the response cache and --cache-only sends nothing",
+            code="E811",
+            hint="run once without --cache-only to fill the cache",
+        )
+    outcome = EvalOutcome(runs)
+    for run in runs:
+        outcome.saved.append(save_run(runs_dir(root), run))
+        outcome.gate_failures.extend(
+            g for g in absolute_gate_results(run, repo.suites[run.suite].suite.gates) if not g.passed
+        )
+    return outcome
+
+
+class _progress:
+    """A rich progress bar with ETA on stderr, or nothing."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar = None
+        self._task = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("eval"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._bar.__enter__()
+        self._task = self._bar.add_task("eval", total=None)
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)

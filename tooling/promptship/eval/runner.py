@@ -1,0 +1,287 @@
+"""Evaluate a suite: every (item × model alias × repeat) with bounded concurrency → a :class:`Run`.
+
+Each sample is rendered, passed through the PII policy, looked up in the response cache, sent
+through :class:`~promptship.llm.routing.ModelRouter` (retries, fallbacks), and scored. A failing sample
+is recorded with its error and attempts; nothing crashes the run and nothing is dropped. Ctrl-C
+stops cleanly: finished samples are kept, unfinished ones are recorded as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ..diff.fingerprint import judge_aliases, suite_fingerprint, suite_models
+from ..errors import PromptshipError, UsageError
+from ..files.render import RenderedPrompt, render_prompt
+from ..files.repo import Repository
+from ..files.schema import Item
+from ..files.schema.run import Run, SampleError, SampleResult
+from ..files.sources import describe_worktree
+from ..llm.cache import ResponseCache, request_key
+from ..llm.routing import Completion, ModelCallFailed, ModelRouter
+from ..pii.policy import PiiBlockedError, guard_messages
+from .scoring import Scorer
+from .summary import aggregate
+
+CacheMode = Literal["use", "off", "only"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    models: Sequence[str] | None = None
+    sample: int | None = None
+    items: Sequence[str] | None = None
+    concurrency: int = 8
+    cache_mode: CacheMode = "use"
+    #: Called after every finished sample with (done, total); the CLI draws its progress bar with it.
+    on_progress: Callable[[int, int], None] | None = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    item: Item
+    model: str
+    repeat: int
+
+
+@dataclass
+class _Context:
+    repo: Repository
+    router: ModelRouter
+    cache: ResponseCache
+    options: RunOptions
+    scorer: Scorer
+    rendered: dict[str, RenderedPrompt | PromptshipError] = field(default_factory=dict)
+
+
+def select_items(items: Sequence[Item], *, ids: Sequence[str] | None, sample: int | None) -> list[Item]:
+    """``--items`` keeps the named ids (unknown ids are an error); ``--sample N`` keeps a stable
+    pseudo-random N (by hash of id), so base and head runs sample the same items."""
+    chosen = list(items)
+    if ids:
+        known = {i.id for i in chosen}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise UsageError(f"unknown item id(s): {', '.join(unknown)}", hint="ids are listed in the dataset's .jsonl")
+        wanted = set(ids)
+        chosen = [i for i in chosen if i.id in wanted]
+    if sample is not None and sample < len(chosen):
+        chosen = sorted(chosen, key=lambda i: hashlib.sha256(i.id.encode()).hexdigest())[:sample]
+        chosen.sort(key=lambda i: i.id)
+    return chosen
+
+
+def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[list[str], list[_Job]]:
+    entry = repo.suites[suite_name]
+    available = suite_models(repo, entry)
+    models = list(options.models) if options.models else available
+    unknown = [m for m in models if m not in available]
+    if unknown:
+        raise UsageError(
+            f"suite {suite_name!r} does not evaluate {', '.join(unknown)}",
+            hint=f"its models: {', '.join(available)}",
+        )
+    items = select_items(repo.datasets[entry.suite.dataset].items, ids=options.items, sample=options.sample)
+    jobs = [_Job(item, model, repeat) for item in items for model in models for repeat in range(entry.suite.repeats)]
+    return models, jobs
+
+
+async def run_suite_async(
+    repo: Repository,
+    suite_name: str,
+    router: ModelRouter,
+    options: RunOptions,
+    cache: ResponseCache,
+    stop: asyncio.Event | None = None,
+) -> Run:
+    """Evaluate one suite. ``stop`` (set on Ctrl-C) cancels unfinished samples."""
+    if suite_name not in repo.suites:
+        raise UsageError(f"unknown suite {suite_name!r}", hint=f"suites: {', '.join(sorted(repo.suites)) or '(none)'}")
+    entry = repo.suites[suite_name]
+    models, jobs = plan_jobs(repo, suite_name, options)
+    if options.cache_mode != "only":
+        router.check_credentials([*models, *judge_aliases(entry)])
+        router.prepare([*models, *judge_aliases(entry)])
+    context = _Context(repo, router, cache, options, Scorer(repo, entry, router))
+    started = _now()
+    semaphore = asyncio.Semaphore(max(1, options.concurrency))
+    done = 0
+
+    async def one(job: _Job) -> SampleResult:
+        nonlocal done
+        async with semaphore:
+            result = await _evaluate(context, entry.suite.prompt, job)
+        done += 1
+        if options.on_progress:
+            options.on_progress(done, len(jobs))
+        return result
+
+    tasks = [asyncio.create_task(one(job)) for job in jobs]
+    complete = await _wait_all(tasks, stop)
+    samples = []
+    for job, task in zip(jobs, tasks, strict=True):
+        if task.cancelled():
+            samples.append(
+                SampleResult(
+                    item_id=job.item.id,
+                    model=job.model,
+                    repeat=job.repeat,
+                    error=SampleError(kind="interrupted", message="stopped before it finished"),
+                )
+            )
+        else:
+            samples.append(task.result())
+    return Run(
+        suite=suite_name,
+        prompt=entry.suite.prompt,
+        dataset=entry.suite.dataset,
+        models=models,
+        repeats=entry.suite.repeats,
+        profile=router.profile,
+        git_sha=repo.commit or describe_worktree(repo.root),
+        fingerprint=suite_fingerprint(repo, entry, router.policy),
+        started_at=started,
+        finished_at=_now(),
+        complete=complete,
+        samples=samples,
+        aggregates=aggregate(samples, models),
+        cache_hits=sum(s.cached for s in samples),
+        cache_misses=sum(1 for s in samples if s.request_hash and not s.cached),
+    )
+
+
+async def _wait_all(tasks: list[asyncio.Task[SampleResult]], stop: asyncio.Event | None) -> bool:
+    """Wait for every task, or cancel the unfinished ones when ``stop`` is set. True if all finished."""
+    if not tasks:
+        return True
+    everything = asyncio.gather(*tasks, return_exceptions=True)
+    if stop is None:
+        await everything
+        return True
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({everything, stopper}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
+    stopper.cancel()
+    if everything.done():
+        return True
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return False
+
+
+async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleResult:
+    base: dict[str, Any] = {"item_id": job.item.id, "model": job.model, "repeat": job.repeat}
+    rendered = context.rendered.get(job.item.id)
+    if rendered is None:
+        try:
+            rendered = render_prompt(context.repo.prompts[prompt_name].prompt, job.item.input)
+        except PromptshipError as exc:
+            rendered = exc
+        context.rendered[job.item.id] = rendered
+    if isinstance(rendered, PromptshipError):
+        return SampleResult(**base, error=SampleError(kind="render", message=rendered.message))
+    try:
+        guarded = guard_messages(rendered.messages, context.repo.policies.pii)
+    except PiiBlockedError as exc:
+        return SampleResult(**base, error=SampleError(kind="pii_blocked", message=exc.message))
+    messages = guarded.masked_messages
+    key = request_key(context.router.identity(job.model), messages, rendered.params, job.repeat)
+    pii_masked = dict(guarded.counts)
+    cached = context.cache.get(key) if context.options.cache_mode != "off" else None
+    if cached is not None:
+        completion = Completion(**{**cached, "attempts": []})
+    elif context.options.cache_mode == "only":
+        return SampleResult(
+            **base,
+            request_hash=key,
+            pii_masked=pii_masked,
+            error=SampleError(kind="cache_miss", message="not in the response cache (--cache-only)"),
+        )
+    else:
+        try:
+            completion = await context.router.complete(job.model, messages, rendered.params)
+        except ModelCallFailed as exc:
+            kind: Literal["content_filter", "timeout", "model"] = (
+                "content_filter" if exc.kind == "content_filter" else "timeout" if exc.kind == "timeout" else "model"
+            )
+            return SampleResult(
+                **base,
+                request_hash=key,
+                pii_masked=pii_masked,
+                attempts=exc.attempts,
+                error=SampleError(kind=kind, message=exc.message),
+            )
+        if context.options.cache_mode == "use":
+            context.cache.put(key, _cacheable(completion))
+    scores, judge_cost = await context.scorer.score(job.item, completion.text, completion)
+    return SampleResult(
+        **base,
+        request_hash=key,
+        output=completion.text,
+        finish_reason=completion.finish_reason,
+        scores=scores,
+        latency_ms=completion.latency_ms,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        cost_usd=completion.cost_usd,
+        judge_cost_usd=judge_cost,
+        deployment=completion.deployment,
+        fallback_used=completion.alias if completion.alias != job.model else None,
+        attempts=completion.attempts,
+        cached=cached is not None,
+        pii_masked=pii_masked,
+    )
+
+
+def _cacheable(completion: Completion) -> dict[str, Any]:
+    return {
+        "text": completion.text,
+        "finish_reason": completion.finish_reason,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "cost_usd": completion.cost_usd,
+        "latency_ms": completion.latency_ms,
+        "deployment": completion.deployment,
+        "alias": completion.alias,
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run_suites(
+    repo: Repository,
+    suite_names: Sequence[str],
+    router: ModelRouter,
+    options: RunOptions,
+    cache: ResponseCache,
+) -> list[Run]:
+    """Run suites one after another in a fresh event loop; Ctrl-C stops cleanly and returns what finished."""
+
+    async def main() -> list[Run]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        handled = threading.current_thread() is threading.main_thread()
+        if handled:
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+        try:
+            runs = []
+            for name in suite_names:
+                runs.append(await run_suite_async(repo, name, router, options, cache, stop))
+                if stop.is_set():
+                    break
+            return runs
+        finally:
+            await router.aclose()
+            if handled:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    return asyncio.run(main())

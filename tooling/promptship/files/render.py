@@ -1,0 +1,180 @@
+"""Sandboxed Jinja2 rendering of prompts.
+
+Templates are compiled in a :class:`SandboxedEnvironment` with :class:`StrictUndefined`. Variable
+values are data: they are inserted as text and never compiled, so a dataset value such as
+``{{ 7*7 }}`` stays literal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..errors import RenderError, UsageError
+from .schema import Prompt, Variable
+
+_ENV = SandboxedEnvironment(
+    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, trim_blocks=True
+)
+
+
+@lru_cache(maxsize=4096)
+def parse_template(source: str) -> jinja2.nodes.Template:
+    """The Jinja2 AST; raises :class:`jinja2.TemplateSyntaxError`."""
+    return _ENV.parse(source)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str) -> jinja2.Template:
+    return _ENV.from_string(source)
+
+
+@dataclass(frozen=True)
+class TemplateNames:
+    """What one walk over a template's AST finds."""
+
+    #: Names read, with the template line (1-based) of their first use.
+    loaded: dict[str, int]
+    #: Names the template assigns (``for`` targets, ``set``, macro arguments).
+    stored: frozenset[str]
+    #: ``(kind, name, line)`` of filters and tests the sandbox does not have.
+    unknown_filters_and_tests: tuple[tuple[str, str, int], ...]
+
+
+@lru_cache(maxsize=4096)
+def template_names(source: str) -> TemplateNames:
+    """One walk over the AST of ``source`` (``validate`` reads a thousand prompts: walks add up)."""
+    loaded: dict[str, int] = {}
+    stored: set[str] = set()
+    unknown: list[tuple[str, str, int]] = []
+    for node in parse_template(source).find_all((nodes.Name, nodes.Filter, nodes.Test)):
+        if isinstance(node, nodes.Name):
+            if node.ctx == "load":
+                loaded[node.name] = min(loaded.get(node.name, node.lineno), node.lineno)
+            elif node.ctx in ("store", "param"):
+                stored.add(node.name)
+        elif isinstance(node, nodes.Filter) and node.name not in _ENV.filters:
+            unknown.append(("filter", node.name, node.lineno))
+        elif isinstance(node, nodes.Test) and node.name not in _ENV.tests:
+            unknown.append(("test", node.name, node.lineno))
+    return TemplateNames(loaded, frozenset(stored), tuple(sorted(unknown, key=lambda found: found[2])))
+
+
+@lru_cache(maxsize=4096)
+def template_variables(source: str) -> frozenset[str]:
+    """Names a template reads from its context: loaded names minus names the template assigns
+    and the environment's globals such as ``range``.
+
+    A direct AST walk; ``jinja2.meta.find_undeclared_variables`` runs the code generator and costs
+    several times more, which matters when validating a thousand prompts.
+    """
+    names = template_names(source)
+    if names.loaded.keys() & names.stored:
+        # A name both assigned and read (``{% set review = review|trim %}``) may still come from the
+        # context; only Jinja's own scoping analysis can tell, and this case is rare enough to pay for it.
+        return frozenset(meta.find_undeclared_variables(parse_template(source)))
+    return frozenset(names.loaded.keys() - names.stored - set(_ENV.globals) - {"loop", "caller", "varargs", "kwargs"})
+
+
+def known_names(kind: str) -> list[str]:
+    """The sandbox's ``filter`` or ``test`` names."""
+    return sorted(_ENV.filters if kind == "filter" else _ENV.tests)
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """What would be sent: chat ``messages`` (a text prompt becomes one user message) and params."""
+
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]
+    text: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"messages": self.messages, "params": self.params}
+        if self.text is not None:
+            data["text"] = self.text
+        return data
+
+
+def resolve_variables(prompt: Prompt, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Declared variables with defaults applied; :class:`RenderError` for missing or unknown ones."""
+    unknown = sorted(set(values) - set(prompt.variables))
+    if unknown:
+        raise RenderError(
+            f"unknown variable(s): {', '.join(unknown)}",
+            code="E204",
+            hint=f"declared variables: {', '.join(prompt.variables) or '(none)'}",
+        )
+    resolved = {}
+    for name, variable in prompt.variables.items():
+        if name in values:
+            problem = variable.type_error(values[name])
+            if problem is not None:
+                raise RenderError(
+                    f"variable {name!r}: {problem}",
+                    code="E208",
+                    hint=f"pass a {variable.type} (lists and objects as JSON, e.g. --var {name}='[\"a\"]')",
+                )
+            resolved[name] = values[name]
+        elif variable.required:
+            raise RenderError(
+                f"missing required variable {name!r}", code="E203", hint=f"pass it, e.g. --var {name}=..."
+            )
+        else:
+            resolved[name] = variable.default
+    return resolved
+
+
+def render_prompt(prompt: Prompt, values: Mapping[str, Any]) -> RenderedPrompt:
+    """Render every template of ``prompt`` with ``values`` (defaults applied)."""
+    context = resolve_variables(prompt, values)
+    params = prompt.params.model_dump(mode="json", by_alias=True, exclude_none=True)
+    try:
+        if prompt.messages is not None:
+            messages = [{"role": m.role, "content": _compiled(m.content).render(context)} for m in prompt.messages]
+            return RenderedPrompt(messages, params)
+        text = _compiled(prompt.template or "").render(context)
+    except jinja2.TemplateError as exc:
+        raise RenderError(
+            f"rendering failed: {exc}",
+            code="E103",
+            hint="run `promptship validate` to locate template errors",
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - the template did something its data does not allow
+        raise RenderError(
+            f"rendering failed: {type(exc).__name__}: {exc}",
+            code="E103",
+            hint="the template's expression does not work with these values (e.g. adding a number to a text)",
+        ) from None
+    return RenderedPrompt([{"role": "user", "content": text}], params, text=text)
+
+
+def coerce_value(name: str, variable: Variable | None, raw: str) -> Any:
+    """Turn a ``--var name=raw`` string into the declared type."""
+    kind = variable.type if variable else "string"
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+        if kind == "boolean":
+            if raw.lower() in ("true", "1", "yes"):
+                return True
+            if raw.lower() in ("false", "0", "no"):
+                return False
+            raise ValueError(raw)
+        if kind in ("list", "object"):
+            return json.loads(raw)
+    except ValueError:
+        raise UsageError(
+            f"--var {name}={raw!r} is not a valid {kind}",
+            hint='lists and objects are JSON, e.g. --var tags=\'["a","b"]\'',
+        ) from None
+    return raw

@@ -1,0 +1,506 @@
+"""Load a promptship repository into typed objects, from the working tree or any git ref.
+
+``load_repo`` never raises for a mistake in a file: every problem becomes a :class:`Diagnostic`
+with ``path:line:col``, so ``validate`` can report them all at once. Objects that failed to parse
+are left out of the :class:`Repository`; cross-reference checks live in ``validate.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Diagnostic
+from .schema import (
+    BudgetPolicy,
+    CredentialsPolicy,
+    DatasetMeta,
+    Item,
+    PiiPolicy,
+    Prompt,
+    ReleasePolicy,
+    RoutingPolicy,
+    Suite,
+)
+from .schema.errors import diagnostics_from_validation
+from .sources import FileSource, GitSource, WorktreeSource
+from .workdir import workdir
+from .yamlfile import ParseCache, Positions, YamlSyntaxError
+
+YAML_SUFFIXES = (".yaml", ".yml")
+POLICY_FILES: dict[str, type[BaseModel]] = {
+    "routing": RoutingPolicy,
+    "release": ReleasePolicy,
+    "pii": PiiPolicy,
+    "budgets": BudgetPolicy,
+    "credentials": CredentialsPolicy,
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal data ⇒ equal text, whatever the YAML layout."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def content_hash(value: Any) -> str:
+    """sha256 of the canonical JSON of ``value`` (a pydantic model or plain data)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A file's text plus lazy value positions for diagnostics."""
+
+    path: str
+    text: str
+    positions: Positions = field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, path: str, text: str) -> SourceText:
+        return cls(path, text, Positions(text))
+
+
+@dataclass(frozen=True)
+class PromptEntry:
+    name: str
+    source: SourceText
+    prompt: Prompt
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.prompt)
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    meta_source: SourceText
+    meta: DatasetMeta
+    items_path: str | None
+    items: tuple[Item, ...]
+    item_lines: dict[str, int] = field(compare=False, repr=False)
+
+    @property
+    def hash(self) -> str:
+        """Changes with any item or metadata change; item order does not matter."""
+        items = sorted((i.model_dump(mode="json") for i in self.items), key=lambda i: i["id"])
+        return content_hash({"meta": self.meta.model_dump(mode="json", exclude_none=True), "items": items})
+
+    def item(self, item_id: str) -> Item | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    name: str
+    source: SourceText
+    suite: Suite
+
+    @property
+    def path(self) -> str:
+        return self.source.path
+
+    @property
+    def hash(self) -> str:
+        return content_hash(self.suite)
+
+
+@dataclass(frozen=True)
+class Policies:
+    routing: RoutingPolicy | None = None
+    release: ReleasePolicy = field(default_factory=ReleasePolicy)
+    pii: PiiPolicy = field(default_factory=PiiPolicy)
+    budgets: BudgetPolicy = field(default_factory=BudgetPolicy)
+    credentials: CredentialsPolicy = field(default_factory=CredentialsPolicy)
+    sources: dict[str, SourceText] = field(default_factory=dict, compare=False, repr=False)
+
+    def hash(self, name: str) -> str:
+        """Content hash of policy ``name`` (``routing``, ``release``, ``pii``, ``budgets``,
+        ``credentials``): layout, comments and key order do not change it; a missing file hashes
+        as its defaults."""
+        return content_hash(getattr(self, name))
+
+
+@dataclass(frozen=True)
+class Repository:
+    """Everything promptship reads from one tree. ``commit`` is ``None`` for the working tree."""
+
+    root: Path
+    commit: str | None
+    prompts: dict[str, PromptEntry]
+    datasets: dict[str, DatasetEntry]
+    suites: dict[str, SuiteEntry]
+    policies: Policies
+    #: Every text file read (path → text), for checks that scan raw content such as secrets.
+    texts: dict[str, str] = field(compare=False, repr=False)
+    #: Every file path found, including ones that could not be read or parsed.
+    paths: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    def scorer_source(self, module_path: str) -> str | None:
+        return self.texts.get(module_path)
+
+
+@dataclass
+class LoadResult:
+    repo: Repository
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def load_repo(root: str | Path = ".", ref: str | None = None) -> LoadResult:
+    """Load the tree at ``root`` (working tree) or at git ``ref`` (read from objects, no checkout)."""
+    root = Path(root).resolve()
+    source: FileSource = GitSource(root, ref) if ref else WorktreeSource(root)
+    return _Loader(root, source, ParseCache(workdir(root) / "cache" / "parsed-yaml.json")).load()
+
+
+def _at_line(line: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:
+    """A locator for JSONL/CSV rows: every error of a row is reported at the row's line."""
+    return lambda _loc: (line, 1)
+
+
+def name_of(path: str, top: str) -> str:
+    """``prompts/catalog/menu.yaml`` → ``catalog/menu``."""
+    return PurePosixPath(path).relative_to(top).with_suffix("").as_posix()
+
+
+class _Loader:
+    def __init__(self, root: Path, source: FileSource, parse_cache: ParseCache | None = None) -> None:
+        self.root = root
+        self.source = source
+        self.parse_cache = parse_cache or ParseCache(None)
+        self.diagnostics: list[Diagnostic] = []
+        self.texts: dict[str, str] = {}
+
+    def error(self, path: str, line: int, col: int, code: str, message: str, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(path, line, col, code, message, hint))
+
+    def warn(self, path: str, code: str, message: str, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(path, 1, 1, code, message, hint, severity="warning"))
+
+    # -- reading ---------------------------------------------------------------------------------
+    def read_text(self, path: str, *, required: bool = True) -> str | None:
+        """The file's text, kept for the secret scan; a file that is not UTF-8 is an E006 error when
+        ``required`` (a format file), else skipped."""
+        try:
+            text = self.source.read(path).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if required:
+                self.error(path, 1, 1, "E006", f"file is not UTF-8 ({exc.reason})", "save the file as UTF-8")
+            return None
+        text = text.removeprefix("\ufeff")
+        self.texts[path] = text
+        return text
+
+    def read_the_rest(self, paths: Sequence[str]) -> None:
+        """Keep the text of every file not loaded as a format (stray files, orphaned items files),
+        so the secret scan sees every file, whatever else is wrong with it."""
+        for path in paths:
+            if path not in self.texts:
+                self.read_text(path, required=False)
+
+    def read_model(self, path: str, model: type[M]) -> tuple[SourceText, M] | None:
+        text = self.read_text(path)
+        if text is None:
+            return None
+        src = SourceText.of(path, text)
+        try:
+            data = self.parse_cache.parse(text)
+        except YamlSyntaxError as exc:
+            self.error(
+                path,
+                exc.line,
+                exc.col,
+                "E001",
+                f"invalid YAML: {exc.message}",
+                "check indentation and quoting; a value containing ': ' or '#' needs quotes",
+            )
+            return None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.error(
+                path,
+                1,
+                1,
+                "E004",
+                f"expected a mapping at the top of the file, got {type(data).__name__}",
+                "the file must be `key: value` lines (see docs/formats.md), not a list or a bare value",
+            )
+            return None
+        try:
+            return src, model.model_validate(data)
+        except ValidationError as exc:
+            self.diagnostics.extend(diagnostics_from_validation(exc, src.path, src.positions.key, model))
+            return None
+
+    # -- loading ---------------------------------------------------------------------------------
+    def load(self) -> LoadResult:
+        paths = self.source.paths()
+        by_top: dict[str, list[str]] = {}
+        for path in paths:
+            by_top.setdefault(path.split("/", 1)[0], []).append(path)
+        prompts = self.load_prompts(by_top.get("prompts", []))
+        datasets = self.load_datasets(by_top.get("datasets", []))
+        suites = self.load_suites(by_top.get("evals", []))
+        policies = self.load_policies(by_top.get("policies", []))
+        self.read_the_rest(paths)
+        repo = Repository(
+            self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths)
+        )
+        self.diagnostics.sort()
+        self.parse_cache.save()
+        return LoadResult(repo, self.diagnostics)
+
+    def load_prompts(self, paths: Sequence[str]) -> dict[str, PromptEntry]:
+        prompts: dict[str, PromptEntry] = {}
+        seen: set[str] = set()
+        for path in paths:
+            if not path.endswith(YAML_SUFFIXES):
+                self.unexpected(path, "prompts/ holds only .yaml prompt files")
+                continue
+            name = name_of(path, "prompts")
+            if name in seen:
+                self.twice(path, f"prompt {name!r}")
+                continue
+            seen.add(name)
+            if "|" in name:
+                self.error(path, 1, 1, "E005", f"prompt name {name!r} contains '|'", "rename the file")
+                continue
+            loaded = self.read_model(path, Prompt)
+            if loaded:
+                prompts[name] = PromptEntry(name, loaded[0], loaded[1])
+        return prompts
+
+    def load_suites(self, paths: Sequence[str]) -> dict[str, SuiteEntry]:
+        suites: dict[str, SuiteEntry] = {}
+        seen: set[str] = set()
+        for path in paths:
+            if path.endswith(".py"):
+                self.read_text(path)  # custom scorers: part of suite fingerprints
+                continue
+            if not path.endswith(YAML_SUFFIXES):
+                self.unexpected(path, "evals/ holds suite .yaml files and Python scorer modules")
+                continue
+            name = name_of(path, "evals")
+            if name in seen:
+                self.twice(path, f"suite {name!r}")
+                continue
+            seen.add(name)
+            loaded = self.read_model(path, Suite)
+            if loaded:
+                suites[name] = SuiteEntry(name, loaded[0], loaded[1])
+        return suites
+
+    def load_policies(self, paths: Sequence[str]) -> Policies:
+        loaded: dict[str, Any] = {}
+        sources: dict[str, SourceText] = {}
+        seen: set[str] = set()
+        for path in paths:
+            stem = name_of(path, "policies")
+            if not path.endswith(YAML_SUFFIXES) or stem not in POLICY_FILES:
+                self.unexpected(path, f"policies/ holds {', '.join(f'{n}.yaml' for n in POLICY_FILES)}")
+                continue
+            if stem in seen:
+                self.twice(path, f"policy {stem!r}")
+                continue
+            seen.add(stem)
+            result = self.read_model(path, POLICY_FILES[stem])
+            if result:
+                sources[stem], loaded[stem] = result
+        return Policies(**loaded, sources=sources)
+
+    def unexpected(self, path: str, why: str) -> None:
+        self.error(path, 1, 1, "E005", f"unexpected file: {why}", "move or delete the file")
+
+    def twice(self, path: str, what: str) -> None:
+        self.error(path, 1, 1, "E005", f"{what} is defined twice (.yaml and .yml)", "keep one of the two files")
+
+    def load_datasets(self, paths: Sequence[str]) -> dict[str, DatasetEntry]:
+        groups: dict[str, dict[str, str]] = {}
+        for path in paths:
+            pure = PurePosixPath(path)
+            suffix = ".yaml" if pure.suffix == ".yml" else pure.suffix
+            if suffix not in (".yaml", ".jsonl", ".csv"):
+                self.unexpected(path, "datasets/ holds NAME.yaml sidecars with NAME.jsonl or NAME.csv items")
+                continue
+            group = groups.setdefault(name_of(path, "datasets"), {})
+            if suffix in group:
+                self.twice(path, f"dataset sidecar {name_of(path, 'datasets')!r}")
+                continue
+            group[suffix] = path
+        datasets: dict[str, DatasetEntry] = {}
+        for name, files in sorted(groups.items()):
+            meta_path = files.get(".yaml")
+            data_paths = [files[s] for s in (".jsonl", ".csv") if s in files]
+            if meta_path is None:
+                self.error(
+                    data_paths[0],
+                    1,
+                    1,
+                    "E201",
+                    f"dataset {name!r} has no sidecar datasets/{name}.yaml",
+                    "add the sidecar with at least `kind`, `synthetic` and `prompt`",
+                )
+                continue
+            loaded = self.read_model(meta_path, DatasetMeta)
+            if len(data_paths) != 1:
+                found = "both .jsonl and .csv" if data_paths else "no .jsonl or .csv items file"
+                self.error(
+                    meta_path,
+                    1,
+                    1,
+                    "E201",
+                    f"dataset {name!r} has {found}",
+                    f"keep exactly one of datasets/{name}.jsonl or datasets/{name}.csv",
+                )
+                continue
+            if loaded is None:
+                continue
+            source, meta = loaded
+            items, lines = self.load_items(data_paths[0], meta, source)
+            datasets[name] = DatasetEntry(name, source, meta, data_paths[0], tuple(items), lines)
+        return datasets
+
+    def load_items(self, path: str, meta: DatasetMeta, meta_source: SourceText) -> tuple[list[Item], dict[str, int]]:
+        text = self.read_text(path)
+        if text is None:
+            return [], {}
+        if path.endswith(".jsonl"):
+            rows = self.jsonl_rows(path, text)
+            if meta.csv is not None:
+                line, col = meta_source.positions.key(["csv"])
+                self.diagnostics.append(
+                    Diagnostic(
+                        meta_source.path,
+                        line,
+                        col,
+                        "E207",
+                        f"the `csv:` mapping is ignored: the items are in {path}",
+                        "remove `csv:` or convert the items to CSV",
+                        "warning",
+                    )
+                )
+        else:
+            rows = self.csv_rows(path, text, meta, meta_source)
+        header_lines = 1 if path.endswith(".csv") else 0
+        if sum(1 for line in text.splitlines() if line.strip()) <= header_lines:
+            self.error(path, 1, 1, "E209", "the dataset has no items", "add at least one item, or delete the dataset")
+        items: list[Item] = []
+        lines: dict[str, int] = {}
+        for line, row in rows:
+            try:
+                item = Item.model_validate(row)
+            except ValidationError as exc:
+                self.diagnostics.extend(diagnostics_from_validation(exc, path, _at_line(line), Item))
+                continue
+            if item.id in lines:
+                self.error(
+                    path,
+                    line,
+                    1,
+                    "E202",
+                    f"duplicate item id {item.id!r} (first on line {lines[item.id]})",
+                    "ids must be unique and stable; give this item a new id",
+                )
+                continue
+            lines[item.id] = line
+            items.append(item)
+        return items, lines
+
+    def jsonl_rows(self, path: str, text: str) -> list[tuple[int, Any]]:
+        rows = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                rows.append((number, json.loads(raw)))
+            except json.JSONDecodeError as exc:
+                self.error(
+                    path,
+                    number,
+                    exc.colno,
+                    "E205",
+                    f"invalid JSON: {exc.msg}",
+                    'each line must be one JSON object: {"id": ..., "input": {...}}',
+                )
+        return rows
+
+    def csv_rows(self, path: str, text: str, meta: DatasetMeta, meta_source: SourceText) -> list[tuple[int, Any]]:
+        mapping = meta.csv
+        if mapping is None:
+            self.error(
+                meta_source.path,
+                1,
+                1,
+                "E207",
+                f"items are in {path} but the sidecar has no `csv:` mapping",
+                "add `csv: {id: COLUMN, input: {variable: COLUMN}, expected: COLUMN}`",
+            )
+            return []
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
+        header = reader.fieldnames or []
+        wanted = [
+            mapping.id,
+            *mapping.input.values(),
+            *([mapping.expected] if mapping.expected else []),
+            *mapping.metadata,
+        ]
+        missing = [c for c in wanted if c not in header]
+        if missing:
+            line, col = meta_source.positions.key(["csv"])
+            self.error(
+                meta_source.path,
+                line,
+                col,
+                "E207",
+                f"csv column(s) {', '.join(map(repr, missing))} not in the header of {path}",
+                f"the header has: {', '.join(header) or '(nothing)'}",
+            )
+            return []
+        rows = []
+        end_of_previous = reader.line_num  # records may span lines: a record starts after the previous one
+        for record in reader:
+            start, end_of_previous = end_of_previous + 1, reader.line_num
+            extra = record.get(None)  # type: ignore[call-overload]  # DictReader's key for surplus cells
+            if extra or None in record.values():
+                self.error(
+                    path,
+                    start,
+                    1,
+                    "E207",
+                    f"row has {'more' if extra else 'fewer'} cells than the header's {len(header)} columns",
+                    "give every row exactly one cell per header column (quote cells that contain the delimiter)",
+                )
+                continue
+            rows.append(
+                (
+                    start,
+                    {
+                        "id": record[mapping.id],
+                        "input": {var: record[col] for var, col in mapping.input.items()},
+                        "expected": record[mapping.expected] if mapping.expected else None,
+                        "metadata": {col: record[col] for col in mapping.metadata},
+                    },
+                )
+            )
+        return rows

@@ -1,0 +1,328 @@
+"""The gateway's HTTP API (FastAPI): OpenAI's chat-completions and models endpoints, plus managed
+prompts by name and label. Vendor keys stay on the server; clients hold a per-project gateway key.
+
+Every error uses OpenAI's error format (``gateway/errors.py``), unknown routes and crashes included,
+so the official clients raise their usual exceptions. ``Idempotency-Key`` makes a client's
+timeout-and-retry return the first answer without calling the model or billing twice, even while
+the first call is still running (``gateway/idempotency.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException
+
+from ...errors import PromptshipError
+from ...llm.routing import Completion
+from ..sdk import Client, GuardedCall
+from .errors import GatewayError, from_library, unexpected
+from .idempotency import Settlement, claim_or_wait, request_fingerprint
+from .requests import ChatRequest, ManagedRequest, parse_json, validated
+from .state import SHARED_PROJECT, Counters, KeyStore
+
+Answer = Callable[[], Awaitable[tuple[dict[str, Any], float]]]
+OpenStream = Callable[[Settlement], Awaitable[Response]]
+
+
+class Finished(Protocol):
+    """What a chat.completion reports of a finished call (a Completion or a CompletionResult)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def prompt_tokens(self) -> int: ...
+
+    @property
+    def completion_tokens(self) -> int: ...
+
+    @property
+    def finish_reason(self) -> str | None: ...
+
+
+def completion_body(alias: str, done: Finished, extra: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI ``chat.completion`` for a finished call."""
+    prompt_tokens, completion_tokens = done.prompt_tokens, done.completion_tokens
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": alias,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": done.text},
+                "finish_reason": done.finish_reason or "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+        "promptship": extra,
+    }
+
+
+def chunk(head: dict[str, Any], choices: list[dict[str, Any]], **extra: Any) -> str:
+    return f"data: {json.dumps({**head, 'choices': choices, **extra}, ensure_ascii=False)}\n\n"
+
+
+def wants_usage(payload: dict[str, Any]) -> bool:
+    """OpenAI sends a final usage-only chunk (``choices: []``) only when the request asks for it."""
+    options = payload.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+async def replay(body: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
+    """A stored completion as OpenAI stream chunks (role, content, finish, [usage], [DONE])."""
+    head = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"], "model": body["model"]}
+    choice = body["choices"][0]
+    text = choice["message"]["content"]
+    yield chunk(head, [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+    for start in range(0, len(text), 24):
+        yield chunk(head, [{"index": 0, "delta": {"content": text[start : start + 24]}, "finish_reason": None}])
+    yield chunk(head, [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}])
+    if include_usage:
+        yield chunk(head, [], usage=body["usage"])
+    yield "data: [DONE]\n\n"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """OpenAI-format answers for every error: ours, the library's, routing (404/405) and crashes."""
+
+    def answer(error: GatewayError) -> JSONResponse:
+        return JSONResponse(error.body(), status_code=error.status)
+
+    @app.exception_handler(GatewayError)
+    async def gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
+        return answer(exc)
+
+    @app.exception_handler(PromptshipError)
+    async def library_error(request: Request, exc: PromptshipError) -> JSONResponse:
+        return answer(from_library(exc, getattr(request.state, "alias", None)))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"method {request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        return answer(GatewayError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return answer(GatewayError(400, "the request is malformed", code="invalid_request"))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        return answer(unexpected(exc, request.method, request.url.path))
+
+
+def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await client.router.aclose()
+        client.close()
+        closing = getattr(counters, "aclose", None)
+        if closing is not None:
+            await closing()
+
+    app = FastAPI(title="promptship gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    install_error_handlers(app)
+    repo = client.repo
+
+    def project_of(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        project = keys.project_of(header[7:]) if header.lower().startswith("bearer ") else None
+        if project is None:
+            raise GatewayError(401, "invalid gateway key", code="invalid_api_key")
+        return project
+
+    async def check_budget(project: str, settlement: Settlement, ceiling_usd: float) -> None:
+        """Refuse when the month's spend, with the calls in flight, has reached the budget; else
+        reserve this call's cost ceiling until it is settled."""
+        if project == SHARED_PROJECT and repo.policies.budgets.budget_of(project) is None:
+            raise GatewayError(
+                403,
+                "the PoC shared gateway key has no budget; add `projects.shared` or `default` to "
+                "policies/budgets.yaml, or use a per-project key",
+                "insufficient_quota",
+                "budget_missing",
+            )
+        budget = repo.policies.budgets.budget_of(project)
+        if budget is None or not budget.hard_limit:
+            return
+        if await settlement.reserve(ceiling_usd) >= budget.monthly_usd:
+            raise GatewayError(
+                429,
+                f"monthly budget of project '{project}' is spent; it resets next month or "
+                "when the budget in policies/budgets.yaml is raised",
+                "insufficient_quota",
+                "budget_exceeded",
+            )
+
+    async def serve(
+        request: Request,
+        project: str,
+        payload: dict[str, Any],
+        answer: Answer,
+        ceiling_usd: float,
+        open_stream: OpenStream | None = None,
+    ) -> Response:
+        """Idempotency, budget, then the call; the project is charged once, when the answer is complete."""
+        idempotency = request.headers.get("idempotency-key")
+        key = fingerprint = None
+        if idempotency:
+            key = f"{project}:{idempotency}"
+            fingerprint = request_fingerprint(request.url.path, payload)
+            claim = await claim_or_wait(counters, key, fingerprint)
+            if claim.state == "mismatch":
+                raise GatewayError(
+                    422,
+                    "this Idempotency-Key was already used for a different request; use a new key",
+                    code="idempotency_key_reused",
+                )
+            if claim.state == "pending":
+                raise GatewayError(
+                    409,
+                    "a request with this Idempotency-Key is still in progress; retry later",
+                    code="idempotency_key_in_use",
+                )
+            if claim.state == "done" and claim.response is not None:
+                if open_stream is not None:
+                    return StreamingResponse(
+                        replay(claim.response, wants_usage(payload)), media_type="text/event-stream"
+                    )
+                return JSONResponse(claim.response)
+        settlement = Settlement(counters, project, key, fingerprint)
+        try:
+            await check_budget(project, settlement, ceiling_usd)
+            if open_stream is not None:
+                return await open_stream(settlement)
+            body, cost = await answer()
+            await settlement.settle(body, cost)
+            return JSONResponse(body)
+        except BaseException:
+            await settlement.abandon()
+            raise
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> Any:
+        project_of(request)
+        return {
+            "object": "list",
+            "data": [
+                {"id": alias, "object": "model", "created": 0, "owned_by": "promptship"}
+                for alias in client.router.aliases()
+            ],
+        }
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        project = project_of(request)
+        payload = parse_json(await request.body())
+        chat_request = validated(payload, ChatRequest)
+        alias = chat_request.model
+        if alias not in client.router.aliases():
+            raise GatewayError(
+                404, f"model '{alias}' is not an alias of the routing policy", code="model_not_found", param="model"
+            )
+        request.state.alias = alias
+        params = chat_request.params()
+        messages = chat_request.message_dicts()
+
+        def guard() -> GuardedCall:
+            return client.guard(f"{project}/{alias}", messages, params, alias=alias)
+
+        async def answer() -> tuple[dict[str, Any], float]:
+            call = guard()
+            done = await client.router.complete(alias, call.messages, call.params)
+            call.finish(done)
+            extra = {
+                "deployment": done.deployment,
+                "cost_usd": done.cost_usd,
+                "pii_masked": call.pii_masked,
+                "fallback_used": done.alias if done.alias != alias else None,
+            }
+            return completion_body(alias, done, extra), done.cost_usd
+
+        async def open_stream(settlement: Settlement) -> Response:
+            call = guard()
+            return await stream(call, settlement, wants_usage(payload))
+
+        ceiling = client.router.cost_ceiling(alias, messages, params)
+        return await serve(request, project, payload, answer, ceiling, open_stream if chat_request.stream else None)
+
+    async def stream(call: GuardedCall, settlement: Settlement, include_usage: bool) -> Response:
+        """True streaming: pieces are forwarded as they arrive; a failure before the first piece is
+        an ordinary error answer, one after it an ``error`` event; spend is charged at the end."""
+        events = client.router.stream(call.alias, call.messages, call.params)
+        first = await anext(events)
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time())}
+        head["model"] = call.alias
+
+        async def body() -> AsyncIterator[str]:
+            try:
+                yield chunk(head, [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+                event: str | Completion = first
+                while isinstance(event, str):
+                    yield chunk(head, [{"index": 0, "delta": {"content": event}, "finish_reason": None}])
+                    event = await anext(events)
+                call.finish(event)
+                final = {**completion_body(call.alias, event, {}), "id": head["id"]}
+                final["created"] = head["created"]
+                await settlement.settle(final, event.cost_usd)
+                yield chunk(head, [{"index": 0, "delta": {}, "finish_reason": final["choices"][0]["finish_reason"]}])
+                if include_usage:
+                    yield chunk(head, [], usage=final["usage"])
+                yield "data: [DONE]\n\n"
+            except PromptshipError as exc:
+                yield f"data: {json.dumps(from_library(exc, call.alias).body())}\n\n"
+            finally:
+                await settlement.abandon()
+                closing = getattr(events, "aclose", None)
+                if closing is not None:
+                    await closing()  # a client that went away also closes the vendor's stream
+
+        return StreamingResponse(body(), media_type="text/event-stream")
+
+    @app.post("/v1/prompts/{name:path}/completions")
+    async def managed(name: str, request: Request) -> Response:
+        project = project_of(request)
+        payload = parse_json(await request.body())
+        managed_request = validated(payload, ManagedRequest)
+        request.state.alias = name
+
+        async def answer() -> tuple[dict[str, Any], float]:
+            done = await client.acomplete(name, managed_request.variables, label=managed_request.label)
+            extra = {
+                "deployment": done.deployment,
+                "cost_usd": done.cost_usd,
+                "prompt_version": done.prompt_version,
+                "prompt_source": done.prompt_source,
+                "pii_masked": done.pii_masked,
+                "fallback_used": done.fallback_used,
+            }
+            return completion_body(done.model_alias, done, extra), done.cost_usd
+
+        prompt = (await client.aprompt(name, managed_request.label)).prompt
+        variables = json.dumps(managed_request.variables, ensure_ascii=False)
+        rough = "".join(source for _, source in prompt.templates()) + variables
+        params = prompt.params.model_dump(exclude_none=True)
+        ceiling = client.router.cost_ceiling(prompt.model, [{"role": "user", "content": rough}], params)
+        return await serve(request, project, payload, answer, ceiling)
+
+    return app

@@ -1,0 +1,87 @@
+"""``Idempotency-Key``: one model call per key, whatever the timing of the client's retries.
+
+The first request with a key claims it (see :class:`~promptship.runtime.gateway.state.Claim`); a retry that
+arrives while that call runs waits (bounded) for its answer; a retry after it finished gets the
+stored answer. A key is tied to its request: the record holds a hash of the path and the JSON body,
+and a reuse with a different request is refused (``422``, as the IETF ``Idempotency-Key`` draft
+specifies; a retry still waiting after the bound gets ``409``, as Stripe answers a concurrent reuse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+
+from .state import Claim, Counters
+
+#: How long an answered request is remembered.
+RECORD_TTL_S = 24 * 3600
+#: How long a claim survives a gateway that died mid-call (longer than any call's deadline).
+PENDING_TTL_S = 600
+#: How long a retry waits for the first call's answer before giving up with 409.
+WAIT_S = 120.0
+
+
+def request_fingerprint(path: str, payload: Any) -> str:
+    """sha256 of the path and the canonical JSON of the body (key order does not matter)."""
+    canonical = json.dumps({"path": path, "body": payload}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim_or_wait(counters: Counters, key: str, fingerprint: str, wait_s: float = WAIT_S) -> Claim:
+    """Claim ``key``, or wait up to ``wait_s`` while another request holds it.
+
+    Returns ``owner`` (call the model), ``done`` (replay the response), ``mismatch``, or ``pending``
+    when the other request is still running after ``wait_s``. A claim released by a failed call is
+    taken over by the waiting retry, which then calls the model itself.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    delay = 0.005
+    while True:
+        claim = await counters.claim(key, fingerprint, PENDING_TTL_S)
+        if claim.state != "pending" or loop.time() >= deadline:
+            return claim
+        await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+        delay = min(delay * 2, 0.2)
+
+
+class Settlement:
+    """What happens to one request's spend and idempotency claim once it ends.
+
+    :meth:`reserve` adds the call's cost ceiling to the project's spend before the call, so calls in
+    flight count against the budget; :meth:`settle` replaces it with the real cost and stores the
+    answer under the claimed key (once); :meth:`abandon` gives the reservation back and releases
+    the claim of a request that ended without an answer, so a retry may call the model. Calling
+    :meth:`abandon` after :meth:`settle` does nothing.
+    """
+
+    def __init__(self, counters: Counters, project: str, key: str | None, fingerprint: str | None) -> None:
+        self._counters = counters
+        self._project = project
+        self._key = key
+        self._fingerprint = fingerprint
+        self._open = key is not None
+        self._reserved = 0.0
+
+    async def reserve(self, usd: float) -> float:
+        """Hold ``usd`` of the project's budget; the month's spend before this reservation."""
+        self._reserved += usd
+        return await self._counters.add_spend(self._project, usd) - usd
+
+    async def settle(self, response: dict[str, Any], cost_usd: float) -> None:
+        reserved, self._reserved = self._reserved, 0.0
+        await self._counters.add_spend(self._project, cost_usd - reserved)
+        if self._open and self._key is not None and self._fingerprint is not None:
+            self._open = False
+            await self._counters.store(self._key, self._fingerprint, response, RECORD_TTL_S)
+
+    async def abandon(self) -> None:
+        if self._reserved:
+            reserved, self._reserved = self._reserved, 0.0
+            await self._counters.add_spend(self._project, -reserved)
+        if self._open and self._key is not None:
+            self._open = False
+            await self._counters.release(self._key)

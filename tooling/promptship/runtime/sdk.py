@@ -1,0 +1,424 @@
+"""The runtime SDK: fetch a published prompt by label, render it, guard it, route it, trace it.
+
+    from promptship import Client
+    client = Client()                                   # policies and bundled prompts from the repository
+    answer = client.complete("catalog/menu-description", {"dish_name": "비빔밥", "ingredients": ["밥"]})
+    answer.text, answer.cost_usd, answer.deployment, answer.prompt_version
+
+Prompts come from Langfuse by label (``production`` by default) through a TTL cache. When Langfuse
+cannot be reached, the last version fetched is served, and failing that the prompt file bundled from
+Git — the last known good. The PII policy applies before anything leaves the process; routing,
+retries, fallbacks and pricing are the eval engine's (:class:`~promptship.llm.routing.ModelRouter`).
+Every call is traced to Langfuse as a generation linked to the prompt version; tracing never fails
+or blocks the call (the SDK buffers and flushes in the background, and on :meth:`Client.close`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..files.render import render_prompt
+from ..files.repo import Repository
+from ..files.schema import Prompt
+from ..files.schema.run import Attempt
+from ..files.validate import load_valid_repo
+from ..llm.loop_thread import LoopThread
+from ..llm.routing import Completion, ModelRouter
+from ..pii.policy import PiiBlockedError, guard_messages
+from .prompt_store import ManagedPrompt, PromptNotFound, PromptStore, Source
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    text: str
+    prompt_name: str
+    prompt_version: int | None
+    prompt_source: Source
+    model_alias: str
+    deployment: str | None
+    finish_reason: str | None
+    fallback_used: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    attempts: int
+    pii_masked: dict[str, int]
+
+    @classmethod
+    def of(
+        cls,
+        completion: Completion,
+        *,
+        name: str,
+        alias: str,
+        version: int | None,
+        source: Source,
+        started: float,
+        pii_masked: dict[str, int],
+    ) -> CompletionResult:
+        """The result of a routed call; latency is measured from ``started`` (a perf_counter value)."""
+        return cls(
+            text=completion.text,
+            prompt_name=name,
+            prompt_version=version,
+            prompt_source=source,
+            model_alias=alias,
+            deployment=completion.deployment,
+            finish_reason=completion.finish_reason,
+            fallback_used=completion.alias if completion.alias != alias else None,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=completion.cost_usd,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            attempts=len(completion.attempts),
+            pii_masked=pii_masked,
+        )
+
+
+def prompt_from_langfuse(kind: str, body: Any, config: Mapping[str, Any]) -> Prompt:
+    """Rebuild a promptship prompt from what ``promptship sync`` published (config holds the rest)."""
+    data: dict[str, Any] = {
+        "type": kind,
+        "model": config.get("model"),
+        "params": config.get("params") or {},
+        "variables": config.get("variables") or {},
+    }
+    if kind == "chat":
+        data["messages"] = [{"role": m["role"], "content": m["content"]} for m in body]
+    else:
+        data["template"] = body
+    return Prompt.model_validate(data)
+
+
+@dataclass
+class GuardedCall:
+    """A PII-guarded request ready to route; :meth:`finish` turns its completion into a traced result."""
+
+    client: Client
+    trace_name: str
+    prompt_name: str
+    alias: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any]
+    pii_masked: dict[str, int]
+    version: int | None = None
+    source: Source = "request"
+    langfuse_prompt: Any = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def finish(self, completion: Completion) -> CompletionResult:
+        result = CompletionResult.of(
+            completion,
+            name=self.prompt_name,
+            alias=self.alias,
+            version=self.version,
+            source=self.source,
+            started=self.started,
+            pii_masked=self.pii_masked,
+        )
+        self.client.trace_generation(self.trace_name, self.messages, result, completion.attempts, self.langfuse_prompt)
+        return result
+
+
+class Client:
+    """Thread-safe; create one per process, reuse it, and :meth:`close` it at shutdown.
+
+    ``cache_ttl_s``: how long a fetched prompt is fresh. ``fetch_timeout_s``: the longest a call waits
+    for Langfuse when nothing is cached. ``langfuse_backoff_s``: after a failed or overdue fetch, how
+    long prompts are served from the cache or the bundled files without trying Langfuse.
+    The synchronous methods run on one event loop thread owned by the client.
+    """
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        profile: str | None = None,
+        cache_ttl_s: float = 60.0,
+        fetch_timeout_s: float = 2.0,
+        langfuse_backoff_s: float = 30.0,
+        env: Mapping[str, str] | None = None,
+        langfuse: bool = True,
+    ) -> None:
+        self.env = os.environ if env is None else env
+        # A service reads prompts and policies only: a lint error in a dataset or suite must not stop it.
+        self.repo: Repository = load_valid_repo(
+            Path(root or self.env.get("PROMPTSHIP_ROOT") or "."), only=("prompts/", "policies/")
+        )
+        if self.repo.policies.routing is None:
+            raise UsageError("the bundled repository has no policies/routing.yaml")
+        self.router = ModelRouter(self.repo.policies.routing, profile=profile, env=self.env)
+        self._langfuse = self._connect() if langfuse else None
+        self.prompts = PromptStore(
+            self._fetch if self._langfuse is not None else None,
+            self._bundled,
+            ttl_s=cache_ttl_s,
+            deadline_s=fetch_timeout_s,
+            backoff_s=langfuse_backoff_s,
+        )
+        self._loop = LoopThread("promptship-client")
+
+    def _connect(self) -> Any:
+        credentials = self.repo.policies.credentials
+        names = (
+            credentials.shared.langfuse_public_key_env or "LANGFUSE_PUBLIC_KEY",
+            credentials.shared.langfuse_secret_key_env or "LANGFUSE_SECRET_KEY",
+            credentials.langfuse_host_env,
+        )
+        if not all(self.env.get(n) for n in names):
+            return None  # files-only mode: prompts from Git, no tracing
+        from langfuse import Langfuse
+
+        return Langfuse(
+            public_key=self.env[names[0]], secret_key=self.env[names[1]], host=self.env[names[2]], timeout=5
+        )
+
+    # -- prompts -------------------------------------------------------------------------------------
+    def prompt(self, name: str, label: str = "production") -> ManagedPrompt:
+        """The prompt holding ``label`` in Langfuse, cached for ``cache_ttl_s``; never waits more than
+        ``fetch_timeout_s`` (see :mod:`promptship.runtime.prompt_store` for what is served instead). A prompt
+        whose file says ``release: {publish: false}`` is never in Langfuse: its bundled file is served."""
+        return self.prompts.get(name, label)
+
+    async def aprompt(self, name: str, label: str = "production") -> ManagedPrompt:
+        """:meth:`prompt` without blocking the event loop."""
+        return await self.prompts.aget(name, label)
+
+    def _fetch(self, name: str, label: str) -> ManagedPrompt:
+        from langfuse.api.core import ApiError
+
+        assert self._langfuse is not None
+        entry = self.repo.prompts.get(name)
+        if entry is not None and entry.prompt.release is not None and not entry.prompt.release.publish:
+            return self._bundled(name, label)  # never published, so Langfuse has nothing to serve
+        try:
+            data = self._langfuse.api.prompts.get(urllib.parse.quote(name, safe=""), label=label)
+        except ApiError as exc:
+            if exc.status_code == 404:
+                raise PromptNotFound(
+                    f"Langfuse has no prompt {name!r} with label {label!r}",
+                    code="E830",
+                    hint="publish it with `promptship sync --apply` or use another label",
+                ) from None
+            raise
+        from langfuse.model import ChatPromptClient, TextPromptClient
+
+        raw = data.dict()
+        kind = raw.get("type") or "text"
+        config = raw.get("config") or {}
+        handle = ChatPromptClient(data) if kind == "chat" else TextPromptClient(data)  # links traces to the version
+        return ManagedPrompt(
+            name, label, prompt_from_langfuse(kind, raw["prompt"], config), raw["version"], "langfuse", handle
+        )
+
+    def _bundled(self, name: str, label: str) -> ManagedPrompt:
+        entry = self.repo.prompts.get(name)
+        if entry is None:
+            raise PromptNotFound(
+                f"no prompt {name!r} in Langfuse or in the bundled files",
+                code="E830",
+                hint=f"bundled prompts: {', '.join(sorted(self.repo.prompts))}",
+            )
+        return ManagedPrompt(name, label, entry.prompt, None, "bundled")
+
+    # -- completions -----------------------------------------------------------------------------------
+    async def acomplete(
+        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+    ) -> CompletionResult:
+        """Render ``name`` with ``variables``, apply the PII policy, route and trace the call.
+
+        ``images`` (URLs or data URLs) are attached to the last user message as image parts.
+        Raises :class:`~promptship.pii.PiiBlockedError` when the policy blocks personal data, and
+        :class:`~promptship.llm.routing.ModelCallFailed` when every attempt failed.
+        """
+        call = await self._prepare(name, variables, label, images)
+        completion = await self.router.complete(call.alias, call.messages, call.params)
+        return call.finish(completion)
+
+    async def astream(
+        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+    ) -> StreamedCompletion:
+        """Like :meth:`acomplete`, but the answer arrives piece by piece:
+
+        streamed = await client.astream("support/reply", {...})
+        async for piece in streamed:
+            print(piece, end="")
+        streamed.result  # the CompletionResult, once the stream is exhausted
+        """
+        call = await self._prepare(name, variables, label, images)
+        events = self.router.stream(call.alias, call.messages, call.params)
+        return StreamedCompletion(events, call.finish)
+
+    async def _prepare(
+        self, name: str, variables: Mapping[str, Any], label: str, images: list[str] | None
+    ) -> GuardedCall:
+        """Fetch, render and PII-guard a managed prompt."""
+        managed = await self.aprompt(name, label)
+        rendered = render_prompt(managed.prompt, variables)
+        return self.guard(
+            name,
+            attach_images(rendered.messages, images or []),
+            rendered.params,
+            alias=managed.prompt.model,
+            prompt_name=name,
+            version=managed.version,
+            source=managed.source,
+            langfuse_prompt=managed.langfuse_prompt,
+        )
+
+    def guard(
+        self,
+        trace_name: str,
+        messages: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        *,
+        alias: str,
+        prompt_name: str | None = None,
+        version: int | None = None,
+        source: Source = "request",
+        langfuse_prompt: Any = None,
+    ) -> GuardedCall:
+        """Apply the PII policy to ``messages``; a block is traced under ``trace_name``, then raised."""
+        try:
+            guarded = guard_messages(messages, self.repo.policies.pii)
+        except PiiBlockedError as exc:
+            self.trace_blocked(trace_name, exc)
+            raise
+        return GuardedCall(
+            self,
+            trace_name,
+            prompt_name or alias,
+            alias,
+            guarded.masked_messages,
+            dict(params),
+            dict(guarded.counts),
+            version,
+            source,
+            langfuse_prompt,
+        )
+
+    def complete(
+        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+    ) -> CompletionResult:
+        """Synchronous :meth:`acomplete`, callable from any number of threads at once (each call runs
+        on the client's event loop thread). Inside async code, ``await acomplete(...)`` instead."""
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop()
+            raise UsageError(
+                "Client.complete() was called inside a running event loop, which it would block",
+                hint="use `await client.acomplete(...)` in async code",
+            )
+        return self._loop.run(self.acomplete(name, variables, label=label, images=images))
+
+    def trace_generation(
+        self,
+        name: str,
+        messages: list[dict[str, Any]],
+        result: CompletionResult,
+        attempts: Sequence[Attempt] = (),
+        langfuse_prompt: Any = None,
+    ) -> None:
+        """A generation (linked to the prompt version when known) with every failed attempt as an event.
+
+        Never raises and never blocks: the SDK buffers spans and exports them in the background.
+        """
+        if self._langfuse is None:
+            return
+        with (
+            contextlib.suppress(Exception),
+            self._langfuse.start_as_current_observation(
+                as_type="generation",
+                name=name,
+                input=messages,
+                model=result.deployment,
+                prompt=langfuse_prompt,
+                usage_details={"input": result.prompt_tokens, "output": result.completion_tokens},
+                cost_details={"total": result.cost_usd},
+                metadata={
+                    "alias": result.model_alias,
+                    "fallback_used": result.fallback_used,
+                    "attempts": result.attempts,
+                    "prompt_source": result.prompt_source,
+                    "pii_masked": result.pii_masked,
+                    "latency_ms": result.latency_ms,
+                },
+            ) as generation,
+        ):
+            for attempt in attempts:
+                if attempt.outcome != "ok":
+                    kind = "fallback" if attempt.alias != result.model_alias else "retry"
+                    generation.start_observation(
+                        name=f"{kind}: {attempt.outcome}",
+                        as_type="event",
+                        metadata=attempt.model_dump(mode="json"),
+                    ).end()
+            generation.update(output=result.text)
+
+    def trace_blocked(self, name: str, error: PiiBlockedError) -> None:
+        """A guardrail observation for a request the PII policy blocked: types and positions, no values."""
+        if self._langfuse is None:
+            return
+        with (
+            contextlib.suppress(Exception),
+            self._langfuse.start_as_current_observation(
+                as_type="guardrail",
+                name=f"pii blocked: {name}",
+                level="WARNING",
+                metadata={"types": error.types, "findings": [f.to_dict() for f in error.findings]},
+            ),
+        ):
+            pass
+
+    def close(self) -> None:
+        """Close the client's event loop thread and its connections, and flush buffered traces."""
+        self._loop.close(self.router.aclose)
+        self.prompts.close()
+        if self._langfuse is not None:
+            with contextlib.suppress(Exception):  # flushing is best effort, like tracing
+                self._langfuse.flush()
+
+
+class StreamedCompletion:
+    """Async iterator of text pieces; ``result`` holds the :class:`CompletionResult` afterwards."""
+
+    def __init__(
+        self, events: AsyncIterator[str | Completion], finish: Callable[[Completion], CompletionResult]
+    ) -> None:
+        self._events = events
+        self._finish = finish
+        self.result: CompletionResult | None = None
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._pieces()
+
+    async def _pieces(self) -> AsyncIterator[str]:
+        async for event in self._events:
+            if isinstance(event, str):
+                yield event
+            else:
+                self.result = self._finish(event)
+
+
+def attach_images(messages: list[dict[str, Any]], images: list[str]) -> list[dict[str, Any]]:
+    """OpenAI-style multimodal content: the last user message becomes text + image_url parts."""
+    if not images:
+        return messages
+    result = [dict(m) for m in messages]
+    for message in reversed(result):
+        if message["role"] == "user":
+            message["content"] = [
+                {"type": "text", "text": message["content"]},
+                *({"type": "image_url", "image_url": {"url": url}} for url in images),
+            ]
+            return result
+    raise UsageError("images need a user message in the prompt")
