@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from promptship.diff.compare import compare_model
+from promptship.eval.runs import make_selection
 from promptship.eval.summary import aggregate
 from promptship.files.schema.run import Fingerprint, Run, SampleResult, ScoreResult
 
@@ -32,6 +33,7 @@ def run(scores: list[float | None]) -> Run:
         models=["fast"],
         repeats=1,
         fingerprint=FINGERPRINT,
+        selection=make_selection(ids := [s.item_id for s in samples], ["fast"], 1, all_items=ids, all_models=["fast"]),
         started_at="t",
         finished_at="t",
         complete=True,

@@ -310,3 +310,23 @@ def test_results_tracked_by_git_are_refused(pr_repo: Path, fake_llm: FakeLLM, ru
         "--root", str(pr_repo), "diff", "--base", "main", "--results-dir", str(outside), "--quiet", "--format", "text"
     )
     assert ok.code == 1 and ok.out.splitlines()[-1].startswith("❌ gate failed: summary"), "results outside are fine"
+
+
+def test_a_partial_run_on_main_is_never_reused_as_the_full_base(
+    pr_repo: Path, fake_llm: FakeLLM, run_cli
+) -> None:
+    """`eval --items` on main stored 2 of 20 items; reusing it as the base hid a real regression."""
+    git(pr_repo, "checkout", "-q", "main")
+    partial = run_cli("--root", str(pr_repo), "eval", "summary", "--items", "summary-00,summary-01", "--quiet")
+    assert partial.code == 0, partial.err
+    git(pr_repo, "checkout", "-q", "pr")
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json")
+    data = json.loads(result.out)
+    summary = next(s for s in data["suites"] if s["suite"] == "summary")
+    assert summary["base"]["source"] == "evaluated", "a 2-item run does not stand in for 20 items"
+    refund = next(m for m in summary["comparisons"][0]["metrics"] if m["metric"] == "mentions_refund")
+    assert refund["n"] == 20 and refund["significant"]
+    assert result.code == 1 and not data["passed"]
+    # The full base run is stored now and reused by the next diff; the partial one stays separate.
+    again = json.loads(run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json").out)
+    assert {s["suite"]: s["base"]["source"] for s in again["suites"]}["summary"] == "stored"

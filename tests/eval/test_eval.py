@@ -322,9 +322,14 @@ def test_pii_policy_masks_or_blocks_before_sending(tmp_path: Path, env: FakeLLM,
     assert env.count() == 2 and data["runs"][0]["aggregates"]["primary"]["pii_blocked"] == 1
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_completed_samples(tmp_path: Path, env: FakeLLM) -> None:
+def test_ctrl_c_stops_cleanly_and_keeps_completed_samples(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    """...and the interrupted run never replaces the complete run stored before it (`--no-cache`)."""
     repo = make_repo(tmp_path, items=30)
+    assert run_cli("--root", str(repo), "eval", "--quiet").code == 0
+    [complete_path] = list((repo / ".promptship/runs/classify").glob("*.json"))
+    complete_text = complete_path.read_text()
     env.faults("*", latency_s=0.4)
+    calls_before = env.count()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -336,6 +341,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_completed_samples(tmp_path: Path, env: F
             "--quiet",
             "--concurrency",
             "2",
+            "--no-cache",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -343,12 +349,13 @@ def test_ctrl_c_stops_cleanly_and_keeps_completed_samples(tmp_path: Path, env: F
         env=dict(os.environ),
     )
     deadline = time.time() + 30
-    while env.count() < 6 and time.time() < deadline:  # concurrency 2: the 6th request means 4 finished
+    while env.count() < calls_before + 6 and time.time() < deadline:  # concurrency 2: the 6th means 4 finished
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert "Traceback" not in err
-    stored = list((repo / ".promptship/runs/classify").glob("*.json"))
+    assert complete_path.read_text() == complete_text, "the complete run is untouched"
+    stored = list((repo / ".promptship/runs/classify").glob("*.interrupted.json"))
     assert len(stored) == 1
     run = load_run(stored[0])
     assert run is not None and run.complete is False

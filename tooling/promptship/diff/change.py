@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RepositoryInvalid, UsageError
-from ..eval.runner import RunOptions, run_suites
+from ..eval.runner import RunOptions, plan_jobs, run_suites
 from ..eval.runs import find_run, runs_dir, save_run
 from ..files.repo import Repository
 from ..files.schema import RoutingPolicy
@@ -178,13 +178,14 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
     def obtain(repo: Repository, change: SuiteChange, which: str) -> tuple[Run, str]:
         fingerprint = change.head if which == "head" else change.base
         assert fingerprint is not None
-        stored = find_run(directories, change.suite, fingerprint.suite)
+        # The whole suite: every item, every model, every repeat (a partial run never stands in for it).
+        selection = plan_jobs(repo, change.suite, RunOptions())[2]
+        stored = find_run(directories, change.suite, fingerprint.suite, selection)
         if stored is not None:
             return stored, "stored"
         run = run_suites(repo, [change.suite], router_for(repo), options, cache)[0]
         report.model_calls += sum(len(s.attempts) for s in run.samples)
-        if run.complete:
-            save_run(runs_dir(root), run)
+        save_run(runs_dir(root), run)
         return run, "evaluated"
 
     try:

@@ -22,11 +22,12 @@ from ..errors import PromptshipError, UsageError
 from ..files.render import RenderedPrompt, render_prompt
 from ..files.repo import Repository
 from ..files.schema import Item
-from ..files.schema.run import Run, SampleError, SampleResult
+from ..files.schema.run import Run, SampleError, SampleResult, Selection
 from ..files.sources import describe_worktree
 from ..llm.cache import ResponseCache, request_key
 from ..llm.routing import Completion, ModelCallFailed, ModelRouter
 from ..pii.policy import PiiBlockedError, guard_messages
+from .runs import make_selection
 from .scoring import Scorer
 from .summary import aggregate
 
@@ -78,7 +79,8 @@ def select_items(items: Sequence[Item], *, ids: Sequence[str] | None, sample: in
     return chosen
 
 
-def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[list[str], list[_Job]]:
+def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[list[str], list[_Job], Selection]:
+    """The aliases, the jobs (item × model × repeat) and the :class:`Selection` they cover."""
     entry = repo.suites[suite_name]
     available = suite_models(repo, entry)
     models = list(options.models) if options.models else available
@@ -88,9 +90,19 @@ def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[l
             f"suite {suite_name!r} does not evaluate {', '.join(unknown)}",
             hint=f"its models: {', '.join(available)}",
         )
-    items = select_items(repo.datasets[entry.suite.dataset].items, ids=options.items, sample=options.sample)
+    dataset = repo.datasets[entry.suite.dataset].items
+    items = select_items(dataset, ids=options.items, sample=options.sample)
     jobs = [_Job(item, model, repeat) for item in items for model in models for repeat in range(entry.suite.repeats)]
-    return models, jobs
+    selection = make_selection(
+        [i.id for i in items],
+        models,
+        entry.suite.repeats,
+        all_items=[i.id for i in dataset],
+        all_models=available,
+        sample=options.sample,
+        requested_items=list(options.items) if options.items else None,
+    )
+    return models, jobs, selection
 
 
 async def run_suite_async(
@@ -105,7 +117,7 @@ async def run_suite_async(
     if suite_name not in repo.suites:
         raise UsageError(f"unknown suite {suite_name!r}", hint=f"suites: {', '.join(sorted(repo.suites)) or '(none)'}")
     entry = repo.suites[suite_name]
-    models, jobs = plan_jobs(repo, suite_name, options)
+    models, jobs, selection = plan_jobs(repo, suite_name, options)
     if options.cache_mode != "only":
         router.check_credentials([*models, *judge_aliases(entry)])
         router.prepare([*models, *judge_aliases(entry)])
@@ -147,6 +159,7 @@ async def run_suite_async(
         profile=router.profile,
         git_sha=repo.commit or describe_worktree(repo.root),
         fingerprint=suite_fingerprint(repo, entry, router.policy),
+        selection=selection,
         started_at=started,
         finished_at=_now(),
         complete=complete,

@@ -1,4 +1,10 @@
-"""Run artifacts on disk: ``.promptship/runs/<suite>/<fingerprint>.json``, written atomically."""
+"""Run artifacts on disk, written atomically.
+
+A complete run is stored at ``.promptship/runs/<suite>/<fingerprint>.<selection key>.json``: it is
+reused only for the same fingerprint *and* the same selection (items, models, repeats), so a run of
+two items never stands in for the whole suite. An interrupted run is kept beside it as
+``….interrupted.json`` for inspection and is never read back, so it cannot replace a complete one.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..files.schema.run import Run
+from ..files.repo import content_hash
+from ..files.schema.run import Run, Selection
 from ..files.workdir import workdir
 
 
@@ -16,8 +23,33 @@ def runs_dir(root: Path) -> Path:
     return workdir(root) / "runs"
 
 
-def run_path(directory: Path, suite: str, fingerprint: str) -> Path:
-    return directory / suite.replace("/", "__") / f"{fingerprint}.json"
+def make_selection(
+    item_ids: list[str],
+    models: list[str],
+    repeats: int,
+    *,
+    all_items: list[str],
+    all_models: list[str],
+    sample: int | None = None,
+    requested_items: list[str] | None = None,
+) -> Selection:
+    """The :class:`Selection` of a run of ``item_ids`` × ``models`` × ``repeats`` of a suite whose
+    dataset holds ``all_items`` and which evaluates ``all_models``."""
+    items = sorted(item_ids)
+    return Selection(
+        items=items,
+        models=list(models),
+        repeats=repeats,
+        sample=sample,
+        requested_items=requested_items,
+        full=items == sorted(all_items) and sorted(models) == sorted(all_models),
+        key=content_hash({"items": items, "models": sorted(models), "repeats": repeats}),
+    )
+
+
+def run_path(directory: Path, suite: str, fingerprint: str, selection_key: str, *, complete: bool = True) -> Path:
+    name = f"{fingerprint}.{selection_key[:16]}" + ("" if complete else ".interrupted")
+    return directory / suite.replace("/", "__") / f"{name}.json"
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -34,7 +66,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def save_run(directory: Path, run: Run) -> Path:
-    path = run_path(directory, run.suite, run.fingerprint.suite)
+    """Store ``run``; an incomplete run goes to its own ``.interrupted.json`` and never replaces a complete one."""
+    path = run_path(directory, run.suite, run.fingerprint.suite, run.selection.key, complete=run.complete)
     write_atomically(path, run.model_dump_json(indent=1))
     return path
 
@@ -47,10 +80,24 @@ def load_run(path: Path) -> Run | None:
         return None
 
 
-def find_run(directories: list[Path], suite: str, fingerprint: str) -> Run | None:
-    """A complete stored run of ``suite`` with exactly this fingerprint, from the first directory that has one."""
+def covers_exactly(run: Run, selection: Selection) -> bool:
+    """True when ``run`` holds one sample for each item × model × repeat of ``selection``, and no other."""
+    wanted = {(i, m, r) for i in selection.items for m in selection.models for r in range(selection.repeats)}
+    held = [(s.item_id, s.model, s.repeat) for s in run.samples]
+    return len(held) == len(wanted) and set(held) == wanted
+
+
+def find_run(directories: list[Path], suite: str, fingerprint: str, selection: Selection) -> Run | None:
+    """A complete stored run of ``suite`` with exactly this fingerprint and selection, from the first
+    directory that has one (a file whose content disagrees with its name is ignored)."""
     for directory in directories:
-        run = load_run(run_path(directory, suite, fingerprint))
-        if run is not None and run.complete and run.fingerprint.suite == fingerprint:
+        run = load_run(run_path(directory, suite, fingerprint, selection.key))
+        if (
+            run is not None
+            and run.complete
+            and run.fingerprint.suite == fingerprint
+            and run.selection.key == selection.key
+            and covers_exactly(run, selection)
+        ):
             return run
     return None

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RUN_FORMAT_VERSION = 1
+RUN_FORMAT_VERSION = 2
 
 
 class _Record(BaseModel):
@@ -27,6 +27,18 @@ class Fingerprint(_Record):
     evaluators: str
     scorers: str
     deployments: str
+
+
+class Selection(_Record):
+    """Exactly what a run covers: a stored run is reused only for the same selection."""
+
+    items: list[str] = Field(description="Ids of the items evaluated, sorted.")
+    models: list[str] = Field(description="Aliases evaluated.")
+    repeats: int = Field(description="Answers per item and model.")
+    sample: int | None = Field(default=None, description="`--sample N`, if given.")
+    requested_items: list[str] | None = Field(default=None, description="`--items`, if given.")
+    full: bool = Field(description="True when this is every item and every model of the suite.")
+    key: str = Field(description="Hash of `items`, `models` and `repeats`: part of the stored run's file name.")
 
 
 class Attempt(_Record):
@@ -117,7 +129,7 @@ class Aggregate(_Record):
 
 
 class Run(_Record):
-    format_version: Literal[1] = 1
+    format_version: Literal[2] = 2
     suite: str
     prompt: str
     dataset: str
@@ -130,6 +142,7 @@ class Run(_Record):
         "datasets, evals or policies have uncommitted changes).",
     )
     fingerprint: Fingerprint
+    selection: Selection
     started_at: str
     finished_at: str
     complete: bool = Field(description="False when the run was interrupted; completed samples are kept.")
