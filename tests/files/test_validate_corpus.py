@@ -394,6 +394,16 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, str]] = [
         "datasets/d.jsonl:1:56",
         "E501",
     ),
+    (
+        # exact_match compares with `expected`: item b has none, so it would silently score 0 on every run.
+        "evaluator-needs-expected",
+        {
+            "datasets/d.jsonl": '{"id": "a", "input": {"dish": "x"}, "expected": "x"}\n{"id": "b", "input": {"dish": "y"}}\n',
+            "evals/s.yaml": SUITE.replace("type: contains\n    params: {values: [dish]}", "type: exact_match"),
+        },
+        "datasets/d.jsonl:2:1",
+        "E308",
+    ),
     ("unexpected-file", {"prompts/notes.txt": "todo"}, "prompts/notes.txt:1:1", "E005"),
     (
         "not-utf8",
@@ -472,3 +482,13 @@ def test_python_scorer_references_are_checked_by_what_the_module_binds(
     found = [d for d in validate_repo(tmp_path) if d.code == "E305"]
     assert [problem in d.message for d in found] == ([] if problem is None else [True]), found
     assert all(d.hint and "{" not in d.hint.replace("`def score(item, output, expected):`", "") for d in found)
+
+
+def test_contains_with_its_own_values_needs_no_expected(tmp_path: Path) -> None:
+    """Only an evaluator that reads `expected` needs it: `contains` with `values` does not, without them it does."""
+    write_repo(tmp_path, {})  # BASE: contains with values, items without expected
+    assert validate_repo(tmp_path) == []
+    write_repo(tmp_path, {"evals/s.yaml": SUITE.replace("params: {values: [dish]}", "name: has_expected")})
+    found = [d for d in validate_repo(tmp_path) if d.code == "E308"]
+    assert [(d.path, d.line) for d in found] == [("datasets/d.jsonl", 1), ("datasets/d.jsonl", 2)]
+    assert "has_expected" in found[0].message and "evals/s.yaml" in found[0].message

@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "E305": "invalid-evaluator-params",
     "E306": "unknown-gate-metric",
     "E307": "dataset-prompt-mismatch",
+    "E308": "item-without-expected",
     "E401": "fallback-cycle",
     "E402": "unknown-fallback-alias",
     "E403": "unpriced-model",
@@ -286,6 +287,8 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
                 yield Diagnostic(d.path, d.line, d.col, "E305", f"evaluator '{spec.score_name}': {d.message}", d.hint)
             continue
         yield from _check_evaluator_refs(src, index, params, repo)
+        if dataset is not None and "expected" in definition.reads_of(params):
+            yield from _items_without_expected(entry, spec.score_name, spec.type, dataset)
     metrics = {e.score_name for e in suite.evaluators} | {"pass_rate"}
     for gate in ("min", "max_regression"):
         for metric in getattr(suite.gates, gate):
@@ -297,6 +300,25 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
                     f"gate on unknown metric '{metric}'",
                     f"metrics of this suite: {', '.join(sorted(metrics))}",
                 )
+
+
+def _items_without_expected(
+    entry: SuiteEntry, score_name: str, evaluator_type: str, dataset: DatasetEntry
+) -> Iterator[Diagnostic]:
+    """E308 at each item of ``dataset`` that has no ``expected`` although the evaluator compares with it
+    (it would score 0 on every run, silently)."""
+    for item in dataset.items:
+        if item.expected is None:
+            yield Diagnostic(
+                dataset.items_path or "",
+                dataset.item_lines.get(item.id, 1),
+                1,
+                "E308",
+                f"item '{item.id}' has no `expected`, which evaluator '{score_name}' ({evaluator_type}) "
+                f"of suite {entry.source.path} compares the answer with",
+                "add `expected` to the item, or give the evaluator its own values "
+                "(e.g. `contains` with `params: {values: [...]}`)",
+            )
 
 
 def _params_locator(src: SourceText, index: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:

@@ -23,7 +23,7 @@ class LengthParams(Params):
         return self
 
 
-@evaluator("length", LengthParams)
+@evaluator("length", LengthParams, reads=lambda p: ("usage",) if p.unit == "tokens" else ())
 def length(params: LengthParams, sample: Sample) -> Score:
     """1 when the output length (chars, words or completion tokens) is within [min, max]."""
     size = {
@@ -39,7 +39,7 @@ class MaxCostParams(Params):
     usd: float = Field(ge=0, description="Largest allowed cost of one call in USD.")
 
 
-@evaluator("max_cost", MaxCostParams)
+@evaluator("max_cost", MaxCostParams, reads=("cost",))
 def max_cost(params: MaxCostParams, sample: Sample) -> Score:
     """1 when the call cost at most `usd`."""
     ok = sample.cost_usd <= params.usd
@@ -50,7 +50,7 @@ class MaxLatencyParams(Params):
     ms: float = Field(gt=0, description="Largest allowed latency of one call in milliseconds.")
 
 
-@evaluator("max_latency", MaxLatencyParams)
+@evaluator("max_latency", MaxLatencyParams, reads=("latency",))
 def max_latency(params: MaxLatencyParams, sample: Sample) -> Score:
     """1 when the call took at most `ms` milliseconds."""
     ok = sample.latency_ms <= params.ms

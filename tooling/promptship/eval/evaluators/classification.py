@@ -27,7 +27,7 @@ def extract_label(output: str, params: LabelParams) -> str | None:
     return found[0][2] if found else None
 
 
-@evaluator("label_accuracy", LabelParams)
+@evaluator("label_accuracy", LabelParams, reads=("expected",))
 def label_accuracy(params: LabelParams, sample: Sample) -> Score:
     """1 when the predicted label equals `expected`; records predicted/expected for the confusion matrix."""
     predicted = extract_label(sample.output, params)

@@ -21,7 +21,7 @@ class ExactMatchParams(Params):
     strip: bool = True
 
 
-@evaluator("exact_match", ExactMatchParams)
+@evaluator("exact_match", ExactMatchParams, reads=("expected",))
 def exact_match(params: ExactMatchParams, sample: Sample) -> Score:
     """1 when the output equals `expected` (after optional strip and case folding)."""
     ok = _norm(sample.output, params.case_sensitive, params.strip) == _norm(
@@ -34,6 +34,10 @@ class ContainsParams(Params):
     values: list[str] | None = Field(default=None, description="Defaults to the item's `expected` value(s).")
     mode: Literal["any", "all"] = "any"
     case_sensitive: bool = False
+
+
+def _reads_expected_without_values(params: ContainsParams) -> tuple[str, ...]:
+    return ("expected",) if params.values is None else ()
 
 
 def _needles(params: ContainsParams, sample: Sample) -> list[str]:
@@ -51,7 +55,7 @@ def _hits(params: ContainsParams, sample: Sample) -> tuple[list[str], int]:
     return [n for n in needles if _norm(n, params.case_sensitive, strip=False) in haystack], len(needles)
 
 
-@evaluator("contains", ContainsParams)
+@evaluator("contains", ContainsParams, reads=_reads_expected_without_values)
 def contains(params: ContainsParams, sample: Sample) -> Score:
     """1 when the output contains any (or all) of `values`; the value is the fraction found."""
     found, total = _hits(params, sample)
@@ -59,7 +63,7 @@ def contains(params: ContainsParams, sample: Sample) -> Score:
     return Score(len(found) / total if total else 0.0, ok and total > 0, {"found": found})
 
 
-@evaluator("not_contains", ContainsParams)
+@evaluator("not_contains", ContainsParams, reads=_reads_expected_without_values)
 def not_contains(params: ContainsParams, sample: Sample) -> Score:
     """1 when the output contains none (mode any) or not all (mode all) of `values`."""
     found, total = _hits(params, sample)
@@ -98,7 +102,7 @@ class SimilarityParams(Params):
     case_sensitive: bool = False
 
 
-@evaluator("similarity", SimilarityParams)
+@evaluator("similarity", SimilarityParams, reads=("expected",))
 def similarity(params: SimilarityParams, sample: Sample) -> Score:
     """difflib ratio between output and `expected`; passes at or above `threshold`."""
     ratio = difflib.SequenceMatcher(

@@ -45,6 +45,11 @@ class Score:
 
 ScoreFn = Callable[[Any, Sample], Score]
 
+#: What an evaluator may read besides the output: ``expected`` (the item's expected value), ``cost``
+#: (the call's cost, so prices change its score), ``latency`` and ``usage`` (token counts).
+Input = str
+Reads = tuple[Input, ...] | Callable[[Any], tuple[Input, ...]]
+
 
 @dataclass(frozen=True)
 class EvaluatorDef:
@@ -54,19 +59,28 @@ class EvaluatorDef:
     description: str
     #: Needs a model call (llm_judge) or repository code (python): scored by the runner, not here.
     kind: str = "builtin"
+    #: What the evaluator reads, or a function of its params saying so (see :data:`Reads`).
+    reads: Reads = ()
+
+    def reads_of(self, params: Params) -> frozenset[Input]:
+        """What this evaluator reads with ``params``: ``validate`` and fingerprints ask, never guess."""
+        return frozenset(self.reads(params) if callable(self.reads) else self.reads)
 
 
 _REGISTRY: dict[str, EvaluatorDef] = {}
 
 
-def evaluator(name: str, params: type[Params] = Params, *, kind: str = "builtin") -> Callable[[ScoreFn], ScoreFn]:
-    """Register ``fn(params, sample) -> Score`` under ``name``; its docstring documents it."""
+def evaluator(
+    name: str, params: type[Params] = Params, *, kind: str = "builtin", reads: Reads = ()
+) -> Callable[[ScoreFn], ScoreFn]:
+    """Register ``fn(params, sample) -> Score`` under ``name``; its docstring documents it and ``reads``
+    declares what it reads besides the output."""
 
     def register(fn: ScoreFn) -> ScoreFn:
         if name in _REGISTRY:
             raise ValueError(f"evaluator {name!r} registered twice")
         doc = (fn.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = EvaluatorDef(name, params, fn, doc[0] if doc else "", kind)
+        _REGISTRY[name] = EvaluatorDef(name, params, fn, doc[0] if doc else "", kind, reads)
         return fn
 
     return register

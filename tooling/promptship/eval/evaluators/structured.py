@@ -59,7 +59,7 @@ class NumericCloseParams(Params):
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?")
 
 
-@evaluator("numeric_close", NumericCloseParams)
+@evaluator("numeric_close", NumericCloseParams, reads=("expected",))
 def numeric_close(params: NumericCloseParams, sample: Sample) -> Score:
     """1 when the first number in the output is within tolerance of `expected`."""
     match = _NUMBER.search(sample.output)
