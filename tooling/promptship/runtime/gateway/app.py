@@ -9,6 +9,7 @@ the first call is still running (``gateway/idempotency.py``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -24,7 +25,7 @@ from starlette.exceptions import HTTPException
 from ...errors import PromptshipError
 from ...llm.routing import Completion
 from ..sdk import Client, GuardedCall
-from .errors import GatewayError, from_library, unexpected
+from .errors import GatewayError, from_library, logger, unexpected
 from .idempotency import Settlement, claim_or_wait, request_fingerprint
 from .requests import ChatRequest, ManagedRequest, parse_json, validated
 from .state import SHARED_PROJECT, Counters, KeyStore
@@ -60,7 +61,8 @@ def completion_body(alias: str, done: Finished, extra: dict[str, Any]) -> dict[s
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": done.text},
+                "message": {"role": "assistant", "content": done.text, "refusal": None},
+                "logprobs": None,
                 "finish_reason": done.finish_reason or "stop",
             }
         ],
@@ -219,16 +221,37 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
             await settlement.abandon()
             raise
 
+    def model_object(alias: str) -> dict[str, Any]:
+        return {"id": alias, "object": "model", "created": 0, "owned_by": "promptship"}
+
     @app.get("/v1/models")
     async def models(request: Request) -> Any:
         project_of(request)
-        return {
-            "object": "list",
-            "data": [
-                {"id": alias, "object": "model", "created": 0, "owned_by": "promptship"}
-                for alias in client.router.aliases()
-            ],
-        }
+        return {"object": "list", "data": [model_object(alias) for alias in client.router.aliases()]}
+
+    @app.get("/v1/models/{model:path}")
+    async def model(model: str, request: Request) -> Any:
+        project_of(request)
+        if model not in client.router.aliases():
+            raise GatewayError(
+                404, f"model '{model}' is not an alias of the routing policy", code="model_not_found", param="model"
+            )
+        return model_object(model)
+
+    @app.get("/livez")
+    async def live() -> Any:
+        """Liveness: the process serves requests (no dependency is checked)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def ready() -> Response:
+        """Readiness: the shared counters (Redis, when configured) answer; else 503."""
+        try:
+            await asyncio.wait_for(counters.spent(SHARED_PROJECT), timeout=2.0)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the cause goes to the log
+            logger.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "failed": "counters"}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
@@ -241,7 +264,7 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                 404, f"model '{alias}' is not an alias of the routing policy", code="model_not_found", param="model"
             )
         request.state.alias = alias
-        params = chat_request.params()
+        params = chat_request.params(project)
         messages = chat_request.message_dicts()
 
         def guard() -> GuardedCall:
@@ -261,10 +284,10 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
 
         async def open_stream(settlement: Settlement) -> Response:
             call = guard()
-            return await stream(call, settlement, wants_usage(payload))
+            return await stream(call, settlement, chat_request.include_usage)
 
         ceiling = client.router.cost_ceiling(alias, messages, params)
-        return await serve(request, project, payload, answer, ceiling, open_stream if chat_request.stream else None)
+        return await serve(request, project, payload, answer, ceiling, open_stream if chat_request.streamed else None)
 
     async def stream(call: GuardedCall, settlement: Settlement, include_usage: bool) -> Response:
         """True streaming: pieces are forwarded as they arrive; a failure before the first piece is
