@@ -10,6 +10,8 @@
   whose ``finish_reason`` is ``content_filter``), OpenAI ``content_policy_violation`` (400
   ``invalid_request_error``), and Gemini's ``PROHIBITED_CONTENT`` block as its OpenAI-compatible
   endpoint reports it (400 whose message names the block reason).
+- Streams cut mid-way (``cut_stream_after``): the connection is closed, or the body ends, before
+  ``finish_reason`` and ``[DONE]``.
 - A request counter per model and outcome, and a journal of what was received (Authorization is
   recorded only as present/absent).
 
@@ -67,6 +69,10 @@ class Faults:
     fail_first_n: int = 0
     #: The first N requests are rate limited (429 with ``Retry-After: retry_after_s``).
     rate_limit_first_n: int = 0
+    #: Streamed answers stop after this many content pieces: no finish_reason, no ``[DONE]``.
+    cut_stream_after: int | None = None
+    #: How a cut stream ends: "reset" (the connection is closed) or "end" (the body ends cleanly).
+    cut_stream_how: str = "reset"
     seed: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
     seen: int = 0
@@ -319,7 +325,7 @@ class FakeLLM:
             return web.json_response(AZURE_FILTER_BODY, status=400)
         reply = self._reply(model, body)
         if body.get("stream"):
-            return await self._stream(request, model, body, reply)
+            return await self._stream(request, model, body, reply, faults)
         return web.json_response(self._completion(model, body, reply, "stop"))
 
     def _usage(self, body: dict[str, Any], reply: str | None) -> dict[str, int]:
@@ -348,7 +354,9 @@ class FakeLLM:
             "usage": self._usage(body, reply),
         }
 
-    async def _stream(self, request: web.Request, model: str, body: dict[str, Any], reply: str) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, model: str, body: dict[str, Any], reply: str, faults: Faults | None
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         created = int(time.time())
@@ -366,7 +374,15 @@ class FakeLLM:
             return f"data: {json.dumps(data)}\n\n".encode()
 
         await response.write(chunk({"role": "assistant", "content": ""}))
-        for piece in re.findall(r"\S+\s*", reply) or [reply]:
+        cut = faults.cut_stream_after if faults else None
+        for number, piece in enumerate(re.findall(r"\S+\s*", reply) or [reply]):
+            if cut is not None and number >= cut:
+                assert faults is not None
+                if faults.cut_stream_how == "reset" and request.transport is not None:
+                    request.transport.close()
+                else:
+                    await response.write_eof()
+                return response
             await response.write(chunk({"content": piece}))
         await response.write(chunk({}, "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):

@@ -52,6 +52,19 @@ class RunningGateway:
         return openai.OpenAI(base_url=f"http://127.0.0.1:{self.port}/v1", api_key=key, max_retries=0, timeout=20)
 
 
+#: Two deployments, so the alias goes through the LiteLLM Router rather than the direct path.
+POOL_ALIAS = "".join(
+    f"""      - id: fake-pool-{name}
+        model: openai/m-pool
+        api_base_env: FAKE_LLM_BASE
+        api_key_env: FAKE_LLM_KEY
+        pricing: {{input_per_million: 1.0, output_per_million: 2.0}}
+"""
+    for name in ("a", "b")
+)
+POOL_ALIAS = "  pool:\n    retries: 1\n    timeout_s: 5\n    deployments:\n" + POOL_ALIAS
+
+
 @pytest.fixture
 def repo(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> Path:
     fake_llm.set_rules(SENTIMENT)
@@ -66,6 +79,8 @@ def repo(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> 
     )
     (root / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 1.0}\n")
     (root / "policies/pii.yaml").write_text("default: block\ntypes: {phone: mask}\n")
+    routing = root / "policies/routing.yaml"
+    routing.write_text(routing.read_text().replace("profiles:\n", POOL_ALIAS + "profiles:\n"))
     return root
 
 

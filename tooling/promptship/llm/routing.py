@@ -418,6 +418,17 @@ class ModelRouter:
             raise ModelCallFailed(
                 f"{alias}: stream broke: {failure.message}", failure.outcome, opened.attempts
             ) from None
+        if raw is None or raw.finish_reason is None:
+            # The body ended (or the connection closed cleanly) before the model said it finished:
+            # the answer is incomplete, whatever the transport thought.
+            opened.attempts.append(
+                Failure("connection", None, None, "the stream ended before the model finished").attempt(
+                    opened.alias, opened.deployment, opened.started
+                )
+            )
+            raise ModelCallFailed(
+                f"{alias}: stream broke: it ended before the model finished", "connection", opened.attempts
+            )
         text = "".join(pieces)
         prompt_tokens = raw.prompt_tokens if raw else 0
         completion_tokens = raw.completion_tokens if raw else 0

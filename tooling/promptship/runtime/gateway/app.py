@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from ...errors import PromptshipError
 from ...llm.routing import Completion
 from ..sdk import Client, GuardedCall
-from .errors import GatewayError, from_library, logger, unexpected
+from .errors import GatewayError, from_library, interrupted, logger, unexpected
 from .idempotency import Settlement, claim_or_wait, request_fingerprint
 from .requests import ChatRequest, ManagedRequest, parse_json, validated
 from .state import SHARED_PROJECT, Counters, KeyStore
@@ -313,7 +313,7 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                     yield chunk(head, [], usage=final["usage"])
                 yield "data: [DONE]\n\n"
             except PromptshipError as exc:
-                yield f"data: {json.dumps(from_library(exc, call.alias).body())}\n\n"
+                yield f"data: {json.dumps(interrupted(exc, call.alias).body())}\n\n"
             finally:
                 await settlement.abandon()
                 closing = getattr(events, "aclose", None)

@@ -57,6 +57,14 @@ def from_library(exc: PromptshipError, alias: str | None = None) -> GatewayError
     return GatewayError(400, exc.message, code=exc.code)
 
 
+def interrupted(exc: PromptshipError, alias: str) -> GatewayError:
+    """The ``error`` event of a stream that broke after its first piece: the answer is incomplete."""
+    if isinstance(exc, ModelCallFailed):
+        message = f"the stream from '{alias}' broke before the model finished ({exc.kind}); the answer is incomplete"
+        return GatewayError(502, message, "api_error", "stream_interrupted")
+    return from_library(exc, alias)
+
+
 def unexpected(exc: BaseException, method: str, path: str) -> GatewayError:
     """A generic 500; the exception (type, message, traceback, no request data) goes to the log."""
     logger.error("unexpected error on %s %s", method, path, exc_info=exc)
