@@ -1,90 +1,250 @@
-"""Precision and recall per PII type on both labelled corpora.
+"""Precision and recall per PII type, and line block rates, on labelled corpora.
 
-- ``tests/pii/heldout.jsonl``: hand-written messages labelled by hand (source: ``heldout.txt``), written
-  before the detector fixes it measures; the evidence the targets rest on.
+- ``tests/pii/heldout.jsonl``: hand-written messages labelled by hand (source: ``heldout.txt``), each
+  batch written before the detector fixes it measures; the evidence the targets rest on.
 - ``tests/pii/corpus.jsonl``: generated from templates by ``make_corpus.py`` (large, but its positives and
   negatives come from a few dozen templates, so it mostly guards against regressions).
+- ``--public PATH``: the public development set (``shared/data/pii/public-dev.jsonl``, written by others);
+  its type names are mapped onto ours (``PUBLIC_TYPES``) and spans of types no detector targets
+  (``other:*``) are ignored: neither missed nor false positives when a finding overlaps them.
 
-Targets (issue 6), checked on the held-out corpus: structured types recall >= 0.98 and precision >= 0.95;
-person_name recall >= 0.90 and precision >= 0.90. Exact: the predicted span equals the labelled one.
-Overlap: the spans intersect with the same type. Findings below confidence 0.5 (the default policy
-threshold) are not predictions.
+Matching: a prediction counts when its span equals the labelled one, except for ``address``, where any
+overlap with a labelled address counts (an address's extent — a trailing building name, a
+parenthesised 동 — is a labelling choice); ``coverage`` gives the share of labelled address characters
+covered. Findings below confidence 0.5 (the default policy threshold) are not predictions.
 
-    python bench/pii_quality.py
+Line rates use the shipped ``policies/pii.yaml``: a *personal* line holds a span of a type the policy does
+not allow; it is *caught* when the policy blocks or masks at least one finding in it. A *clean* line
+holds none; it is *wrongly acted on* when the policy blocks or masks anything in it.
+
+Targets (issue 15, on the held-out corpus): personal lines caught >= 0.95, clean lines acted on <= 0.02,
+person_name recall >= 0.85, address recall >= 0.90, every type's precision >= 0.90.
+
+    python bench/pii_quality.py [--public ../shared/data/pii/public-dev.jsonl] [--write-docs]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 HELDOUT = PROJECT / "tests" / "pii" / "heldout.jsonl"
 CORPUS = PROJECT / "tests" / "pii" / "corpus.jsonl"
+PUBLIC = PROJECT.parent / "shared" / "data" / "pii" / "public-dev.jsonl"
+POLICY = PROJECT / "policies" / "pii.yaml"
+DOCS = PROJECT / "docs" / "pii-quality.md"
 THRESHOLD = 0.5
-STRUCTURED_TARGETS = {"recall": 0.98, "precision": 0.95}
-NAME_TARGETS = {"recall": 0.90, "precision": 0.90}
+OVERLAP_TYPES = frozenset({"address"})
+#: The public set's type names → ours (None: not a type any detector targets; ignored).
+PUBLIC_TYPES = {
+    "brn": "business_registration_number",
+    "frn": "rrn",
+    "rep_phone": "business_phone",
+    "other:CORP_REG": "corporate_registration_number",
+}
+TARGETS = {"personal_lines_caught": 0.95, "clean_lines_acted_on": 0.02, "name_recall": 0.85, "address_recall": 0.90}
+MIN_PRECISION = 0.90
+
+Span = tuple[str, int, int]
 
 
-def score(corpus: Path = HELDOUT) -> dict[str, dict[str, float]]:
-    """Per type: support, precision, recall (exact spans), overlap recall and false-positive count."""
-    from promptship.pii import TYPES, detect
+def load(corpus: Path) -> Iterator[tuple[str, set[Span], list[tuple[int, int]]]]:
+    """(text, labelled spans in our type names, ignored (start, end) ranges) per record."""
+    from promptship.pii import TYPES
 
-    tp, fp, fn, overlap_tp = Counter[str](), Counter[str](), Counter[str](), Counter[str]()
     for line in corpus.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
-        gold = {(s["type"], s["start"], s["end"]) for s in record["spans"]}
-        predicted = {(f.type, f.start, f.end) for f in detect(record["text"]) if f.confidence >= THRESHOLD}
+        gold, ignored = set(), []
+        for span in record["spans"]:
+            kind = PUBLIC_TYPES.get(span["type"], span["type"])
+            if kind in TYPES:
+                gold.add((kind, span["start"], span["end"]))
+            else:
+                ignored.append((span["start"], span["end"]))
+        yield record["text"], gold, ignored
+
+
+def _overlaps(span: Span, others: set[Span]) -> bool:
+    kind, start, end = span
+    return any(k == kind and s < end and start < e for k, s, e in others)
+
+
+def _matched(span: Span, others: set[Span]) -> bool:
+    return _overlaps(span, others) if span[0] in OVERLAP_TYPES else span in others
+
+
+def shipped_policy() -> Any:
+    """The project's ``policies/pii.yaml`` as a ``PiiPolicy``."""
+    import yaml
+
+    from promptship.pii import PiiPolicy
+
+    return PiiPolicy.model_validate(yaml.safe_load(POLICY.read_text(encoding="utf-8")))
+
+
+def score(corpus: Path = HELDOUT) -> dict[str, Any]:
+    """Per type (``types``): support, precision, recall, overlap recall, false positives (and for
+    addresses the character coverage); and ``lines``: personal/clean line counts and rates."""
+    from promptship.pii import TYPES, detect
+
+    policy = shipped_policy()
+    tp, fp, fn, overlap_tp = Counter[str](), Counter[str](), Counter[str](), Counter[str]()
+    covered, labelled = Counter[str](), Counter[str]()
+    lines = Counter[str]()
+    for text, gold, ignored in load(corpus):
+        findings = [f for f in detect(text) if f.confidence >= THRESHOLD]
+        predicted = {(f.type, f.start, f.end) for f in findings}
         for item in predicted:
-            (tp if item in gold else fp)[item[0]] += 1
-        for item in gold - predicted:
-            fn[item[0]] += 1
-        for kind, start, end in gold:
-            if any(k == kind and s < end and start < e for k, s, e in predicted):
-                overlap_tp[kind] += 1
-    table = {}
+            if _matched(item, gold):
+                tp[item[0]] += 1
+            elif not any(s < item[2] and item[1] < e for s, e in ignored):
+                fp[item[0]] += 1
+        for item in gold:
+            if not _matched(item, predicted):
+                fn[item[0]] += 1
+            if _overlaps(item, predicted):
+                overlap_tp[item[0]] += 1
+            if item[0] in OVERLAP_TYPES:
+                labelled[item[0]] += item[2] - item[1]
+                covered[item[0]] += sum(
+                    max(0, min(e, item[2]) - max(s, item[1])) for k, s, e in predicted if k == item[0]
+                )
+        personal = any(policy.action(kind) != "allow" for kind, _, _ in gold)
+        acted = any(policy.action(f.type) != "allow" for f in findings)
+        lines["personal" if personal else "clean"] += 1
+        lines[("personal_caught" if personal else "clean_acted_on")] += acted
+    types: dict[str, dict[str, float]] = {}
     for kind in TYPES:
-        support = tp[kind] + fn[kind]
-        table[kind] = {
+        support = tp[kind] + fn[kind] if kind not in OVERLAP_TYPES else overlap_tp[kind] + fn[kind]
+        row = {
             "support": support,
             "precision": tp[kind] / (tp[kind] + fp[kind]) if tp[kind] + fp[kind] else 1.0,
-            "recall": tp[kind] / support if support else 1.0,
+            "recall": (overlap_tp[kind] if kind in OVERLAP_TYPES else tp[kind]) / support if support else 1.0,
             "overlap_recall": overlap_tp[kind] / support if support else 1.0,
             "false_positives": fp[kind],
         }
-    return table
+        if kind in OVERLAP_TYPES:
+            row["coverage"] = covered[kind] / labelled[kind] if labelled[kind] else 1.0
+        types[kind] = row
+    rates = {
+        "personal_lines": lines["personal"],
+        "clean_lines": lines["clean"],
+        "personal_lines_caught": lines["personal_caught"] / lines["personal"] if lines["personal"] else 1.0,
+        "clean_lines_acted_on": lines["clean_acted_on"] / lines["clean"] if lines["clean"] else 0.0,
+    }
+    return {"types": types, "lines": rates}
 
 
-def targets_met(table: dict[str, dict[str, float]]) -> bool:
-    """Do the figures meet the issue's targets (names have their own)?"""
-    return all(
-        row[metric] >= (NAME_TARGETS if kind == "person_name" else STRUCTURED_TARGETS)[metric]
-        for kind, row in table.items()
-        for metric in ("recall", "precision")
-    )
+def shortfalls(result: dict[str, Any]) -> list[str]:
+    """The issue's targets this result misses (empty when all are met)."""
+    types, lines = result["types"], result["lines"]
+    missed = [
+        f"{kind} precision {row['precision']:.3f}" for kind, row in types.items() if row["precision"] < MIN_PRECISION
+    ]
+    if types["person_name"]["recall"] < TARGETS["name_recall"]:
+        missed.append(f"person_name recall {types['person_name']['recall']:.3f}")
+    if types["address"]["recall"] < TARGETS["address_recall"]:
+        missed.append(f"address recall {types['address']['recall']:.3f}")
+    if lines["personal_lines_caught"] < TARGETS["personal_lines_caught"]:
+        missed.append(f"personal lines caught {lines['personal_lines_caught']:.3f}")
+    if lines["clean_lines_acted_on"] > TARGETS["clean_lines_acted_on"]:
+        missed.append(f"clean lines acted on {lines['clean_lines_acted_on']:.3f}")
+    return missed
 
 
-def print_table(title: str, table: dict[str, dict[str, float]]) -> None:
+def table(result: dict[str, Any]) -> str:
+    """A Markdown table of ``result`` (per type, then the line rates)."""
+    rows = [
+        "| type | support | precision | recall | false positives |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for kind, row in result["types"].items():
+        if row["support"] or row["false_positives"]:
+            rows.append(
+                f"| `{kind}` | {row['support']} | {row['precision']:.3f} | {row['recall']:.3f} | "
+                f"{row['false_positives']} |"
+            )
+    lines = result["lines"]
+    rows += [
+        "",
+        f"Personal lines caught (blocked or masked by `policies/pii.yaml`): **{lines['personal_lines_caught']:.3f}**"
+        f" of {lines['personal_lines']}; clean lines wrongly acted on: **{lines['clean_lines_acted_on']:.3f}**"
+        f" of {lines['clean_lines']}.",
+    ]
+    return "\n".join(rows)
+
+
+def docs_page() -> str:
+    """The text of ``docs/pii-quality.md`` (generated; ``tests/pii`` checks it is current)."""
+    heldout, generated = score(HELDOUT), score(CORPUS)
+    address = heldout["types"]["address"]
+    return f"""# PII detection quality
+
+Generated by `python bench/pii_quality.py --write-docs`; a test fails when it is out of date.
+
+Measured on the project's held-out corpus, `tests/pii/heldout.txt` (hand-written delivery and
+customer-service messages, labelled by hand, each batch written before the detector fixes it measures;
+{heldout["lines"]["personal_lines"] + heldout["lines"]["clean_lines"]} messages). A finding counts when its
+type and span equal the label's; an `address` counts when it overlaps a labelled address (it covers
+{address.get("coverage", 1.0):.1%} of the labelled address characters). Findings below the default
+`min_confidence` (0.5) are not counted. Types the shipped policy allows (`business_phone`,
+`business_registration_number`, `corporate_registration_number`) identify companies: a line holding only
+those is a clean line.
+
+Targets (issue 15): personal lines caught >= {TARGETS["personal_lines_caught"]}, clean lines wrongly acted on
+<= {TARGETS["clean_lines_acted_on"]}, `person_name` recall >= {TARGETS["name_recall"]}, `address` recall >=
+{TARGETS["address_recall"]}, every type's precision >= {MIN_PRECISION}.
+
+## Held-out corpus
+
+{table(heldout)}
+
+## Template corpus (regression guard)
+
+`tests/pii/corpus.jsonl`, generated by `tests/pii/make_corpus.py` from a few dozen templates.
+
+{table(generated)}
+"""
+
+
+def print_table(title: str, result: dict[str, Any]) -> None:
     print(title)
     print(f"  {'type':30} {'support':>7} {'precision':>9} {'recall':>7} {'overlap':>8} {'FP':>4}")
-    for kind, row in table.items():
+    for kind, row in result["types"].items():
         print(
             f"  {kind:30} {row['support']:7d} {row['precision']:9.3f} {row['recall']:7.3f} "
             f"{row['overlap_recall']:8.3f} {row['false_positives']:4d}"
+            + (f"  coverage {row['coverage']:.3f}" if "coverage" in row else "")
         )
+    lines = result["lines"]
+    print(
+        f"  personal lines caught {lines['personal_lines_caught']:.3f} of {lines['personal_lines']}, "
+        f"clean lines acted on {lines['clean_lines_acted_on']:.3f} of {lines['clean_lines']}"
+    )
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--public", type=Path, default=PUBLIC if PUBLIC.exists() else None)
+    parser.add_argument("--write-docs", action="store_true", help=f"rewrite {DOCS.relative_to(PROJECT)}")
+    args = parser.parse_args()
     heldout = score(HELDOUT)
     print_table(f"held-out corpus ({HELDOUT.relative_to(PROJECT)}, hand-labelled)", heldout)
-    ok = targets_met(heldout)
-    print("  targets:", "met" if ok else "NOT met")
-    generated = score(CORPUS)
-    print_table(f"generated corpus ({CORPUS.relative_to(PROJECT)}, from templates)", generated)
-    print("  targets:", "met" if targets_met(generated) else "NOT met")
-    sys.exit(0 if ok else 1)
+    missed = shortfalls(heldout)
+    print("  targets:", "met" if not missed else "NOT met: " + ", ".join(missed))
+    print_table(f"generated corpus ({CORPUS.relative_to(PROJECT)}, from templates)", score(CORPUS))
+    if args.public is not None:
+        print_table(f"public development set ({args.public})", score(args.public))
+    if args.write_docs:
+        DOCS.write_text(docs_page(), encoding="utf-8")
+        print(f"wrote {DOCS}")
+    sys.exit(0 if not missed else 1)
 
 
 if __name__ == "__main__":

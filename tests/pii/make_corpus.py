@@ -2,7 +2,7 @@
 
 Messages are assembled from realistic delivery / customer-service sentences; every personal value
 is inserted by code, so its span is exact. Hard negatives (order and tracking numbers, prices,
-dates, barcodes, coupon codes, business numbers 1588-…, coordinates, food words that begin with a
+dates, barcodes, coupon codes, coordinates, food words that begin with a
 surname syllable) are mixed in. Run: python -m tests.pii.make_corpus
 """
 
@@ -155,6 +155,43 @@ def brn() -> str:
         return f"{number[:3]}-{number[3:5]}-{number[5:]}"
 
 
+def service_number() -> str:
+    prefix = rng.choice(["1588", "1544", "1577", "1600", "1661", "1833"])
+    return f"{prefix}-{digits(4)}" if rng.random() < 0.8 else f"080-{digits(3)}-{digits(4)}"
+
+
+def shop_phone() -> str:
+    area = rng.choice(["02", "031", "051", "064", "070", "0505"])
+    return f"{area}-{digits(3 if area in ('02', '031', '051', '064') else 4)}-{digits(4)}"
+
+
+CITIES = [
+    "서울특별시 강남구",
+    "서울 마포구",
+    "경기도 성남시 분당구",
+    "부산광역시 해운대구",
+    "인천 연수구",
+    "대전 유성구",
+]
+ROADS = ["테헤란로", "월드컵로", "판교역로", "센텀중앙로", "컨벤시아대로", "대학로", "정자일로 95번길"]
+LOTS = ["역삼동", "합정동", "정자동", "우동", "송도동", "봉명동"]
+COMPLEXES = ["은하아파트", "래미안 3단지", "한빛빌라", "푸르지오", "센트럴파크 2차", ""]
+
+
+def unit() -> str:
+    return f"{rng.randint(101, 120)}동 {rng.randint(1, 25)}{rng.randint(1, 4):02d}호"
+
+
+def address() -> str:
+    kind = rng.random()
+    if kind < 0.4:
+        road = f"{rng.choice(CITIES)} {rng.choice(ROADS)} {rng.randint(1, 400)}"
+        return road + (f", {unit()}" if rng.random() < 0.5 else "")
+    if kind < 0.7:
+        return f"{rng.choice(CITIES)} {rng.choice(LOTS)} {rng.randint(1, 1500)}-{rng.randint(1, 30)}"
+    return (rng.choice(COMPLEXES) + " " + unit()).strip()
+
+
 VALUES: dict[str, Callable[[], str]] = {
     "rrn": rrn,
     "phone": phone,
@@ -165,14 +202,24 @@ VALUES: dict[str, Callable[[], str]] = {
     "passport": passport,
     "driver_license": license_number,
     "business_registration_number": brn,
+    "business_phone": service_number,
+    "shop_phone": shop_phone,
+    "address": address,
 }
+#: Slots whose type differs from their name.
+SLOT_TYPES = {"shop_phone": "business_phone"}
 
 # Templates: {type} slots are personal values; {bank} is a bank name (not personal data).
 POSITIVE = [
     "배달 출발하면 {phone}로 문자 주세요",
     "연락처 {phone} 입니다. 도착하면 전화 부탁드려요",
     "문 앞에 두고 {phone} 으로 벨 대신 연락주세요!",
-    "가게 번호가 바뀌었어요 {phone}",
+    "가게 번호가 바뀌었어요 {shop_phone}",
+    "고객센터 {business_phone} 연결이 안 돼요",
+    "{business_phone} 번으로 전화했는데 통화중이에요",
+    "배송지 {address} 로 보내주세요",
+    "주소: {address} / 연락처 {phone}",
+    "{address} 문 앞에 놔주세요",
     "혹시 연락 안 되면 {phone} 이쪽으로 해주세요",
     "환불은 {bank} {bank_account} 으로 부탁드립니다",
     "{bank} {bank_account} 예금주 {person_name}",
@@ -219,8 +266,6 @@ NEGATIVE = [
     "CJ대한통운 운송장번호 {d12} 조회가 안 돼요",
     "바코드 880{d9}{d1} 상품이 품절이래요",
     "쿠폰 코드 WELCOME{d4} 적용이 안 됩니다",
-    "고객센터 1588-{d4} 연결이 안 돼요",
-    "1544-{d4} 번으로 전화했는데 통화중이에요",
     "가게 위치 37.{d4}, 126.{d4} 근처예요",
     "김치찌개 2인분이랑 공기밥 3개 주문했어요",
     "이번 주 금요일에 단체 주문 가능한가요?",
@@ -239,7 +284,7 @@ NEGATIVE = [
     "리뷰 이벤트 참여했어요 ⭐⭐⭐⭐⭐",
     "영업시간 11:00~22:00 맞나요",
     "메뉴판 가격이 {price}원에서 {price}원으로 바뀌었네요",
-    "아파트 {n}동 {n}호 공동현관 비밀번호 #{d4}",
+    "아파트 단지 안 {n}동 앞 공동현관 비밀번호 #{d4}",
     "주문 수량 {n}개, 총 {price}원",
     "전화 주세요",
     "문의드립니다. 환불 가능한가요?",
@@ -258,7 +303,7 @@ def fill(template: str) -> dict[str, object]:
             slot = template[index + 1 : end]
             if slot in VALUES:
                 value = VALUES[slot]()
-                spans.append({"type": slot, "start": len(text), "end": len(text) + len(value)})
+                spans.append({"type": SLOT_TYPES.get(slot, slot), "start": len(text), "end": len(text) + len(value)})
             elif slot == "bank":
                 value = rng.choice(BANKS)
             elif slot == "price":

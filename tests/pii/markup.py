@@ -26,6 +26,10 @@ ALIASES = {
     "passport": "passport",
     "license": "driver_license",
     "brn": "business_registration_number",
+    "corp": "corporate_registration_number",
+    "bizphone": "business_phone",
+    "address": "address",
+    "ip": "ip_address",
 }
 _MARK = re.compile(r"\[\[([a-z_]+):([^\[\]]+)\]\]")
 

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
+from .address import detect_address
 from .finding import Finding
 from .names import detect_person_name
 from .words import BANK_NAMES
@@ -34,8 +35,14 @@ TYPES = (
     "bank_account",
     "email",
     "person_name",
+    "address",
+    "ip_address",
+    "business_phone",
+    "corporate_registration_number",
 )
 _PRIORITY = {name: rank for rank, name in enumerate(TYPES)}
+#: Types that identify a company, not a person: a policy allows them unless it lists them.
+COMPANY_TYPES = frozenset({"business_phone", "corporate_registration_number"})
 #: Hyphen, en and em dash, minus, Unicode hyphens, full-width hyphen, and ㅡ typed as a dash.
 DASHES = "-\u2013\u2014\u2212\u2010\u2011\uff0d\u3161"
 _DASH = "[" + DASHES + "]"
@@ -53,9 +60,11 @@ REFERENCE = re.compile(
 
 
 _NON_DIGITS = re.compile(r"\D+")
-_FULL_WIDTH = re.compile("[\uff01-\uff5e]")
-#: Full-width ASCII (U+FF01–FF5E) → ASCII, one character for one, so offsets are kept.
-_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+#: Unicode spaces (no-break, ideographic U+3000, thin, narrow no-break …) and zero-width characters.
+UNICODE_SPACES = "\u00a0\u1680" + "".join(map(chr, range(0x2000, 0x200E))) + "\u202f\u205f\u2060\u3000\ufeff"
+_TO_ASCII_NEEDED = re.compile("[\uff01-\uff5e" + UNICODE_SPACES + "]")
+#: Full-width ASCII (U+FF01–FF5E) → ASCII and Unicode spaces → " ", one character for one, so offsets are kept.
+_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {ord(space): " " for space in UNICODE_SPACES}
 
 
 def _digits(text: str) -> str:
@@ -68,11 +77,17 @@ def any_of(*words: str) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(word) for word in words))
 
 
+#: The end of a sentence: ". ", "? " or "! ", but not after an abbreviation ("No. ", "Tel. ", "Fax. ").
+_SENTENCE_END = re.compile(r"(?<!No)(?<!NO)(?<!no)(?<!Tel)(?<!TEL)(?<!tel)(?<!Fax)(?<!FAX)(?<!fax)[.?!] ")
+
+
 def _clause_before(text: str, start: int, limit: int) -> str:
     """Up to ``limit`` characters before ``start``, cut at the line or sentence before them."""
     window = text[max(0, start - limit) : start].rpartition("\n")[2]
-    for end in (". ", "? ", "! "):
-        window = window.rpartition(end)[2]
+    if "? " in window or "! " in window or ". " in window:
+        ends = list(_SENTENCE_END.finditer(window))
+        if ends:
+            window = window[ends[-1].end() :]
     return window
 
 
@@ -92,6 +107,11 @@ def is_reference(text: str, start: int) -> bool:
 _RRN = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})( ?" + _DASH + r" ?| )?([1-8])(\d{6})(?!\d)")
 _RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 RRN_WORDS = any_of("주민", "외국인", "등록번호", "생년월일", "뒷자리", "본인인증", "성인인증", "실명", "인증")
+#: Words that make a registration-number shape a company's (법인등록번호) or an order's number.
+CORPORATE_WORDS = any_of("법인")
+ORDER_WORDS = any_of("주문", "배송", "배달", "결제", "예약", "접수", "환불", "취소", "구매")
+#: Without a keyword, a birth date this young or this old reads as a date-prefixed number (240126-…).
+_YOUNGEST, _OLDEST = 14, 100
 
 
 def rrn_check_digit_ok(digits: str) -> bool:
@@ -121,14 +141,24 @@ def detect_rrn(text: str) -> Iterator[Finding]:
     today = date.today()
     for m in _RRN.finditer(text):
         digits = _digits(m[0])
-        if birth_date(digits, today) is None or is_reference(text, m.start()):
+        born = birth_date(digits, today)
+        if born is None or is_reference(text, m.start()):
             continue
+        if _near(text, m.start(), m.end(), CORPORATE_WORDS, before=20, after=0):
+            continue  # a corporate registration number (법인등록번호), see detect_corporate_number
         checked = rrn_check_digit_ok(digits)
-        if m[4]:
+        keyword = _near(text, m.start(), m.end(), RRN_WORDS)
+        if (
+            m[4]
+            and not keyword
+            and (not _YOUNGEST <= today.year - born.year <= _OLDEST or _near(text, m.start(), m.end(), ORDER_WORDS))
+        ):
+            confidence = WEAK  # "240126-3351680 주문 건": a date-prefixed order number, not a person
+        elif m[4]:
             confidence = (0.95 if checked else 0.8) - (0.05 if not m[4].strip() else 0)
         elif digits.startswith("880") and _ean13_ok(digits):
             continue  # a Korean product barcode (EAN-13, prefix 880), not a person
-        elif _near(text, m.start(), m.end(), RRN_WORDS):
+        elif keyword:
             confidence = 0.9 if checked else 0.75
         else:
             confidence = WEAK if checked else WEAK - 0.1
@@ -142,14 +172,82 @@ _SEP = "(?: ?[" + DASHES + ".] ?|/| )"
 _PHONE = re.compile(
     r"(?<![\dA-Za-z+])"
     r"(\+82[-. ]?(?:\(0\))?0?|\(0|0)"
-    r"(1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8])"
+    r"(1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|80|50[2-8])"
     r"(\) ?|" + _SEP + r")?(\d{3,4})(" + _SEP + r")?(\d{4})(?!\d)"
 )
 
 
+_CORPORATE = re.compile(r"(?<![\d-])(\d{6})( ?" + _DASH + r" ?| )?(\d{7})(?![\d-])")
+
+
+def detect_corporate_number(text: str) -> Iterator[Finding]:
+    """Corporate registration numbers (법인등록번호, 6-7 digits) after 법인: a company's, not a person's."""
+    for m in _CORPORATE.finditer(text):
+        if _near(text, m.start(), m.end(), CORPORATE_WORDS, before=20, after=0):
+            yield Finding(m.start(), m.end(), "corporate_registration_number", 0.9)
+
+
+#: Words before a landline that make it a shop's, office's or call centre's (가게 전화 02-…, 팩스 …).
+BUSINESS_PHONE_WORDS = any_of(
+    "가게",
+    "매장",
+    "업체",
+    "식당",
+    "점포",
+    "지점",
+    "본점",
+    "본사",
+    "사무실",
+    "사무소",
+    "대표번호",
+    "대표 번호",
+    "대표전화",
+    "대표 전화",
+    "센터",
+    "팩스",
+    "FAX",
+    "Fax",
+    "fax",
+    "문의",
+    "상담",
+    "영업소",
+    "대리점",
+    "가맹점",
+    "병원",
+    "약국",
+    "회사",
+    "사업장",
+    "민원실",
+    "접수처",
+    "수신자부담",
+    "무료",
+    "ARS",
+    "가게번호",
+)
+#: Words after a business word that make the number a person's again ("가게 사장님 번호" is a mobile anyway).
+PERSONAL_PHONE_WORDS = any_of("고객", "주문자", "받는", "수령", "휴대", "핸드폰", "개인", "보호자", "자택", "집")
+#: Service numbers without an area code: 15xx, 16xx, 18xx (대표번호), always a business's.
+_SERVICE = re.compile(r"(?<![\d\-.A-Za-z])(1[568]\d{2})(" + _DASH + r"| |\.)?(\d{4})(?![\d]|" + _DASH + r"\d)")
+
+
+def _business_context(text: str, start: int) -> bool:
+    """A business word in the clause before ``start`` and no personal word after it."""
+    window = _clause_before(text, start, 20)
+    business = list(BUSINESS_PHONE_WORDS.finditer(window))
+    return bool(business) and PERSONAL_PHONE_WORDS.search(window, business[-1].end()) is None
+
+
+def detect_service_number(text: str) -> Iterator[Finding]:
+    """15xx/16xx/18xx numbers (``1588-1234``): business_phone; bare eight digits need a business word."""
+    for m in _SERVICE.finditer(text):
+        if m[2] or _business_context(text, m.start()):
+            yield Finding(m.start(), m.end(), "business_phone", 0.9 if m[2] else 0.7)
+
+
 def detect_phone(text: str) -> Iterator[Finding]:
     """Mobile (010 …), landline (02, 031 …, also as ``(02) 345-6789`` or ``031)123-4567``), 070, 050x and
-    +82 numbers; never 15xx/16xx business numbers (they have no leading 0)."""
+    +82 numbers. Toll-free 080 numbers, and landlines, 070 and 050x numbers after a business word
+    (가게 전화, 매장, 고객센터, 팩스 …) are ``business_phone``; a mobile number is always a person's."""
     for m in _PHONE.finditer(text):
         prefix, area, sep1, middle, sep2 = m[1], m[2], m[3] or "", m[4], m[5] or ""
         start, international, parenthesised = m.start(), prefix.startswith("+"), ")" in sep1
@@ -163,7 +261,8 @@ def detect_phone(text: str) -> Iterator[Finding]:
         confidence = 0.95 if mobile or international else 0.85
         if not sep1 and not mobile:
             confidence -= 0.15  # bare landline digits are easily confused with ids
-        yield Finding(start, m.end(), "phone", confidence)
+        business = area == "80" or (not mobile and _business_context(text, start))
+        yield Finding(start, m.end(), "business_phone" if business else "phone", confidence)
 
 
 # -- card numbers ----------------------------------------------------------------------------------------
@@ -340,35 +439,80 @@ def detect_email(text: str) -> Iterator[Finding]:
         position = text.find("@", position + 1)
 
 
-DETECTORS: dict[str, Callable[[str], Iterator[Finding]]] = {
-    "rrn": detect_rrn,
-    "card_number": detect_card,
-    "business_registration_number": detect_business_number,
-    "driver_license": detect_driver_license,
-    "phone": detect_phone,
-    "passport": detect_passport,
-    "bank_account": detect_bank_account,
-    "email": detect_email,
-    "person_name": detect_person_name,
+# -- IP addresses -----------------------------------------------------------------------------------------------
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(r"(?<![\d.])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?![\d]|\.\d)")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Fa-f:])")
+_VERSION = re.compile(r"(?:[vV]|버전|ver|Ver|version|Version) ?$")
+
+
+def _ipv6_ok(candidate: str) -> bool:
+    """Eight groups, or fewer with one ``::``; at least three groups, not all digits (times, ratios)."""
+    groups = [group for group in candidate.split(":") if group]
+    compressed = candidate.count("::") == 1 and ":::" not in candidate
+    shaped = len(groups) == 8 and "::" not in candidate or compressed and len(groups) >= 3
+    return shaped and any(not group.isdigit() for group in groups)
+
+
+def detect_ip_address(text: str) -> Iterator[Finding]:
+    """IPv4 dotted quads (each part 0–255; not a netmask starting 255 or 0) and IPv6 addresses; a number
+    after ``v`` or 버전 is a version."""
+    for m in _IPV4.finditer(text):
+        if m[0].startswith(("255.", "0.")):
+            continue
+        if _VERSION.search(text, max(0, m.start() - 8), m.start()) is None:
+            yield Finding(m.start(), m.end(), "ip_address", 0.85)
+    if "::" in text or text.count(":") >= 7:
+        for m in _IPV6.finditer(text):
+            if _ipv6_ok(m[0]):
+                yield Finding(m.start(), m.end(), "ip_address", 0.85)
+
+
+#: Each detector and the types it may report (a detector runs when one of its types is wanted).
+DETECTORS: dict[str, tuple[Callable[[str], Iterator[Finding]], tuple[str, ...]]] = {
+    "rrn": (detect_rrn, ("rrn",)),
+    "card_number": (detect_card, ("card_number",)),
+    "business_registration_number": (detect_business_number, ("business_registration_number",)),
+    "corporate_registration_number": (detect_corporate_number, ("corporate_registration_number",)),
+    "driver_license": (detect_driver_license, ("driver_license",)),
+    "phone": (detect_phone, ("phone", "business_phone")),
+    "service_number": (detect_service_number, ("business_phone",)),
+    "passport": (detect_passport, ("passport",)),
+    "bank_account": (detect_bank_account, ("bank_account",)),
+    "email": (detect_email, ("email",)),
+    "person_name": (detect_person_name, ("person_name",)),
+    "address": (detect_address, ("address",)),
+    "ip_address": (detect_ip_address, ("ip_address",)),
 }
 
 
 #: Types whose values have nine or more digits. Their detectors look only at one line at a time
 #: (matches, context windows and reference labels never cross a newline), so ``detect`` runs them
 #: only on the lines where ``_NINE_DIGITS`` matches.
-_NUMERIC = tuple(name for name in TYPES if name not in ("email", "person_name", "passport"))
+_NUMERIC = (
+    "rrn",
+    "card_number",
+    "business_registration_number",
+    "corporate_registration_number",
+    "driver_license",
+    "phone",
+    "bank_account",
+)
 _HANGUL = re.compile("[가-힣]")
+_IP_HINT = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]::?[0-9A-Fa-f]{1,4}:")
+_ADDRESS_HINT = re.compile(r"[로길동리가] ?\d|\d ?호")
 
 
-def _digit_lines(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line holding nine or more digits, in order, each line once."""
-    match = _NINE_DIGITS.search(text)
+def _digit_lines(text: str, hint: re.Pattern[str] = _NINE_DIGITS) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line where ``hint`` matches (by default: nine or more digits), in order, each once."""
+    match = hint.search(text)
     while match is not None:
         start = text.rfind("\n", 0, match.start()) + 1
         end = text.find("\n", match.end())
         end = len(text) if end == -1 else end
         yield start, end
-        match = _NINE_DIGITS.search(text, end)
+        match = hint.search(text, end)
 
 
 def _may_contain(name: str, text: str) -> bool:
@@ -378,31 +522,61 @@ def _may_contain(name: str, text: str) -> bool:
     if name == "email":
         return "@" in text
     if name == "person_name":
-        return _HANGUL.search(text) is not None
+        return _HANGUL.search(text) is not None or " " in text
     return True
 
 
-def _candidates(text: str, wanted: tuple[str, ...]) -> list[Finding]:
-    """Every detector's findings, overlapping ones included."""
-    numeric = [name for name in wanted if name in _NUMERIC]
-    found = [f for name in wanted if name not in _NUMERIC and _may_contain(name, text) for f in DETECTORS[name](text)]
+#: Detectors that look only within a line, run only on the lines where their hint matches.
+_LINE_HINTS = {"address": _ADDRESS_HINT, "ip_address": _IP_HINT}
+
+
+def _shifted(findings: Iterable[Finding], offset: int) -> list[Finding]:
+    return [Finding(f.start + offset, f.end + offset, f.type, f.confidence) for f in findings]
+
+
+#: Digits glued to an identifier ("ORD-2024…", "A2024…", "#B0123…", "…5678AB"): part of an id, not a number.
+_ID_BEFORE = re.compile(r"(?:[A-Za-z#_]|[A-Za-z0-9][-_])$")
+_ID_AFTER = re.compile(r"[A-Za-z_]")
+
+
+def _inside_id(text: str, finding: Finding) -> bool:
+    return (
+        _ID_BEFORE.search(text, max(0, finding.start - 2), finding.start) is not None
+        or _ID_AFTER.match(text, finding.end) is not None
+    )
+
+
+def _candidates(text: str, wanted: frozenset[str]) -> list[Finding]:
+    """Every detector's findings of the wanted types, overlapping ones included."""
+    run = [name for name, (_, yields) in DETECTORS.items() if wanted.intersection(yields)]
+    numeric = [name for name in run if name in _NUMERIC]
+    whole = [name for name in run if name not in _NUMERIC and name not in _LINE_HINTS]
+    found = [f for name in whole if _may_contain(name, text) for f in DETECTORS[name][0](text)]
+    for name in (name for name in run if name in _LINE_HINTS):
+        for start, end in _digit_lines(text, _LINE_HINTS[name]):
+            found += _shifted(DETECTORS[name][0](text[start:end]), start)
     for start, end in _digit_lines(text) if numeric else ():
         if start == 0 and end == len(text):  # a one-line message: no slicing, no shifting
-            found += [f for name in numeric for f in DETECTORS[name](text)]
+            found += [f for name in numeric for f in DETECTORS[name][0](text) if not _inside_id(text, f)]
             continue
         line = text[start:end]
         for name in numeric:
-            found += [Finding(f.start + start, f.end + start, f.type, f.confidence) for f in DETECTORS[name](line)]
-    return found
+            found += [
+                Finding(f.start + start, f.end + start, f.type, f.confidence)
+                for f in DETECTORS[name][0](line)
+                if not _inside_id(line, f)
+            ]
+    return [f for f in found if f.type in wanted]
 
 
 def detect(text: str, types: Iterable[str] | None = None) -> list[Finding]:
     """Every finding in ``text`` (sorted by start), overlaps resolved by type priority then confidence.
 
-    Full-width digits and punctuation (０１０－１２３４) are read as ASCII; offsets are unchanged.
+    Full-width digits and punctuation (０１０－１２３４) are read as ASCII and Unicode spaces (U+3000, U+00A0,
+    thin and zero-width spaces …) as a space; offsets are unchanged.
     """
-    wanted = TYPES if types is None else tuple(t for t in TYPES if t in set(types))
-    if _FULL_WIDTH.search(text) is not None:
+    wanted = frozenset(TYPES if types is None else types)
+    if _TO_ASCII_NEEDED.search(text) is not None:
         text = text.translate(_TO_ASCII)
     candidates = _candidates(text, wanted)
     candidates.sort(key=lambda f: (_PRIORITY[f.type], -f.confidence, f.start))

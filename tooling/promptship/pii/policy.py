@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import PromptshipError
-from .detectors import TYPES, Finding, detect
+from .detectors import COMPANY_TYPES, TYPES, Finding, detect
 
 Action = Literal["block", "mask", "allow"]
 
@@ -27,7 +27,11 @@ class PiiPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
-    default: Action = Field(default="block", description="Action for types not listed in `types`.")
+    default: Action = Field(
+        default="block",
+        description="Action for types not listed in `types` (company types — business_phone, "
+        "corporate_registration_number — are allowed unless listed).",
+    )
     min_confidence: float = Field(default=0.5, ge=0, le=1, description="Findings below this are ignored.")
     types: dict[str, Action] = Field(default_factory=dict, description="Action per type.")
 
@@ -40,7 +44,9 @@ class PiiPolicy(BaseModel):
         return types
 
     def action(self, pii_type: str) -> Action:
-        return self.types.get(pii_type, self.default)
+        """The policy's action for ``pii_type``: its entry under ``types``, else ``allow`` for a type that
+        identifies a company (``COMPANY_TYPES``), else ``default``."""
+        return self.types.get(pii_type, "allow" if pii_type in COMPANY_TYPES else self.default)
 
 
 class PiiBlockedError(PromptshipError):
