@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from promptship.errors import UsageError
 from promptship.report.github import (
     GitHubClient,
     GitHubError,
@@ -76,7 +77,7 @@ def test_bad_token_is_reported_without_the_token(github_double: GitHubDouble) ->
 
 
 def test_too_long_body_is_refused() -> None:
-    with pytest.raises(GitHubError, match="65,536"):
+    with pytest.raises(UsageError, match="65,536"):
         post_sticky_comment("acme/menu", 1, "x" * 70_000, token="t", marker=MARKER, api_url="http://127.0.0.1:9")
 
 
@@ -167,7 +168,7 @@ def test_the_pr_is_found_by_its_head_commit_across_pages(github_double: GitHubDo
     assert resolve_pull_request("acme/menu", SHA, client=github) == 40
     assert [p for m, p in github_double.journal if m == "GET"][-1].endswith("page=3")
     assert resolve_pull_request("acme/menu", SHA, client=github, head_repo="Mallory/menu", head_branch="patch-1") == 40
-    with pytest.raises(GitHubError, match="no open pull request") as none:
+    with pytest.raises(UsageError, match="no open pull request") as none:
         resolve_pull_request("acme/menu", SHA, client=github, head_repo="acme/menu")
     assert none.value.code == "E907"
 
@@ -177,15 +178,15 @@ def test_an_artifact_pr_number_that_disagrees_is_refused(github_double: GitHubDo
     github_double.add_pull("acme/menu", 8, "b" * 40)
     github = client(github_double)
     assert resolve_pull_request("acme/menu", SHA, client=github, claimed=7) == 7
-    with pytest.raises(GitHubError, match="PR #8 does not have head aaaaaaaaaaaa") as info:
+    with pytest.raises(UsageError, match="PR #8 does not have head aaaaaaaaaaaa") as info:
         resolve_pull_request("acme/menu", SHA, client=github, claimed=8)
     assert info.value.code == "E908" and "#7" in info.value.message
     github_double.add_pull("acme/menu", 9, SHA, head_ref="other")
-    with pytest.raises(GitHubError, match="2 open pull requests") as ambiguous:
+    with pytest.raises(UsageError, match="2 open pull requests") as ambiguous:
         resolve_pull_request("acme/menu", SHA, client=github)
     assert ambiguous.value.code == "E909"
     assert resolve_pull_request("acme/menu", SHA, client=github, head_branch="other") == 9
-    with pytest.raises(GitHubError, match="invalid head sha"):
+    with pytest.raises(UsageError, match="invalid head sha"):
         resolve_pull_request("acme/menu", "HEAD", client=github)
 
 

@@ -487,3 +487,17 @@ def test_poc_shared_key_without_a_budget_is_refused(
         assert info.value.code == "budget_missing" and "policies/budgets.yaml" in str(info.value)
         assert fake_llm.count() == 0
         ask(running.client(KEY), "good")
+
+
+def test_a_missing_credential_is_the_gateways_fault_not_the_clients(
+    repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.delenv("FAKE_LLM_KEY")
+    client = Client(repo, langfuse=False)
+    with RunningGateway(create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ), MemoryCounters())) as running:
+        body = {"model": "primary", "messages": [{"role": "user", "content": "Review: good"}]}
+        response = post(running, "/v1/chat/completions", json.dumps(body).encode())
+    message = assert_openai_error(response, 500, "E801")
+    assert "FAKE_LLM_KEY" not in message and fake_llm.count() == 0

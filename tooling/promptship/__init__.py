@@ -1,38 +1,118 @@
 """promptship: GitOps prompt-as-code.
 
-The public API, imported lazily so that importing the package (and `promptship --help`) stays cheap:
+The public API. Functions and result types are imported lazily so that importing the package (and
+``promptship --help``) stays cheap; type checkers see them through the ``TYPE_CHECKING`` imports.
 
-- ``load_repo(root, ref=None)`` / ``validate_repo(root, ref=None)``: the repository as typed objects;
-  diagnostics.
+- ``load_repo(root, ref=None)`` → ``LoadResult`` / ``validate_repo(root, ref=None)`` → ``list[Diagnostic]``;
+  ``load_valid_repo`` → ``Repository`` or ``RepositoryInvalid``.
 - ``render_prompt(prompt, variables)``: the messages a prompt sends.
-- ``evaluate(root, EvalRequest(...))``: run eval suites (the library behind ``promptship eval``).
-- ``run_diff(root, DiffRequest(...))``: base vs head comparison (``promptship diff``).
-- ``Client``: the runtime SDK (prompt by label, completion with routing, PII guard and tracing).
+- ``evaluate(root, EvalRequest(...))`` → ``EvalOutcome``: run eval suites (the library behind ``promptship eval``).
+- ``run_diff(root, DiffRequest(...))`` → ``DiffReport``: base vs head comparison (``promptship diff``).
+- ``Client``: the runtime SDK (prompt by label, completion with routing, PII guard and tracing) →
+  ``CompletionResult``.
+- Errors: ``PromptshipError`` and its category classes (``UserInputError``, ``ConfigurationError``,
+  ``ProviderError``, ``PublishingError``, ``InternalError``) with their concrete classes; ``CODES`` is
+  the code table (code → name, category, raising class).
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {
+from .errors import (
+    CODES,
+    CacheMissError,
+    Category,
+    ConfigurationError,
+    CredentialError,
+    Diagnostic,
+    GitError,
+    GitHubError,
+    GitHubUnavailable,
+    InternalError,
+    LocalModelUnavailable,
+    MalformedMessageError,
+    ModelCallFailed,
+    PiiBlockedError,
+    PromptNotFound,
+    PromptshipError,
+    ProviderError,
+    PublishingError,
+    RenderError,
+    RepositoryInvalid,
+    SyncError,
+    UsageError,
+    UserInputError,
+)
+
+if TYPE_CHECKING:
+    from .diff.change import DiffReport, DiffRequest, run_diff
+    from .eval.evaluation import EvalOutcome, EvalRequest, evaluate
+    from .files.render import render_prompt
+    from .files.repo import LoadResult, Repository, load_repo
+    from .files.validate import load_valid_repo, validate_repo
+    from .runtime.sdk import Client, CompletionResult
+
+_LAZY = {
     "load_repo": "files.repo",
+    "LoadResult": "files.repo",
+    "Repository": "files.repo",
     "load_valid_repo": "files.validate",
     "validate_repo": "files.validate",
     "render_prompt": "files.render",
     "evaluate": "eval.evaluation",
     "EvalRequest": "eval.evaluation",
+    "EvalOutcome": "eval.evaluation",
     "run_diff": "diff.change",
     "DiffRequest": "diff.change",
+    "DiffReport": "diff.change",
     "Client": "runtime.sdk",
     "CompletionResult": "runtime.sdk",
-    "PromptshipError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CODES",
+    "CacheMissError",
+    "Category",
+    "Client",
+    "CompletionResult",
+    "ConfigurationError",
+    "CredentialError",
+    "Diagnostic",
+    "DiffReport",
+    "DiffRequest",
+    "EvalOutcome",
+    "EvalRequest",
+    "GitError",
+    "GitHubError",
+    "GitHubUnavailable",
+    "InternalError",
+    "LoadResult",
+    "LocalModelUnavailable",
+    "MalformedMessageError",
+    "ModelCallFailed",
+    "PiiBlockedError",
+    "PromptNotFound",
+    "PromptshipError",
+    "ProviderError",
+    "PublishingError",
+    "RenderError",
+    "Repository",
+    "RepositoryInvalid",
+    "SyncError",
+    "UsageError",
+    "UserInputError",
+    "evaluate",
+    "load_repo",
+    "load_valid_repo",
+    "render_prompt",
+    "run_diff",
+    "validate_repo",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
+    if name not in _LAZY:
         raise AttributeError(f"module 'promptship' has no attribute {name!r}")
-    return getattr(import_module(f"promptship.{_EXPORTS[name]}"), name)
+    return getattr(import_module(f"promptship.{_LAZY[name]}"), name)

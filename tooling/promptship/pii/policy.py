@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import PromptshipError
+from ..errors import MalformedMessageError, PiiBlockedError
 from .detectors import COMPANY_TYPES, TYPES, Finding, detect
 
 Action = Literal["block", "mask", "allow"]
@@ -47,32 +47,6 @@ class PiiPolicy(BaseModel):
         """The policy's action for ``pii_type``: its entry under ``types``, else ``allow`` for a type that
         identifies a company (``COMPANY_TYPES``), else ``default``."""
         return self.types.get(pii_type, "allow" if pii_type in COMPANY_TYPES else self.default)
-
-
-class PiiBlockedError(PromptshipError):
-    """A request carried personal data that the policy blocks. Never contains the values.
-
-    ``located`` pairs each finding with where it is (``message 2``, ``message 2 name``,
-    ``message 3 tool_calls[0].function.arguments``…); positions are character offsets in that string.
-    """
-
-    def __init__(self, located: list[tuple[str, Finding]]) -> None:
-        self.findings = [f for _, f in located]
-        self.types = sorted({f.type for f in self.findings})
-        where = ", ".join(f"{f.type} at {place} chars {f.start}-{f.end}" for place, f in located[:10])
-        more = f" and {len(located) - 10} more" if len(located) > 10 else ""
-        super().__init__(
-            f"blocked by the PII policy: {where}{more}",
-            code="E602",
-            hint="remove the personal data, or change policies/pii.yaml if this type may be sent (mask or allow)",
-        )
-
-
-class MalformedMessageError(PromptshipError):
-    """A chat message the guard cannot read completely; it is refused rather than sent unchecked."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="E605", hint="send OpenAI chat messages: content is a string or a list of parts")
 
 
 @dataclass

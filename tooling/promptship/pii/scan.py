@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..errors import PromptshipError
+from ..errors import UsageError
 from ..files.textpos import LineIndex
 from .detectors import Finding, detect, mask_value
 
@@ -27,7 +27,7 @@ def scan_jsonl(lines: Iterable[str], out: IO[str], *, source: str = "<input>", m
             if not isinstance(text, str):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            raise PromptshipError(
+            raise UsageError(
                 "expected a JSON object with a string `text`",
                 code="E603",
                 path=source,
@@ -58,7 +58,7 @@ class FileFinding:
 def _files(paths: Iterable[Path]) -> Iterator[Path]:
     for path in paths:
         if not path.exists():
-            raise PromptshipError(f"{path} does not exist", code="E604", hint="pass files or directories")
+            raise UsageError(f"{path} does not exist", code="E604", hint="pass files or directories")
         if path.is_dir():
             yield from sorted(
                 p

@@ -21,27 +21,12 @@ from typing import Any
 
 import httpx
 
-from ..errors import PromptshipError
+from ..errors import CredentialError, GitHubError, GitHubUnavailable, UsageError
 
 COMMENT_LIMIT = 65_536
 DEFAULT_API = "https://api.github.com"
 DEFAULT_AUTHOR = "github-actions[bot]"
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
-
-
-class GitHubError(PromptshipError):
-    pass
-
-
-class GitHubUnavailable(GitHubError):
-    """GitHub did not give a final answer (5xx, rate limit, network): the request may be retried.
-
-    ``retry_after`` is how long GitHub asked to wait (or the backoff), in seconds.
-    """
-
-    def __init__(self, message: str, *, code: str, hint: str, retry_after: float) -> None:
-        super().__init__(message, code=code, hint=hint)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -71,7 +56,7 @@ class GitHubClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not token:
-            raise GitHubError(
+            raise CredentialError(
                 "GITHUB_TOKEN is not set",
                 code="E901",
                 hint="in a workflow: env: {GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}}",
@@ -130,7 +115,6 @@ class GitHubClient:
                 delay = self.backoff(attempt)
                 failure = GitHubUnavailable(
                     f"cannot reach GitHub: {type(exc).__name__}",
-                    code="E902",
                     hint="check the network and --api-url",
                     retry_after=delay,
                 )
@@ -140,7 +124,7 @@ class GitHubClient:
                     return self._checked(response)
                 delay, error = wait, self._error(response)
                 hint = "GitHub is rate-limiting this token; retry later" if response.status_code < 500 else error.hint
-                failure = GitHubUnavailable(error.message, code=error.code, hint=hint or "", retry_after=delay)
+                failure = GitHubUnavailable(error.message, hint=hint or "", retry_after=delay)
             if attempt + 1 == attempts or waited + delay > self.retry.budget_s:
                 raise failure
             self.sleep(delay)
@@ -193,7 +177,7 @@ class GitHubClient:
 
 def _check_repo(repo: str, option: str = "--repo") -> None:
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        raise GitHubError(f"invalid repository {repo!r} for {option}", code="E904", hint="use OWNER/NAME")
+        raise UsageError(f"invalid repository {repo!r} for {option}", code="E904", hint="use OWNER/NAME")
 
 
 def _head_matches(pull: Mapping[str, Any], sha: str, head_repo: str | None, head_branch: str | None) -> bool:
@@ -222,21 +206,21 @@ def resolve_pull_request(
     """
     _check_repo(repo)
     if not re.fullmatch(r"[0-9a-f]{40}", head_sha):
-        raise GitHubError(f"invalid head sha {head_sha!r}", code="E906", hint="pass the full 40-character commit sha")
+        raise UsageError(f"invalid head sha {head_sha!r}", code="E906", hint="pass the full 40-character commit sha")
     matching = sorted(
         int(pull["number"])
         for pull in client.open_pull_requests(repo)
         if _head_matches(pull, head_sha, head_repo, head_branch)
     )
     if not matching:
-        raise GitHubError(
+        raise UsageError(
             f"no open pull request of {repo} has head {head_sha[:12]}",
             code="E907",
             hint="the PR was closed or pushed to since this run; the newer run posts its own report",
         )
     if claimed is not None:
         if claimed not in matching:
-            raise GitHubError(
+            raise UsageError(
                 f"refusing to comment: PR #{claimed} does not have head {head_sha[:12]} "
                 f"(open PRs with that head: {', '.join(f'#{n}' for n in matching)})",
                 code="E908",
@@ -244,7 +228,7 @@ def resolve_pull_request(
             )
         return claimed
     if len(matching) > 1:
-        raise GitHubError(
+        raise UsageError(
             f"{len(matching)} open pull requests have head {head_sha[:12]}: {', '.join(f'#{n}' for n in matching)}",
             code="E909",
             hint="pass --head-repo and --head-branch, or --pr to pick one of them",
@@ -284,7 +268,7 @@ def post_sticky_comment(
     if marker not in body:
         body = f"{marker}\n{body}"
     if len(body) > COMMENT_LIMIT:
-        raise GitHubError(
+        raise UsageError(
             f"comment body has {len(body):,} characters; GitHub allows {COMMENT_LIMIT:,}",
             code="E905",
             hint="render the report with promptship diff, which shortens it to fit",

@@ -21,15 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ..errors import PromptshipError
+from ..errors import PromptNotFound
 from ..files.schema import Prompt
 
 Key = tuple[str, str]
 Source = Literal["langfuse", "stale-cache", "bundled", "request"]
-
-
-class PromptNotFound(PromptshipError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -288,7 +288,12 @@ class Client:
         source: Source = "request",
         langfuse_prompt: Any = None,
     ) -> GuardedCall:
-        """Apply the PII policy to ``messages``; a block is traced under ``trace_name``, then raised."""
+        """Apply the PII policy to ``messages``; a block is traced under ``trace_name``, then raised.
+
+        :class:`CredentialError` (E801) first when a variable the alias or its fallbacks need is not
+        set: nothing is sent with an empty key.
+        """
+        self.router.check_credentials([alias])
         try:
             guarded = guard_messages(messages, self.repo.policies.pii)
         except PiiBlockedError as exc:

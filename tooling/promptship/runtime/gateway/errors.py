@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ...errors import PromptshipError
-from ...llm.routing import ModelCallFailed
-from ...pii.policy import MalformedMessageError, PiiBlockedError
+from ...errors import Category, ModelCallFailed, PromptshipError
 
 logger = logging.getLogger("promptship.runtime.gateway")
 
@@ -42,19 +40,45 @@ class GatewayError(Exception):
         return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
 
 
+#: HTTP status of each error category (the only place that picks it). A configuration error (a
+#: credential the operator did not set) is the gateway's fault, never the client's: 500.
+STATUS: dict[Category, int] = {
+    Category.USER_INPUT: 400,
+    Category.CONFIGURATION: 500,
+    Category.PROVIDER: 502,
+    Category.PUBLISHING: 502,
+    Category.INTERNAL: 500,
+}
+
+#: OpenAI ``type`` of an answer by status class.
+_KINDS = {4: "invalid_request_error", 5: "api_error"}
+
+#: Library codes with their own OpenAI code (and status, where it is not the category's).
+_OPENAI_CODES: dict[str, tuple[str, int | None, str | None]] = {
+    "E602": ("pii_blocked", None, "messages"),
+    "E605": ("invalid_message", None, "messages"),
+    "E830": ("prompt_not_found", 404, None),
+}
+
+
 def from_library(exc: PromptshipError, alias: str | None = None) -> GatewayError:
-    """The answer for an error raised by the SDK, the PII guard or the router."""
-    if isinstance(exc, PiiBlockedError):
-        return GatewayError(400, exc.message, code="pii_blocked", param="messages")
-    if isinstance(exc, MalformedMessageError):
-        return GatewayError(400, exc.message, code="invalid_message", param="messages")
+    """The answer for an error raised by the SDK, the PII guard or the router: status by category.
+
+    A model call refused by every vendor for the request itself (content filter, malformed request)
+    is the client's fault: 400. A configuration error's message (which names environment
+    variables) goes only to the log.
+    """
     if isinstance(exc, ModelCallFailed):
-        status = 400 if exc.kind in CLIENT_FAILURES else 502
-        kind = "invalid_request_error" if status == 400 else "api_error"
-        return GatewayError(status, f"all deployments of '{alias or '?'}' failed: {exc.kind}", kind, exc.kind)
-    if exc.code == "E830":
-        return GatewayError(404, exc.message, code="prompt_not_found")
-    return GatewayError(400, exc.message, code=exc.code)
+        status = 400 if exc.kind in CLIENT_FAILURES else STATUS[exc.category]
+        message = f"all deployments of '{alias or '?'}' failed: {exc.kind}"
+        return GatewayError(status, message, _KINDS[status // 100], exc.kind)
+    code, override, param = _OPENAI_CODES.get(exc.code, (exc.code, None, None))
+    status = override or STATUS[exc.category]
+    if exc.category in (Category.CONFIGURATION, Category.INTERNAL):
+        logger.error("gateway misconfigured: %s", exc.format())
+        message = f"the gateway is not configured correctly ({exc.code}); the details are in its log"
+        return GatewayError(status, message, "server_error", code)
+    return GatewayError(status, exc.message, _KINDS[status // 100], code, param)
 
 
 def interrupted(exc: PromptshipError, alias: str) -> GatewayError:
