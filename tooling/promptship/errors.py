@@ -147,6 +147,10 @@ _ROWS = [
     Code("E909", "several-prs-for-head", _U, "UsageError"),
     Code("E910", "results-tracked-by-git", _U, "UsageError"),
     Code("E920", "git-failed", _U, "GitError"),
+    Code("E950", "labs-needs-token", _U, "UsageError"),
+    Code("E951", "branch-refused", _U, "BranchRefused"),
+    Code("E952", "edit-rejected", _U, "EditRejected"),
+    Code("E953", "push-failed", _X, "PushFailed"),
     Code("E999", "internal", _I, "InternalError"),
 ]
 
@@ -339,6 +343,22 @@ class PromptNotFound(UserInputError):
     default_code = "E830"
 
 
+class EditRejected(UserInputError):
+    """A Labs edit cannot be saved: ``validate`` errors (in :attr:`diagnostics`), nothing changed, a bad path."""
+
+    default_code = "E952"
+
+    def __init__(self, message: str, *, hint: str | None = None, diagnostics: list[Diagnostic] | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.diagnostics = diagnostics or []
+
+
+class BranchRefused(UserInputError):
+    """Labs would not create the branch: the name is not valid, or the branch exists (it never moves one)."""
+
+    default_code = "E951"
+
+
 # ---------------------------------------------------------------------------------------- configuration
 
 
@@ -383,6 +403,12 @@ class SyncError(PublishingError):
     default_code = "E820"
 
 
+class PushFailed(PublishingError):
+    """Pushing the branch Labs committed failed (the branch stays committed locally)."""
+
+    default_code = "E953"
+
+
 class GitHubError(PublishingError):
     """GitHub refused a request (permissions, a missing PR)."""
 
@@ -413,11 +439,14 @@ ERROR_CLASSES: dict[str, type[PromptshipError]] = {
         PiiBlockedError,
         MalformedMessageError,
         PromptNotFound,
+        EditRejected,
+        BranchRefused,
         CredentialError,
         LocalModelUnavailable,
         ModelCallFailed,
         CacheMissError,
         SyncError,
+        PushFailed,
         GitHubError,
         GitHubUnavailable,
         InternalError,

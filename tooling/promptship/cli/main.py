@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ci": ("ci:ci", "CI helpers: sticky PR comments."),
     "pii": ("pii:pii", "Scan text or files for personal data."),
     "gateway": ("gateway:gateway", "Run the OpenAI-compatible gateway."),
+    "labs": ("labs:labs", "Run Labs, the local web app: try, compare and edit prompts in a browser."),
 }
 
 

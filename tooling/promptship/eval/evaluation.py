@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,8 @@ class EvalRequest:
     concurrency: int = 8
     cache_mode: str = "use"
     show_progress: bool = False
+    #: Called with (done, total) after every finished sample (Labs' progress bar); replaces the terminal bar.
+    on_progress: Callable[[int, int], None] | None = None
 
 
 @dataclass
@@ -85,7 +87,7 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
             items=request.items,
             concurrency=request.concurrency,
             cache_mode=request.cache_mode,  # type: ignore[arg-type]
-            on_progress=progress,
+            on_progress=request.on_progress or progress,
         )
         runs = run_suites(repo, names, router, options, cache)
     misses = sum(1 for run in runs for s in run.samples if s.error and s.error.kind == "cache_miss")

@@ -170,6 +170,11 @@ def load_repo(root: str | Path = ".", ref: str | None = None) -> LoadResult:
     """Load the tree at ``root`` (working tree) or at git ``ref`` (read from objects, no checkout)."""
     root = Path(root).resolve()
     source: FileSource = GitSource(root, ref) if ref else WorktreeSource(root)
+    return load_source(root, source)
+
+
+def load_source(root: Path, source: FileSource) -> LoadResult:
+    """Load the tree ``source`` reads (e.g. a commit with edited files laid over it, as Labs validates)."""
     return _Loader(root, source, ParseCache(workdir(root) / "cache" / "parsed-yaml.json")).load()
 
 

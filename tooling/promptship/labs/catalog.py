@@ -1,0 +1,83 @@
+"""What the prompt pages show: prompts of the working tree, a file's git history, dataset items of a run."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import GitError
+from ..files.repo import LoadResult, PromptEntry, Repository, load_repo
+from ..files.schema.run import Run
+from .runstore import NotFound
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    date: str  # ISO 8601, committer date
+    author: str
+    subject: str
+
+
+def load_tree(root: Path) -> LoadResult:
+    """The working tree as ``validate`` reads it (diagnostics included; never raises for a file mistake)."""
+    return load_repo(root)
+
+
+def prompt_entry(repo: Repository, name: str) -> PromptEntry:
+    entry = repo.prompts.get(name)
+    if entry is None:
+        raise NotFound(f"no prompt {name!r}", hint="the prompts page lists them")
+    return entry
+
+
+def suites_of(repo: Repository, prompt: str) -> list[str]:
+    return sorted(name for name, entry in repo.suites.items() if entry.suite.prompt == prompt)
+
+
+def datasets_of(repo: Repository, prompt: str) -> list[str]:
+    """Datasets that feed ``prompt`` (by their sidecar's ``prompt`` or a suite using both)."""
+    names = {name for name, d in repo.datasets.items() if d.meta.prompt == prompt}
+    names |= {
+        e.suite.dataset for e in repo.suites.values() if e.suite.prompt == prompt and e.suite.dataset in repo.datasets
+    }
+    return sorted(names)
+
+
+def file_history(root: Path, path: str, limit: int = 30) -> list[Commit]:
+    """Commits that changed ``path`` (newest first, following renames); [] outside a git repository."""
+    done = subprocess.run(
+        ["git", "log", f"-n{limit}", "--follow", "--format=%H%x1f%cI%x1f%an%x1f%s", "--", path],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return []
+    commits = []
+    for line in done.stdout.splitlines():
+        parts = line.split("\x1f")
+        if len(parts) == 4:
+            commits.append(Commit(*parts))
+    return commits
+
+
+def run_items(root: Path, run: Run) -> dict[str, tuple[Any, Any]]:
+    """item id → (input, expected) of the run's dataset: at the run's commit when it is a clean one,
+    else in the working tree; {} when the dataset cannot be read."""
+    sha = run.git_sha
+    repo: Repository | None = None
+    if sha and not sha.endswith("-dirty"):
+        try:
+            repo = load_repo(root, sha).repo
+        except GitError:
+            repo = None
+    if repo is None or run.dataset not in repo.datasets:
+        repo = load_repo(root).repo
+    dataset = repo.datasets.get(run.dataset)
+    if dataset is None:
+        return {}
+    return {item.id: (item.input, item.expected) for item in dataset.items}
