@@ -140,7 +140,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def labs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabsServer]:
     """Labs (real uvicorn on loopback) over a scratch repository, models answered by the fake LLM."""
     import uvicorn
@@ -168,9 +168,10 @@ def labs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabsServer
             thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    """One headless chromium for the whole session."""
+    """One headless chromium for the Labs tests (closed after them: Playwright's sync API keeps an
+    event loop running on this thread while it lives, which other tests' ``asyncio.run`` refuses)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

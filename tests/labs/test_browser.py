@@ -42,7 +42,7 @@ def test_unknown_pages_say_what_is_missing(labs_server: LabsServer, page) -> Non
     response = page.goto(f"{labs_server.url}/prompts/nope")
     assert response is not None and response.status == 404
     assert "no prompt 'nope'" in page.locator("#error-message").inner_text()
-    response = page.goto(f"{labs_server.url}/runs/classify-000000000000")
+    response = page.goto(f"{labs_server.url}/runs/classify-000000000000-000000")
     assert response is not None and response.status == 404
 
 
@@ -95,7 +95,7 @@ def test_experiment_shows_live_progress_then_the_run_with_filters(labs_server: L
         if suite == "classify-terse":
             screenshot(page, "runs-experiment")
             page.click("#experiment-run")
-    page.wait_for_url(re.compile(r".*/runs/classify-terse-[0-9a-f]{12}$"))
+    page.wait_for_url(re.compile(r".*/runs/classify-terse-[0-9a-f]{12}-[0-9a-f]{6}$"))
     aggregates = page.locator("#aggregates").inner_text()
     assert "fast" in aggregates and "smart" in aggregates
     rows = page.locator("#samples tbody tr")

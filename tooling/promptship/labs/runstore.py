@@ -1,8 +1,9 @@
 """Stored run artifacts (the ones ``eval`` and ``diff`` write) with short, stable, URL-safe ids.
 
-A run lives at ``.promptship/runs/<suite-dir>/<fingerprint>.json``; its id is
-``<suite-dir>-<first 12 hex digits of the fingerprint>`` (e.g. ``review-sentiment-3fa2b1c4d5e6``),
-so a link to ``/runs/<id>`` keeps working as long as the artifact exists.
+A run lives at ``.promptship/runs/<suite-dir>/<fingerprint>.<selection key>[.interrupted].json``; its
+id is ``<suite-dir>-<12 hex digits of the fingerprint>-<6 of the selection key>`` plus
+``-interrupted`` for an interrupted run (e.g. ``review-sentiment-3fa2b1c4d5e6-9c01ab``), so a link to
+``/runs/<id>`` keeps working as long as the artifact exists.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from ..errors import UsageError
 from ..eval.runs import load_run, runs_dir
 from ..files.schema.run import Run
 
-ID_DIGITS = 12
-_ID = re.compile(r"^(?P<suite>[A-Za-z0-9_.\-]+)-(?P<prefix>[0-9a-f]{12})$")
+FINGERPRINT_DIGITS, SELECTION_DIGITS = 12, 6
+_ID = re.compile(r"^(?P<suite>[A-Za-z0-9_.\-]+)-(?P<prefix>[0-9a-f]{12})-[0-9a-f]{6}(-interrupted)?$")
 
 
 class NotFound(UsageError):
@@ -31,8 +32,9 @@ class StoredRun:
 
 
 def run_id(path: Path, run: Run) -> str:
-    """The id of the artifact at ``path`` (its folder name and fingerprint prefix)."""
-    return f"{path.parent.name}-{run.fingerprint.suite[:ID_DIGITS]}"
+    """The id of the artifact at ``path``: its folder, fingerprint and selection, and whether it is complete."""
+    fingerprint, selection = run.fingerprint.suite[:FINGERPRINT_DIGITS], run.selection.key[:SELECTION_DIGITS]
+    return f"{path.parent.name}-{fingerprint}-{selection}" + ("" if run.complete else "-interrupted")
 
 
 def list_runs(root: Path) -> list[StoredRun]:
@@ -53,8 +55,8 @@ def get_run(root: Path, run_id_text: str) -> StoredRun:
         folder = runs_dir(root) / match["suite"]
         for path in sorted(folder.glob(f"{match['prefix']}*.json")) if folder.is_dir() else []:
             run = load_run(path)
-            if run is not None:
-                return StoredRun(run_id(path, run), path, run)
+            if run is not None and run_id(path, run) == run_id_text:
+                return StoredRun(run_id_text, path, run)
     raise NotFound(f"no stored run {run_id_text!r}", hint="the runs page lists the stored runs")
 
 
