@@ -312,9 +312,7 @@ def test_results_tracked_by_git_are_refused(pr_repo: Path, fake_llm: FakeLLM, ru
     assert ok.code == 1 and ok.out.splitlines()[-1].startswith("❌ gate failed: summary"), "results outside are fine"
 
 
-def test_a_partial_run_on_main_is_never_reused_as_the_full_base(
-    pr_repo: Path, fake_llm: FakeLLM, run_cli
-) -> None:
+def test_a_partial_run_on_main_is_never_reused_as_the_full_base(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
     """`eval --items` on main stored 2 of 20 items; reusing it as the base hid a real regression."""
     git(pr_repo, "checkout", "-q", "main")
     partial = run_cli("--root", str(pr_repo), "eval", "summary", "--items", "summary-00,summary-01", "--quiet")

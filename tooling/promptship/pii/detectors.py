@@ -230,11 +230,20 @@ PERSONAL_PHONE_WORDS = any_of("고객", "주문자", "받는", "수령", "휴대
 _SERVICE = re.compile(r"(?<![\d\-.A-Za-z])(1[568]\d{2})(" + _DASH + r"| |\.)?(\d{4})(?![\d]|" + _DASH + r"\d)")
 
 
-def _business_context(text: str, start: int) -> bool:
-    """A business word in the clause before ``start`` and no personal word after it."""
+#: After a number: "… 은 가게 번호예요", "… 광주 매장입니다".
+_BUSINESS_AFTER = re.compile(
+    r"[ \t]?(?:[은는이가]|으로|로)?[ \t]?(?:[가-힣]{1,4} )?(?:가게|매장|업체|식당|사무실|본사|지점|대표)"
+)
+
+
+def _business_context(text: str, start: int, end: int | None = None) -> bool:
+    """A business word in the clause before ``start`` and no personal word after it, or a business word
+    naming the number right after ``end`` ("02-555-0000 은 가게 번호예요")."""
     window = _clause_before(text, start, 20)
     business = list(BUSINESS_PHONE_WORDS.finditer(window))
-    return bool(business) and PERSONAL_PHONE_WORDS.search(window, business[-1].end()) is None
+    if business and PERSONAL_PHONE_WORDS.search(window, business[-1].end()) is None:
+        return True
+    return end is not None and _BUSINESS_AFTER.match(text, end) is not None
 
 
 def detect_service_number(text: str) -> Iterator[Finding]:
@@ -261,7 +270,7 @@ def detect_phone(text: str) -> Iterator[Finding]:
         confidence = 0.95 if mobile or international else 0.85
         if not sep1 and not mobile:
             confidence -= 0.15  # bare landline digits are easily confused with ids
-        business = area == "80" or (not mobile and _business_context(text, start))
+        business = area == "80" or (not mobile and _business_context(text, start, m.end()))
         yield Finding(start, m.end(), "business_phone" if business else "phone", confidence)
 
 
@@ -359,8 +368,19 @@ _LICENSE_WORDS = any_of("면허")
 _LICENSE_PLAIN = re.compile(r"(?<!\d)(1[1-9]|2[0-8])(\d{10})(?!\d)")
 
 
+#: The older form with the region's name instead of its code ("서울 11-998877-21").
+_LICENSE_NAMED = re.compile(
+    r"(?<![가-힣])(?:서울|부산|경기|강원|충북|충남|전북|전남|경북|경남|제주|대구|인천|광주|대전|울산) ?"
+    r"(\d{2})(" + _DASH + r")\d{6}\2\d{2}(?![\d-])"
+)
+
+
 def detect_driver_license(text: str) -> Iterator[Finding]:
-    """Region code + 2-6-2 digits; 0.9 near 면허, else 0.75; unseparated digits only near 면허."""
+    """Region code (or region name: ``서울 11-…``) + 2-6-2 digits; 0.9 near 면허, else 0.75 (a region name
+    alone 0.85); unseparated digits only near 면허."""
+    for m in _LICENSE_NAMED.finditer(text):
+        licence_word = _near(text, m.start(), m.end(), _LICENSE_WORDS)
+        yield Finding(m.start(), m.end(), "driver_license", 0.9 if licence_word else 0.85)
     for m in _LICENSE.finditer(text):
         if not is_reference(text, m.start()):
             licence_word = _near(text, m.start(), m.end(), _LICENSE_WORDS)
@@ -376,10 +396,21 @@ _PASSPORT = re.compile(r"(?<![0-9A-Za-z])([MSRODG](?:\d{8}|\d{3}[A-Z]\d{4}))(?![
 _PASSPORT_WORDS = any_of("여권", "passport", "Passport", "PASSPORT")
 
 
+#: Any country's passport number right after 여권 / passport (``여권번호: C8842019``, ``여권 552901447``).
+_FOREIGN_PASSPORT = re.compile(r"(?<![0-9A-Za-z])([A-Z]{1,2}\d{7,8}|\d{9})(?![0-9A-Za-z])")
+
+
 def detect_passport(text: str) -> Iterator[Finding]:
+    """Korean passport numbers (M/S/R/O/D/G + 8 digits, or the 2021 form ``M123A4567``) near 여권 or
+    passport (0.9), and any country's (one or two letters and 7–8 digits, or 9 digits) right after it (0.85)."""
+    found = set()
     for m in _PASSPORT.finditer(text):
         if _near(text, m.start(), m.end(), _PASSPORT_WORDS, before=30):
+            found.add(m.start())
             yield Finding(m.start(), m.end(), "passport", 0.9)
+    for m in _FOREIGN_PASSPORT.finditer(text):
+        if m.start() not in found and _near(text, m.start(), m.end(), _PASSPORT_WORDS, before=14, after=0):
+            yield Finding(m.start(), m.end(), "passport", 0.85)
 
 
 # -- bank accounts ----------------------------------------------------------------------------------------------

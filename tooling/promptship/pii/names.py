@@ -33,6 +33,7 @@ from .words import (
     COPULA_LEADS,
     FOLLOWING_CUES,
     FOLLOWING_HONORIFICS,
+    LABEL_ENDINGS,
     HONORIFIC_CUES,
     NATIVE_NUMBERS,
     NOT_HONORIFICS,
@@ -46,6 +47,7 @@ from .words import (
     STOPWORDS,
     SURNAMES,
     TITLES,
+    UNIT_ENDINGS,
     UNITS,
     WORD_ENDINGS,
 )
@@ -69,14 +71,16 @@ _FOLLOWING = re.compile(
     + ")|(?P<honorific>"
     + "|".join(FOLLOWING_HONORIFICS)
     + ")|(?P<title>"
-    + "|".join(FOLLOWING_CUES)
+    + "|".join(map(re.escape, FOLLOWING_CUES))
     + ")|(?P<agent>"
     + "|".join(AGENT_CUES)
     + "))"
 )
 _PARTICLE = re.compile("(?:" + "|".join(PARTICLES) + ")$")
 #: A phone or bank account starting right after a bare name ("윤서아 010-…", "고아라 / 신한 110-…").
-_NUMBER_AFTER = re.compile(r"[ \t/,:|(]{0,3}(?:\+82|\(?0[1-9]\d|(?:" + "|".join(BANK_NAMES) + r")[가-힣]{0,4} ?\d)")
+_NUMBER_AFTER = re.compile(
+    r"[ \t/,:|(]{0,3}(?:\+82|\(?0[1-9]\d|\d{6} ?[-\u2013] ?[1-8]|(?:" + "|".join(BANK_NAMES) + r")[가-힣]{0,4} ?\d)"
+)
 #: Digits right before a name, then a space or an opening parenthesis ("…456789 김민수", "…5678(이정민)").
 _NUMBER_BEFORE = re.compile(r"\d[ \t]?[(/]?[ \t]?$")
 #: The end of a field after a name: end of text or line, or a closing parenthesis or separator.
@@ -105,9 +109,15 @@ def _fits_after(word: str, ending: str) -> bool:
     return ending in WORD_ENDINGS
 
 
+#: Label words are never names themselves ("임차인 이메일", "임대인 서명").
+_LABEL_WORDS = frozenset(cue for cue in PRECEDING_CUES if " " not in cue)
+#: Last syllables that are a particle or verb ending, not a given name's ("배정을", "선임의", "진료가").
+_ENDING_SYLLABLES = frozenset("을 를 의 에 가 로 와 과 됨 함 음 쳐 할 된 상 으".split())
+
+
 def _is_word(candidate: str) -> bool:
     """An ordinary word, or an ordinary word plus a particle or ending ("이름을", "조리중", "이번에")."""
-    if candidate in STOPWORDS or candidate in TITLES:
+    if candidate in STOPWORDS or candidate in TITLES or candidate in _LABEL_WORDS:
         return True
     return any(
         candidate[:k] in STOPWORDS and _fits_after(candidate[:k], candidate[k:]) for k in range(2, len(candidate))
@@ -172,9 +182,24 @@ def _beside_number(text: str, start: int, end: int) -> bool:
     return _NUMBER_BEFORE.search(text, max(0, start - 4), start) is not None
 
 
+_HAS_CAPITAL = re.compile("[A-Z][A-Za-z]{1,9} [A-Z]")
+_QUALIFIER = re.compile(r"\([^()\n]{1,12}\)$")
+
+
 def _labelled(text: str, start: int) -> bool:
-    """Does a label such as 예금주 or 받는 분 come right before ``start``?"""
-    return text[max(0, start - 10) : start].rstrip(" \t:：-").endswith(PRECEDING_CUES)
+    """Does a label come right before ``start``: a cue such as 예금주, 신청인 or 판사 (a qualifier such as
+    ``청구인(피보험자):`` allowed), any word ending like a person label before a colon (``수검자명:``),
+    or an organisational unit (``운영팀``, ``비서실``)?"""
+    window = text[max(0, start - 24) : start].rpartition("\n")[2]
+    stripped = window.rstrip(" \t")
+    colon = stripped.endswith((":", "："))
+    label = _QUALIFIER.sub("", stripped.rstrip(" \t:：-")).rstrip(" \t")
+    if label.endswith(PRECEDING_CUES):
+        return True
+    word = label.rpartition(" ")[2]
+    if colon and len(word) >= 2 and word.endswith(LABEL_ENDINGS):
+        return True
+    return not colon and len(word) >= 2 and word.endswith(UNIT_ENDINGS)
 
 
 def _run_with_cue(text: str, start: int, run: str, cue: re.Match[str]) -> Finding | None:
@@ -186,7 +211,7 @@ def _run_with_cue(text: str, start: int, run: str, cue: re.Match[str]) -> Findin
         ok, confidence = plausible_name(name) and lead, COPULA
     else:
         ok, confidence = plausible_name(name), LABELLED
-    if ok and (confidence == HONORIFIC or name[-1] not in PLACE_ENDINGS):
+    if ok and (confidence == HONORIFIC or (name[-1] not in PLACE_ENDINGS and name[-1] not in _ENDING_SYLLABLES)):
         return Finding(start, start + len(name), "person_name", confidence)
     return None
 
@@ -204,11 +229,70 @@ def _separate_cue(text: str, start: int, end: int, name: str, particle: str) -> 
         confidence = BARE
     else:
         return None
-    return confidence if plausible_name(name) and name[-1] not in PLACE_ENDINGS else None
+    weak_ending = name[-1] in PLACE_ENDINGS or name[-1] in _ENDING_SYLLABLES
+    return confidence if plausible_name(name) and not weak_ending else None
+
+
+#: Romanised Korean surnames (Revised Romanization and the common older spellings).
+ROMAN_SURNAMES = frozenset(
+    """
+Kim Gim Lee Yi Rhee Park Pak Bak Choi Choe Jung Jeong Chung Kang Gang Cho Jo Yoon Yun Jang Chang Lim Im Han Oh Seo Suh
+Shin Sin Kwon Gwon Hwang Ahn An Song Ryu Yoo Yu Jeon Jun Chun Hong Ko Go Moon Mun Yang Son Sohn Bae Baek Paik Heo Huh
+Nam Sim Shim Noh Roh No Ha Kwak Gwak Sung Seong Cha Joo Ju Woo Koo Ku Min Jin Na Ji Uhm Eom Chae Won Cheon Bang Gong
+Hyun Hyeon Ham Byun Byeon Yeom Yeo Choo Chu Do So Seok Sun Yeon Je Pyo Yuk Tak Bong Namgung Hwangbo Jegal Sunwoo Seonu
+Dokgo Sagong Seomun
+""".split()
+)
+#: Surnames that are also everyday English words: as a name they need a cue ("Do Not", "Go Home").
+_ROMAN_COMMON = frozenset(
+    "An Im Do So Go Ha Na No Ju Je Sun Song Moon Bang Gong Han Jin Min Won Ham Son Chu Ko Yu Ji".split()
+)
+_ROMAN_SYLLABLE = (
+    r"(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjkmnprstwy])?"
+    r"(?:yeo|you|yae|wae|wi|wo|we|wa|ae|eo|eu|oe|ui|ou|ya|yo|yu|ye|oo|ee|[aeiou])"
+    r"(?:ng|n|m|l|k|p|t)?"
+)
+_ROMAN_GIVEN = re.compile(f"(?i:{_ROMAN_SYLLABLE}(?:-?{_ROMAN_SYLLABLE})?)")
+_ROMAN_PAIR = re.compile(
+    r"(?<![A-Za-z])([A-Z][a-z]{1,6}|[A-Z]{2,7}) ([A-Z][a-z]{1,9}(?:-[a-z]{1,5})?|[A-Z]{2,10}(?:-[A-Z]{1,5})?)(?![A-Za-z])"
+)
+_ROMAN_LABEL = re.compile(
+    r"(?:Name|NAME|name|Passenger|PASSENGER|Contact person|Guest|Customer|Mr\.|Ms\.|Mrs\.|Dr\.|영문 ?이름|영문명|영문 성명"
+    r"|성명\(영문\)|영문)[ \t]*[:：]?[ \t]*$"
+)
+_ROMAN_HONORIFIC = re.compile(r"[ \t]?(?:님|씨|고객님|고객|회원님|\(인\)|\(서명\))")
+
+
+def _roman_given_ok(word: str) -> bool:
+    return _ROMAN_GIVEN.fullmatch(word) is not None and len(word.replace("-", "")) >= 3
+
+
+def detect_romanised_name(text: str) -> Iterator[Finding]:
+    """Romanised Korean names: a surname and a one- or two-syllable given name in either order
+    (``Kim Minsu``, ``Jihoon Choi``, ``LEE SEOYEON``, ``Hong Gil-dong``). A surname that is also an English
+    word (``Do``, ``So``, ``Go``…) needs a cue: a label before (``Name:``, ``영문 이름``, any Korean label) or
+    님/씨/고객님 after."""
+    for m in _ROMAN_PAIR.finditer(text):
+        first, second = m[1].capitalize(), m[2].capitalize()
+        if first in ROMAN_SURNAMES and _roman_given_ok(second):
+            surname = first
+        elif second in ROMAN_SURNAMES and _roman_given_ok(first) and first not in ROMAN_SURNAMES:
+            surname = second
+        else:
+            continue
+        before = text[max(0, m.start() - 24) : m.start()].rpartition("\n")[2]
+        cue = _ROMAN_LABEL.search(before) is not None or _labelled(text, m.start())
+        cue = cue or _ROMAN_HONORIFIC.match(text, m.end()) is not None
+        if cue:
+            yield Finding(m.start(), m.end(), "person_name", LABELLED)
+        elif surname not in _ROMAN_COMMON:
+            yield Finding(m.start(), m.end(), "person_name", BARE)
 
 
 def detect_person_name(text: str) -> Iterator[Finding]:
     """Names with a cue (see the module docstring), each span covering surname and given name only."""
+    if _HAS_CAPITAL.search(text) is not None:
+        yield from detect_romanised_name(text)
     for m in _NAME_RUN.finditer(text):
         run, start = m.group(), m.start()
         cue = _RUN_CUE.search(run, 2)

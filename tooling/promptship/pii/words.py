@@ -67,6 +67,7 @@ STOPWORDS = frozenset(
 정자동 정자로 성남 성남시 강남구 송파구 서초구 강서구 강동구 노원구 양천구 성북구 성동구 도봉구 은평구 구로구 용산구 마포구
 진주 진주시 전주 전주시 천안 천안시 안양 안양시 원주 원주시 제주 제주시 고양 고양시 남양주 하남 하남시 여의도 신림 신촌 홍대
 석촌 한강 한남 방배 서면 해운대 연수구 송도 송도동 장항동 일산 분당 분당구 용인 수지 구미 구리 오산 안산 안성 김포 김해 양산
+이메일 신분증 공무원 여러분 임직원 조합원 서귀포 유방암 차년도 진흥원 주미국 진료분 신고됨 소유의 이메일로
 육개장 육회 육수 육포 표시 표기 봉지 봉투 탁송 신라 황태 한라봉 진라면 오뎅 어묵 소주 맥주 우삼겹 차돌 차돌박이 고구마 감자
 """.split()
 )
@@ -113,7 +114,20 @@ HONORIFIC_CUES = (
 )
 #: Copula endings ("박지영입니다"): a name only at the start of a sentence or after a lead such as
 #: 안녕하세요 or 저는 (``COPULA_LEADS``), since any noun takes them (조리중입니다, 오천원인데요).
-COPULA_CUES = ("입니다", "이에요", "예요", "이고요", "인데요", "이라고", "라고", "이요")
+COPULA_CUES = (
+    "이었습니다",
+    "였습니다",
+    "이었어요",
+    "였어요",
+    "입니다",
+    "이에요",
+    "예요",
+    "이고요",
+    "인데요",
+    "이라고",
+    "라고",
+    "이요",
+)
 #: Particles that mark a person as the receiver ("박지영한테", "김민수에게").
 ANIMATE_CUES = ("한테서", "에게서", "한테", "에게", "께서", "께")
 #: Words right before a copula name ("안녕하세요 김민수입니다", "저 윤하늘인데요").
@@ -146,6 +160,35 @@ FOLLOWING_CUES = (
     "이름으로",
     "명의로",
     "앞으로",
+    "(인)",
+    "(서명)",
+    "(印)",
+    "배상",
+    "원장",
+    "본부장",
+    "사무관",
+    "주무관",
+    "조사관",
+    "수사관",
+    "교수",
+    "정교수",
+    "박사",
+    "변호사",
+    "간호사",
+    "책임",
+    "선임",
+    "수석",
+    "연구원",
+    "이사",
+    "상무",
+    "전무",
+    "부사장",
+    "회장",
+    "위원장",
+    "국장",
+    "경위",
+    "경사",
+    "서명",
 )
 #: Labels before a name ("예금주 박지영", "받는 분: 이서연").
 PRECEDING_CUES = (
@@ -183,7 +226,21 @@ PRECEDING_CUES = (
     "라이더",
     "저는",
     "제 이름은",
+    # roles and field labels in forms, letters, court and medical documents (신청인: 김영희, 판사 오승준)
+    *"""
+신청인 피신청인 진술인 신고인 민원인 청구인 제출자 작성자 작성 확인자 등록자 계약자 가입자 피보험자 수익자 소유자
+명의자 세대주 가구주 보호자 친권자 후견인 대리인 위임인 수임인 임대인 임차인 세입자 집주인 채무자 채권자 원고 피고
+피고인 증인 참고인 판사 재판장 검사 변호인 변호사 지점장 점장 점주 사장 대표이사 이사 감사 위원 위원장 간사 회장
+본부장 국장 과장 부장 팀장 실장 원장 사무관 주무관 조사관 수사관 경위 경사 경감 교수 지도교수 담임 담당 담당의
+처리담당 주치의 전문의 간호사 상담사 상담원 매니저 MD PD 배달원 운전자 근로자 환자 환자명 수검자 수검자명 지원자
+지원자명 후보자 후보자명 등록자명 회원 회원명 고객 전결 배우자 자녀 며느리 사위 아들 딸 부친 모친 남편 아내 면담자
+피면담자 관리자 책임자 발신 발신자 수신 수신자 참조 결재 승인자 검토자 서명 동의자 근무자 당사자 운전자명
+""".split(),
 )
+#: Last syllables of a field label that names a person when a colon follows it ("수검자명: 정해린", "운전자: 오세훈").
+LABEL_ENDINGS = ("인", "자", "명", "원", "장", "관", "사", "의", "주")
+#: Last syllables of an organisational unit right before a name ("운영팀 고민지", "비서실 정유미").
+UNIT_ENDINGS = ("팀", "비서실")
 #: After "김민수가" / "김민수는": words that make the run a person ("김민수가 대신 받을 거예요").
 AGENT_CUES = ("대신",)
 #: Copula forms that stand alone after a number ("01012345678901 이에요"): never a name there.
@@ -249,4 +306,4 @@ UNITS = (
     "줄",
 )
 #: Last syllables of places and shops ("강남구", "신촌점", "정자로", "김가네", "오봉집"): a weak cue never makes them names.
-PLACE_ENDINGS = frozenset("시 구 군 읍 면 로 길 역 점 관 네 집".split())
+PLACE_ENDINGS = frozenset("시 구 군 읍 면 로 길 역 점 관 네 집 실 팀 과 청 처".split())
