@@ -33,8 +33,8 @@ from .words import (
     COPULA_LEADS,
     FOLLOWING_CUES,
     FOLLOWING_HONORIFICS,
-    LABEL_ENDINGS,
     HONORIFIC_CUES,
+    LABEL_ENDINGS,
     NATIVE_NUMBERS,
     NOT_HONORIFICS,
     NUMBER_SYLLABLES,
@@ -43,6 +43,8 @@ from .words import (
     PLACE_ENDINGS,
     PRECEDING_CUES,
     ROLE_WORDS,
+    ROMAN_COMMON,
+    ROMAN_SURNAMES,
     SHORT_NAME_HONORIFICS,
     STOPWORDS,
     SURNAMES,
@@ -112,7 +114,9 @@ def _fits_after(word: str, ending: str) -> bool:
 #: Label words are never names themselves ("임차인 이메일", "임대인 서명").
 _LABEL_WORDS = frozenset(cue for cue in PRECEDING_CUES if " " not in cue)
 #: Last syllables that are a particle or verb ending, not a given name's ("배정을", "선임의", "진료가").
-_ENDING_SYLLABLES = frozenset("을 를 의 에 가 로 와 과 됨 함 음 쳐 할 된 상 으".split())
+_ENDING_SYLLABLES = frozenset(
+    ["을", "를", "의", "에", "가", "로", "와", "과", "됨", "함", "음", "쳐", "할", "된", "상", "으"]
+)
 
 
 def _is_word(candidate: str) -> bool:
@@ -233,20 +237,6 @@ def _separate_cue(text: str, start: int, end: int, name: str, particle: str) -> 
     return confidence if plausible_name(name) and not weak_ending else None
 
 
-#: Romanised Korean surnames (Revised Romanization and the common older spellings).
-ROMAN_SURNAMES = frozenset(
-    """
-Kim Gim Lee Yi Rhee Park Pak Bak Choi Choe Jung Jeong Chung Kang Gang Cho Jo Yoon Yun Jang Chang Lim Im Han Oh Seo Suh
-Shin Sin Kwon Gwon Hwang Ahn An Song Ryu Yoo Yu Jeon Jun Chun Hong Ko Go Moon Mun Yang Son Sohn Bae Baek Paik Heo Huh
-Nam Sim Shim Noh Roh No Ha Kwak Gwak Sung Seong Cha Joo Ju Woo Koo Ku Min Jin Na Ji Uhm Eom Chae Won Cheon Bang Gong
-Hyun Hyeon Ham Byun Byeon Yeom Yeo Choo Chu Do So Seok Sun Yeon Je Pyo Yuk Tak Bong Namgung Hwangbo Jegal Sunwoo Seonu
-Dokgo Sagong Seomun
-""".split()
-)
-#: Surnames that are also everyday English words: as a name they need a cue ("Do Not", "Go Home").
-_ROMAN_COMMON = frozenset(
-    "An Im Do So Go Ha Na No Ju Je Sun Song Moon Bang Gong Han Jin Min Won Ham Son Chu Ko Yu Ji".split()
-)
 _ROMAN_SYLLABLE = (
     r"(?:kk|tt|pp|ss|jj|ch|sh|[bcdghjkmnprstwy])?"
     r"(?:yeo|you|yae|wae|wi|wo|we|wa|ae|eo|eu|oe|ui|ou|ya|yo|yu|ye|oo|ee|[aeiou])"
@@ -254,11 +244,12 @@ _ROMAN_SYLLABLE = (
 )
 _ROMAN_GIVEN = re.compile(f"(?i:{_ROMAN_SYLLABLE}(?:-?{_ROMAN_SYLLABLE})?)")
 _ROMAN_PAIR = re.compile(
-    r"(?<![A-Za-z])([A-Z][a-z]{1,6}|[A-Z]{2,7}) ([A-Z][a-z]{1,9}(?:-[a-z]{1,5})?|[A-Z]{2,10}(?:-[A-Z]{1,5})?)(?![A-Za-z])"
+    r"(?<![A-Za-z])([A-Z][a-z]{1,6}|[A-Z]{2,7}) "
+    r"([A-Z][a-z]{1,9}(?:-[a-z]{1,5})?|[A-Z]{2,10}(?:-[A-Z]{1,5})?)(?![A-Za-z])"
 )
 _ROMAN_LABEL = re.compile(
-    r"(?:Name|NAME|name|Passenger|PASSENGER|Contact person|Guest|Customer|Mr\.|Ms\.|Mrs\.|Dr\.|영문 ?이름|영문명|영문 성명"
-    r"|성명\(영문\)|영문)[ \t]*[:：]?[ \t]*$"
+    r"(?:Name|NAME|name|Passenger|PASSENGER|Contact person|Guest|Customer|Mr\.|Ms\.|Mrs\.|Dr\."
+    r"|영문 ?이름|영문명|영문 성명|성명\(영문\)|영문)[ \t]*[:：]?[ \t]*$"
 )
 _ROMAN_HONORIFIC = re.compile(r"[ \t]?(?:님|씨|고객님|고객|회원님|\(인\)|\(서명\))")
 
@@ -285,7 +276,7 @@ def detect_romanised_name(text: str) -> Iterator[Finding]:
         cue = cue or _ROMAN_HONORIFIC.match(text, m.end()) is not None
         if cue:
             yield Finding(m.start(), m.end(), "person_name", LABELLED)
-        elif surname not in _ROMAN_COMMON:
+        elif surname not in ROMAN_COMMON:
             yield Finding(m.start(), m.end(), "person_name", BARE)
 
 

@@ -307,3 +307,18 @@ UNITS = (
 )
 #: Last syllables of places and shops ("강남구", "신촌점", "정자로", "김가네", "오봉집"): a weak cue never makes them names.
 PLACE_ENDINGS = frozenset("시 구 군 읍 면 로 길 역 점 관 네 집 실 팀 과 청 처".split())
+
+#: Romanised Korean surnames (Revised Romanization and the common older spellings).
+ROMAN_SURNAMES = frozenset(
+    """
+Kim Gim Lee Yi Rhee Park Pak Bak Choi Choe Jung Jeong Chung Kang Gang Cho Jo Yoon Yun Jang Chang
+Lim Im Han Oh Seo Suh Shin Sin Kwon Gwon Hwang Ahn An Song Ryu Yoo Yu Jeon Jun Chun Hong Ko Go Moon
+Mun Yang Son Sohn Bae Baek Paik Heo Huh Nam Sim Shim Noh Roh No Ha Kwak Gwak Sung Seong Cha Joo Ju
+Woo Koo Ku Min Jin Na Ji Uhm Eom Chae Won Cheon Bang Gong Hyun Hyeon Ham Byun Byeon Yeom Yeo Choo
+Chu Do So Seok Sun Yeon Je Pyo Yuk Tak Bong Namgung Hwangbo Jegal Sunwoo Seonu Dokgo Sagong Seomun
+""".split()  # noqa: SIM905
+)
+#: Surnames that are also everyday English words: as a name they need a cue ("Do Not", "Go Home").
+ROMAN_COMMON = frozenset(
+    "An Im Do So Go Ha Na No Ju Je Sun Song Moon Bang Gong Han Jin Min Won Ham Son Chu Ko Yu Ji".split()
+)  # noqa: SIM905
