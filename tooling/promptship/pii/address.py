@@ -112,10 +112,12 @@ _LOT = re.compile(
 )
 _UNIT = re.compile(r"(?<![\dA-Za-z])(?:(\d{1,4}|[가-하A-H])동 ?(\d{1,4})호|([가-힣A-Za-z0-9]{2,}) (\d{2,4})호)(?!\d)")
 #: What may follow a building or lot number without making it a count or a time.
-_NUMBER_UNIT = re.compile(
-    r" ?(?:번(?!지)|분|시(?!청)|원|개|명|살|배|권|장|잔|병|캔|대|곳|그릇|인분|마리|회|차(?!\d)"
+_UNITS = (
+    r"(?:번(?!지)|분|시(?!청)|원|개|명|살|배|권|장|잔|병|캔|대|곳|그릇|인분|마리|회|차(?!\d)"
     r"|박|일|월|년|초|만|천|층|%|m|km|kg|g)"
 )
+#: A unit attached to the number ("3시", "2번"), or after a space when no word goes on ("1500-6 원룸" is no unit).
+_NUMBER_UNIT = re.compile(_UNITS + "| " + _UNITS + "(?![가-힣])")
 _ROAD_NOT = frozenset(
     [
         "그대로",

@@ -15,6 +15,7 @@ reported below the default policy threshold (0.5) unless a keyword names the typ
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
@@ -530,7 +531,7 @@ _NUMERIC = (
     "phone",
     "bank_account",
 )
-_HANGUL = re.compile("[가-힣]")
+_ALL = frozenset(TYPES)
 _IP_HINT = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]::?[0-9A-Fa-f]{1,4}:")
 _ADDRESS_HINT = re.compile(r"[로길동리가] ?\d|\d ?호")
 
@@ -546,19 +547,32 @@ def _digit_lines(text: str, hint: re.Pattern[str] = _NINE_DIGITS) -> Iterator[tu
         match = hint.search(text, end)
 
 
-def _may_contain(name: str, text: str) -> bool:
-    """Cheap C-speed pre-checks that skip the non-numeric detectors which cannot match."""
-    if name == "passport":
-        return "여권" in text or "passport" in text.lower()
-    if name == "email":
-        return "@" in text
-    if name == "person_name":
-        return _HANGUL.search(text) is not None or " " in text
-    return True
-
-
+#: Cheap C-speed pre-checks that skip whole-text detectors which cannot match.
+_PRECHECKS: dict[str, re.Pattern[str]] = {
+    "email": re.compile("@"),
+    "person_name": re.compile("[가-힣]|[A-Z][A-Za-z]{1,9} [A-Z]"),
+    "service_number": re.compile(r"1[568]\d\d"),
+}
 #: Detectors that look only within a line, run only on the lines where their hint matches.
-_LINE_HINTS = {"address": _ADDRESS_HINT, "ip_address": _IP_HINT}
+_LINE_HINTS = {"address": _ADDRESS_HINT, "ip_address": _IP_HINT, "passport": re.compile("여권|(?i:passport)")}
+
+Detector = Callable[[str], Iterator[Finding]]
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(
+    wanted: frozenset[str],
+) -> tuple[
+    tuple[tuple[Detector, re.Pattern[str] | None], ...],
+    tuple[tuple[Detector, re.Pattern[str]], ...],
+    tuple[Detector, ...],
+]:
+    """The detectors to run for ``wanted`` types: (whole-text with their pre-check, line-hinted with their
+    hint, numeric)."""
+    run = [name for name, (_, yields) in DETECTORS.items() if wanted.intersection(yields)]
+    whole = tuple((DETECTORS[n][0], _PRECHECKS.get(n)) for n in run if n not in _NUMERIC and n not in _LINE_HINTS)
+    hinted = tuple((DETECTORS[n][0], _LINE_HINTS[n]) for n in run if n in _LINE_HINTS)
+    return whole, hinted, tuple(DETECTORS[n][0] for n in run if n in _NUMERIC)
 
 
 def _shifted(findings: Iterable[Finding], offset: int) -> list[Finding]:
@@ -579,25 +593,23 @@ def _inside_id(text: str, finding: Finding) -> bool:
 
 def _candidates(text: str, wanted: frozenset[str]) -> list[Finding]:
     """Every detector's findings of the wanted types, overlapping ones included."""
-    run = [name for name, (_, yields) in DETECTORS.items() if wanted.intersection(yields)]
-    numeric = [name for name in run if name in _NUMERIC]
-    whole = [name for name in run if name not in _NUMERIC and name not in _LINE_HINTS]
-    found = [f for name in whole if _may_contain(name, text) for f in DETECTORS[name][0](text)]
-    for name in (name for name in run if name in _LINE_HINTS):
-        for start, end in _digit_lines(text, _LINE_HINTS[name]):
-            found += _shifted(DETECTORS[name][0](text[start:end]), start)
+    whole, hinted, numeric = _plan(wanted)
+    found = [f for detector, check in whole if check is None or check.search(text) for f in detector(text)]
+    for detector, hint in hinted:
+        for start, end in _digit_lines(text, hint):
+            found += _shifted(detector(text[start:end]), start) if start or end < len(text) else detector(text)
     for start, end in _digit_lines(text) if numeric else ():
         if start == 0 and end == len(text):  # a one-line message: no slicing, no shifting
-            found += [f for name in numeric for f in DETECTORS[name][0](text) if not _inside_id(text, f)]
+            found += [f for detector in numeric for f in detector(text) if not _inside_id(text, f)]
             continue
         line = text[start:end]
-        for name in numeric:
+        for detector in numeric:
             found += [
                 Finding(f.start + start, f.end + start, f.type, f.confidence)
-                for f in DETECTORS[name][0](line)
+                for f in detector(line)
                 if not _inside_id(line, f)
             ]
-    return [f for f in found if f.type in wanted]
+    return found if wanted is _ALL else [f for f in found if f.type in wanted]
 
 
 def detect(text: str, types: Iterable[str] | None = None) -> list[Finding]:
@@ -606,7 +618,7 @@ def detect(text: str, types: Iterable[str] | None = None) -> list[Finding]:
     Full-width digits and punctuation (０１０－１２３４) are read as ASCII and Unicode spaces (U+3000, U+00A0,
     thin and zero-width spaces …) as a space; offsets are unchanged.
     """
-    wanted = frozenset(TYPES if types is None else types)
+    wanted = _ALL if types is None else frozenset(types)
     if _TO_ASCII_NEEDED.search(text) is not None:
         text = text.translate(_TO_ASCII)
     candidates = _candidates(text, wanted)

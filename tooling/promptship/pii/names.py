@@ -190,7 +190,11 @@ _HAS_CAPITAL = re.compile("[A-Z][A-Za-z]{1,9} [A-Z]")
 _QUALIFIER = re.compile(r"\([^()\n]{1,12}\)$")
 
 
-def _labelled(text: str, start: int) -> bool:
+#: How many names a label can head in a comma-separated list.
+_MAX_LISTED = 6
+
+
+def _labelled(text: str, start: int, depth: int = 0) -> bool:
     """Does a label come right before ``start``: a cue such as 예금주, 신청인 or 판사 (a qualifier such as
     ``청구인(피보험자):`` allowed), any word ending like a person label before a colon (``수검자명:``),
     or an organisational unit (``운영팀``, ``비서실``)?"""
@@ -203,6 +207,11 @@ def _labelled(text: str, start: int) -> bool:
     word = label.rpartition(" ")[2]
     if colon and len(word) >= 2 and word.endswith(LABEL_ENDINGS):
         return True
+    if stripped.endswith(",") and depth < _MAX_LISTED:  # "참석자: 권오성, 이다인, 표예진"
+        head = stripped[:-1].rstrip(" \t")
+        previous = head.rpartition(" ")[2]
+        first = start - len(window) + len(head) - len(previous)
+        return plausible_name(previous) and _labelled(text, first, depth + 1)
     return not colon and len(word) >= 2 and word.endswith(UNIT_ENDINGS)
 
 
