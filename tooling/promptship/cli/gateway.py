@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import click
 
@@ -13,16 +15,44 @@ from .main import root_of
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
 @click.option("--profile", default=None, help="Routing profile, e.g. offline.")
+@click.option(
+    "--allow-missing-credentials",
+    is_flag=True,
+    help="Start even when variables the routing policy names are not set (calls needing them fail).",
+)
+@click.option(
+    "--access-log",
+    default="-",
+    show_default=True,
+    help="Where to write the JSON-lines access log: a file, '-' for stderr, or 'off'.",
+)
+@click.option(
+    "--spend-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where spend is kept across restarts without REDIS_URL [default: .promptship/gateway-spend.json].",
+)
 @click.pass_context
-def gateway(ctx: click.Context, host: str, port: int, profile: str | None) -> int:
+def gateway(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    profile: str | None,
+    allow_missing_credentials: bool,
+    access_log: str,
+    spend_file: Path | None,
+) -> int:
     """Serve the OpenAI-compatible gateway (keys and budgets from policies/; REDIS_URL for shared counters)."""
     import uvicorn
 
+    from ..files.workdir import workdir
+    from ..runtime.gateway.access_log import json_lines
     from ..runtime.gateway.app import create_app
     from ..runtime.gateway.state import SHARED_PROJECT, KeyStore, counters_from_env
     from ..runtime.sdk import Client
 
-    client = Client(root_of(ctx), profile=profile)
+    root = root_of(ctx)
+    client = Client(root, profile=profile, require_credentials=not allow_missing_credentials)
     keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
     if not keys.digests:
         click.echo("warning: no gateway key digest is set; every request will be refused", err=True)
@@ -33,5 +63,22 @@ def gateway(ctx: click.Context, host: str, port: int, profile: str | None) -> in
             "requests with it will be refused",
             err=True,
         )
-    uvicorn.run(create_app(client, keys, counters_from_env(os.environ)), host=host, port=port, log_level="warning")
+    if not os.environ.get("REDIS_URL"):
+        spend_file = spend_file or workdir(root) / "gateway-spend.json"
+        if not os.access(spend_file.parent, os.W_OK):
+            click.echo(
+                f"warning: {spend_file.parent} is not writable: spend is kept in memory only and resets when "
+                "the gateway restarts (set REDIS_URL or --spend-file)",
+                err=True,
+            )
+            spend_file = None
+        else:
+            click.echo(f"spend is kept in {spend_file} (one gateway process; set REDIS_URL to share it)", err=True)
+    writer = None
+    if access_log == "-":
+        writer = json_lines(sys.stderr)
+    elif access_log != "off":
+        writer = json_lines(open(access_log, "a", encoding="utf-8"))  # noqa: SIM115 - open for the server's life
+    app = create_app(client, keys, counters_from_env(os.environ, spend_file), writer)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0

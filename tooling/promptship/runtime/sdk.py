@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import threading
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -25,16 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import CredentialError, UsageError
 from ..files.render import render_prompt
 from ..files.repo import Repository
 from ..files.schema import Prompt
 from ..files.schema.run import Attempt
 from ..files.validate import load_valid_repo
 from ..llm.loop_thread import LoopThread
-from ..llm.routing import Completion, ModelRouter
+from ..llm.routing import Completion, ModelRouter, required_env
 from ..pii.policy import PiiBlockedError, guard_messages
 from .prompt_store import ManagedPrompt, PromptNotFound, PromptStore, Source
+
+logger = logging.getLogger("promptship.runtime.sdk")
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ class Client:
         langfuse_backoff_s: float = 30.0,
         env: Mapping[str, str] | None = None,
         langfuse: bool = True,
+        require_credentials: bool = False,
     ) -> None:
         self.env = os.environ if env is None else env
         # A service reads prompts and policies only: a lint error in a dataset or suite must not stop it.
@@ -167,6 +172,46 @@ class Client:
             backoff_s=langfuse_backoff_s,
         )
         self._loop = LoopThread("promptship-client")
+        self._prepared: set[str] = set()
+        self._prepare_lock = threading.Lock()
+        self._report_missing_credentials(require_credentials)
+
+    def missing_credentials(self) -> dict[str, list[str]]:
+        """Environment variables (names) the routing policy needs but are not set → the aliases
+        that need them (directly or through a fallback); empty when every alias can be called."""
+        missing: dict[str, list[str]] = {}
+        for alias in self.router.aliases():
+            for name in required_env(self.router.policy, [alias]):
+                if not self.env.get(name):
+                    missing.setdefault(name, []).append(alias)
+        return missing
+
+    def _report_missing_credentials(self, require: bool) -> None:
+        """At start-up, name every variable that is not set: a warning (calls to the aliases that
+        need it fail with E801, nothing is sent to a default endpoint), or an error if ``require``."""
+        missing = self.missing_credentials()
+        if not missing:
+            return
+        described = "; ".join(f"{name} (for {', '.join(aliases)})" for name, aliases in missing.items())
+        if require:
+            raise CredentialError(
+                f"environment variable(s) not set: {described}",
+                code="E801",
+                hint="export them, or use a routing profile whose deployments need none (e.g. offline)",
+            )
+        logger.warning("promptship: environment variable(s) not set: %s; calls to those aliases will fail", described)
+
+    async def aprepare(self, alias: str) -> None:
+        """Make ``alias`` callable without blocking the event loop: if it (or a fallback) needs
+        LiteLLM, the import and Router build run once, on a worker thread."""
+        if alias not in self._prepared:
+            await asyncio.to_thread(self.prepare, [alias])
+
+    def prepare(self, aliases: Sequence[str]) -> None:
+        """Import LiteLLM and build the Router now if any of ``aliases`` needs it (thread-safe, once)."""
+        with self._prepare_lock:
+            self.router.prepare(aliases)
+            self._prepared.update(aliases)
 
     def _connect(self) -> Any:
         credentials = self.repo.policies.credentials
@@ -176,6 +221,9 @@ class Client:
             credentials.langfuse_host_env,
         )
         if not all(self.env.get(n) for n in names):
+            missing = [n for n in names if not self.env.get(n)]
+            if len(missing) < len(names):  # some set, some not: a mistake worth naming, not a choice
+                logger.warning("promptship: Langfuse is off because %s is not set", ", ".join(missing))
             return None  # files-only mode: prompts from Git, no tracing
         from langfuse import Langfuse
 
@@ -242,6 +290,7 @@ class Client:
         :class:`~promptship.llm.routing.ModelCallFailed` when every attempt failed.
         """
         call = await self._prepare(name, variables, label, images)
+        await self.aprepare(call.alias)
         completion = await self.router.complete(call.alias, call.messages, call.params)
         return call.finish(completion)
 
@@ -256,6 +305,7 @@ class Client:
         streamed.result  # the CompletionResult, once the stream is exhausted
         """
         call = await self._prepare(name, variables, label, images)
+        await self.aprepare(call.alias)
         events = self.router.stream(call.alias, call.messages, call.params)
         return StreamedCompletion(events, call.finish)
 

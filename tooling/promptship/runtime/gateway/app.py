@@ -25,9 +25,11 @@ from starlette.exceptions import HTTPException
 from ...errors import PromptshipError
 from ...llm.routing import Completion
 from ..sdk import Client, GuardedCall
+from .access_log import AccessLog
 from .errors import GatewayError, from_library, interrupted, logger, unexpected
 from .idempotency import Settlement, claim_or_wait, request_fingerprint
 from .requests import ChatRequest, ManagedRequest, parse_json, validated
+from .reservations import OutputEstimates
 from .state import SHARED_PROJECT, Counters, KeyStore
 
 Answer = Callable[[], Awaitable[tuple[dict[str, Any], float]]]
@@ -99,19 +101,43 @@ async def replay(body: dict[str, Any], include_usage: bool) -> AsyncIterator[str
     yield "data: [DONE]\n\n"
 
 
+def note(request: Request, **fields: Any) -> None:
+    """Record ``fields`` of this request for the access log (no-op without one)."""
+    access = getattr(request.state, "access", None)
+    if access is not None:
+        access.update(fields)
+
+
+def note_completion(request: Request, done: Completion, alias: str) -> None:
+    note(
+        request,
+        deployment=done.deployment,
+        fallback_used=done.alias if done.alias != alias else None,
+        prompt_tokens=done.prompt_tokens,
+        completion_tokens=done.completion_tokens,
+        cost_usd=done.cost_usd,
+        attempts=len(done.attempts),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """OpenAI-format answers for every error: ours, the library's, routing (404/405) and crashes."""
 
-    def answer(error: GatewayError) -> JSONResponse:
+    def answer(error: GatewayError, request: Request | None = None) -> JSONResponse:
+        if request is not None:
+            note(request, error=error.code or error.kind)
         return JSONResponse(error.body(), status_code=error.status)
 
     @app.exception_handler(GatewayError)
-    async def gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
-        return answer(exc)
+    async def gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+        return answer(exc, request)
 
     @app.exception_handler(PromptshipError)
     async def library_error(request: Request, exc: PromptshipError) -> JSONResponse:
-        return answer(from_library(exc, getattr(request.state, "alias", None)))
+        attempts = getattr(exc, "attempts", None)
+        if attempts is not None:
+            note(request, attempts=len(attempts))
+        return answer(from_library(exc, getattr(request.state, "alias", None)), request)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -121,21 +147,31 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"method {request.method} is not allowed on {request.url.path}"
         else:
             message = str(exc.detail)
-        return answer(GatewayError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None))
+        error = GatewayError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None)
+        return answer(error, request)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return answer(GatewayError(400, "the request is malformed", code="invalid_request"))
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return answer(GatewayError(400, "the request is malformed", code="invalid_request"), request)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:
-        return answer(unexpected(exc, request.method, request.url.path))
+        return answer(unexpected(exc, request.method, request.url.path), request)
 
 
-def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
+def create_app(
+    client: Client, keys: KeyStore, counters: Counters, access_log: Callable[[dict[str, Any]], None] | None = None
+) -> FastAPI:
+    """The gateway over ``client``; ``access_log`` receives one record per request (see ``access_log.py``)."""
+    warming: list[asyncio.Task[None]] = []
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # LiteLLM's import (~3 s) runs on a worker thread while the gateway already serves; a call
+        # that needs it before it is ready waits for it without blocking the event loop.
+        warming.append(asyncio.create_task(asyncio.to_thread(client.prepare, client.router.aliases())))
         yield
+        warming[0].cancel()
         await client.router.aclose()
         client.close()
         closing = getattr(counters, "aclose", None)
@@ -144,6 +180,8 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
 
     app = FastAPI(title="promptship gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     install_error_handlers(app)
+    if access_log is not None:
+        app.add_middleware(AccessLog, write=access_log)
     repo = client.repo
 
     def project_of(request: Request) -> str:
@@ -151,7 +189,20 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
         project = keys.project_of(header[7:]) if header.lower().startswith("bearer ") else None
         if project is None:
             raise GatewayError(401, "invalid gateway key", code="invalid_api_key")
+        note(request, project=project)
         return project
+
+    estimates = OutputEstimates()
+
+    def reservation(alias: str, messages: list[dict[str, Any]], params: dict[str, Any]) -> float:
+        """The cost ceiling held while a call runs: its request, and a realistic answer length."""
+        limit = params.get("max_completion_tokens") or params.get("max_tokens")
+        output = estimates.reserve(alias, int(limit) if limit else None)
+        return client.router.cost_ceiling(alias, messages, {"max_tokens": output})
+
+    def observed(request: Request, done: Completion, alias: str) -> None:
+        estimates.observe(alias, done.completion_tokens)
+        note_completion(request, done, alias)
 
     async def check_budget(project: str, settlement: Settlement, ceiling_usd: float) -> None:
         """Refuse when the month's spend, with the calls in flight, has reached the budget; else
@@ -204,6 +255,7 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                     code="idempotency_key_in_use",
                 )
             if claim.state == "done" and claim.response is not None:
+                note(request, replayed=True)
                 if open_stream is not None:
                     return StreamingResponse(
                         replay(claim.response, wants_usage(payload)), media_type="text/event-stream"
@@ -246,6 +298,11 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
     @app.get("/readyz")
     async def ready() -> Response:
         """Readiness: the shared counters (Redis, when configured) answer; else 503."""
+        if warming and not warming[0].done():
+            return JSONResponse({"status": "starting", "waiting_for": "litellm"}, status_code=503)
+        if warming and not warming[0].cancelled() and warming[0].exception() is not None:
+            logger.error("warming the model router failed", exc_info=warming[0].exception())
+            return JSONResponse({"status": "unavailable", "failed": "router"}, status_code=503)
         try:
             await asyncio.wait_for(counters.spent(SHARED_PROJECT), timeout=2.0)
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the cause goes to the log
@@ -264,6 +321,7 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                 404, f"model '{alias}' is not an alias of the routing policy", code="model_not_found", param="model"
             )
         request.state.alias = alias
+        note(request, alias=alias, stream=chat_request.streamed)
         params = chat_request.params(project)
         messages = chat_request.message_dicts()
 
@@ -280,16 +338,18 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                 "pii_masked": call.pii_masked,
                 "fallback_used": done.alias if done.alias != alias else None,
             }
+            observed(request, done, alias)
             return completion_body(alias, done, extra), done.cost_usd
 
         async def open_stream(settlement: Settlement) -> Response:
             call = guard()
-            return await stream(call, settlement, chat_request.include_usage)
+            return await stream(request, call, settlement, chat_request.include_usage)
 
-        ceiling = client.router.cost_ceiling(alias, messages, params)
+        await client.aprepare(alias)  # never imports LiteLLM on the event loop
+        ceiling = reservation(alias, messages, params)
         return await serve(request, project, payload, answer, ceiling, open_stream if chat_request.streamed else None)
 
-    async def stream(call: GuardedCall, settlement: Settlement, include_usage: bool) -> Response:
+    async def stream(request: Request, call: GuardedCall, settlement: Settlement, include_usage: bool) -> Response:
         """True streaming: pieces are forwarded as they arrive; a failure before the first piece is
         an ordinary error answer, one after it an ``error`` event; spend is charged at the end."""
         events = client.router.stream(call.alias, call.messages, call.params)
@@ -305,6 +365,7 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                     yield chunk(head, [{"index": 0, "delta": {"content": event}, "finish_reason": None}])
                     event = await anext(events)
                 call.finish(event)
+                observed(request, event, call.alias)
                 final = {**completion_body(call.alias, event, {}), "id": head["id"]}
                 final["created"] = head["created"]
                 await settlement.settle(final, event.cost_usd)
@@ -313,7 +374,9 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
                     yield chunk(head, [], usage=final["usage"])
                 yield "data: [DONE]\n\n"
             except PromptshipError as exc:
-                yield f"data: {json.dumps(interrupted(exc, call.alias).body())}\n\n"
+                error = interrupted(exc, call.alias)
+                note(request, error=error.code, attempts=len(getattr(exc, "attempts", ())))
+                yield f"data: {json.dumps(error.body())}\n\n"
             finally:
                 await settlement.abandon()
                 closing = getattr(events, "aclose", None)
@@ -328,9 +391,20 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
         payload = parse_json(await request.body())
         managed_request = validated(payload, ManagedRequest)
         request.state.alias = name
+        note(request, alias=name, stream=False)
 
         async def answer() -> tuple[dict[str, Any], float]:
             done = await client.acomplete(name, managed_request.variables, label=managed_request.label)
+            estimates.observe(done.model_alias, done.completion_tokens)
+            note(
+                request,
+                deployment=done.deployment,
+                fallback_used=done.fallback_used,
+                prompt_tokens=done.prompt_tokens,
+                completion_tokens=done.completion_tokens,
+                cost_usd=done.cost_usd,
+                attempts=done.attempts,
+            )
             extra = {
                 "deployment": done.deployment,
                 "cost_usd": done.cost_usd,
@@ -345,7 +419,7 @@ def create_app(client: Client, keys: KeyStore, counters: Counters) -> FastAPI:
         variables = json.dumps(managed_request.variables, ensure_ascii=False)
         rough = "".join(source for _, source in prompt.templates()) + variables
         params = prompt.params.model_dump(exclude_none=True)
-        ceiling = client.router.cost_ceiling(prompt.model, [{"role": "user", "content": rough}], params)
+        ceiling = reservation(prompt.model, [{"role": "user", "content": rough}], params)
         return await serve(request, project, payload, answer, ceiling)
 
     return app

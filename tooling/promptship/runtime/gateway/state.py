@@ -16,12 +16,15 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from ...errors import UsageError
 from ...files.schema import CredentialsPolicy
 
 #: The project the PoC shared gateway key is charged to (see :class:`KeyStore`).
@@ -109,12 +112,34 @@ class Counters(Protocol):
 
 
 class MemoryCounters:
-    """Counters for one gateway process."""
+    """Counters for one gateway process.
 
-    def __init__(self) -> None:
+    ``spend_file``: where the month's spend is kept across restarts (JSON, rewritten atomically at
+    most once per ``flush_interval_s`` and at :meth:`aclose`); without one, spend resets when the
+    process ends. Calls in flight hold their reservation in the spend, so a crash over-counts them,
+    never under-counts. Expired idempotency records are dropped every ``sweep_interval_s``.
+    """
+
+    def __init__(
+        self,
+        spend_file: Path | None = None,
+        *,
+        flush_interval_s: float = 1.0,
+        sweep_interval_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = threading.Lock()
         self._spend: dict[str, float] = {}
         self._records: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._clock = clock
+        self._spend_file = spend_file
+        self._flush_interval_s = flush_interval_s
+        self._flushed_at = clock()
+        self._dirty = False
+        self._sweep_interval_s = sweep_interval_s
+        self._next_sweep = clock() + sweep_interval_s
+        if spend_file is not None and spend_file.exists():
+            self._spend = read_spend_file(spend_file)
 
     async def spent(self, project: str) -> float:
         with self._lock:
@@ -124,25 +149,79 @@ class MemoryCounters:
         with self._lock:
             key = f"{project}:{month()}"
             self._spend[key] = self._spend.get(key, 0.0) + usd
-            return self._spend[key]
+            total = self._spend[key]
+            self._dirty = True
+            due = self._spend_file is not None and self._clock() - self._flushed_at >= self._flush_interval_s
+        if due:
+            self.flush()
+        return total
+
+    def flush(self) -> None:
+        """Write the spend file now (when there is one and something changed)."""
+        if self._spend_file is None:
+            return
+        with self._lock:
+            if not self._dirty:
+                return
+            snapshot, self._dirty, self._flushed_at = dict(self._spend), False, self._clock()
+        write_spend_file(self._spend_file, snapshot)
 
     async def claim(self, key: str, fingerprint: str, pending_ttl_s: int) -> Claim:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
+            self._sweep(now)
             entry = self._records.get(key)
             if entry is None or entry[0] <= now:
                 self._records[key] = (now + pending_ttl_s, {"state": "pending", "fingerprint": fingerprint})
                 return Claim("owner")
             return _claim_of(entry[1], fingerprint)
 
+    def _sweep(self, now: float) -> None:
+        """Drop expired idempotency records (called under the lock)."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self._sweep_interval_s
+        for key in [key for key, (expires, _) in self._records.items() if expires <= now]:
+            del self._records[key]
+
+    def record_count(self) -> int:
+        """How many idempotency records (pending or answered) are held."""
+        with self._lock:
+            return len(self._records)
+
     async def store(self, key: str, fingerprint: str, response: dict[str, Any], ttl_s: int) -> None:
         record = {"state": "done", "fingerprint": fingerprint, "response": response}
         with self._lock:
-            self._records[key] = (time.monotonic() + ttl_s, record)
+            self._records[key] = (self._clock() + ttl_s, record)
 
     async def release(self, key: str) -> None:
         with self._lock:
             self._records.pop(key, None)
+
+    async def aclose(self) -> None:
+        self.flush()
+
+
+def read_spend_file(path: Path) -> dict[str, float]:
+    """``{"project:YYYY-MM": usd}`` from a spend file; an unreadable file is an error naming it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        spend = {str(k): float(v) for k, v in data["spend"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"{path}: the gateway's spend file cannot be read ({type(exc).__name__})",
+            hint="restore it from a backup, or delete it to start this month's spend from zero",
+        ) from None
+    current = month()
+    return {key: usd for key, usd in spend.items() if key.rsplit(":", 1)[-1] >= current}
+
+
+def write_spend_file(path: Path, spend: Mapping[str, float]) -> None:
+    """Replace ``path`` atomically (a crash leaves the old or the new file, never half of one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps({"version": 1, "spend": dict(spend)}, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, path)
 
 
 class RedisCounters:
@@ -188,6 +267,7 @@ class RedisCounters:
         await self._redis.aclose()
 
 
-def counters_from_env(env: Mapping[str, str]) -> Counters:
+def counters_from_env(env: Mapping[str, str], spend_file: Path | None = None) -> Counters:
+    """Redis counters when ``REDIS_URL`` is set, else this process's, with spend kept in ``spend_file``."""
     url = env.get("REDIS_URL")
-    return RedisCounters(url) if url else MemoryCounters()
+    return RedisCounters(url) if url else MemoryCounters(spend_file)
