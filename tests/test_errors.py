@@ -32,7 +32,9 @@ CATEGORY_CLASSES = {
     Category.INTERNAL: InternalError,
 }
 #: ``SomeError(`` … ``code="E123"`` within one call (the nearest class name before the code).
-RAISE = re.compile(r"\b([A-Z]\w*(?:Error|Failed|Unavailable|Invalid|NotFound))\((?:(?!\b[A-Z]\w*\().)*?code=\"(E\d{3})\"", re.S)
+RAISE = re.compile(
+    r"\b([A-Z]\w*(?:Error|Failed|Unavailable|Invalid|NotFound))\((?:(?!\b[A-Z]\w*\().)*?code=\"(E\d{3})\"", re.S
+)
 
 
 def _raised_in_source() -> set[tuple[str, str]]:

@@ -4,6 +4,8 @@
   ``/openai/deployments/{deployment}/chat/completions``, and ``GET /v1/models``.
 - Deterministic replies from a rule table keyed on the prompt text (first matching rule wins), so a
   test can make one prompt version measurably better than another.
+- ``POST /v1/embeddings`` (and the Azure path): deterministic unit vectors (``fake_embedding``), floats
+  or base64, with usage.
 - Fault injection per model: latency and jitter, 500s, 429s with ``Retry-After``, hangs past the
   client's timeout, and content-filter refusals in each vendor's error shape:
   Azure OpenAI ``content_filter`` (HTTP 400, the body Azure documents for prompt filtering, and a 200
@@ -27,9 +29,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
 import json
 import random
 import re
+import struct
 import threading
 import time
 from collections import Counter
@@ -99,6 +104,14 @@ def prompt_text(body: dict[str, Any]) -> str:
         elif isinstance(content, list):
             parts.extend(p.get("text", "") for p in content if isinstance(p, dict))
     return "\n".join(parts)
+
+
+def fake_embedding(text: str, dimensions: int = 8) -> list[float]:
+    """A deterministic unit vector for ``text`` (from its sha256), so tests can compare answers."""
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [digest[i % len(digest)] - 127.5 for i in range(dimensions)]
+    norm = sum(v * v for v in raw) ** 0.5 or 1.0
+    return [round(v / norm, 6) for v in raw]
 
 
 def count_tokens(text: str) -> int:
@@ -197,6 +210,9 @@ class FakeLLM:
         app.router.add_post("/chat/completions", self._chat)
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/embeddings", self._embeddings)
+        app.router.add_post("/openai/deployments/{deployment}/embeddings", self._embeddings)
 
     def start(self) -> FakeLLM:
         self._server.start()
@@ -259,6 +275,47 @@ class FakeLLM:
                 "object": "list",
                 "data": [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in names],
             }
+        )
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """``POST /v1/embeddings``: a deterministic unit vector per input (``dimensions``, default 8),
+        as floats or base64 float32 (``encoding_format``); the same fault knobs as chat."""
+        body = await request.json()
+        model = request.match_info.get("deployment") or str(body.get("model", ""))
+        inputs = body.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        texts = [text if isinstance(text, str) else json.dumps(text) for text in inputs]
+        outcome, latency = self._decide(model, "\n".join(texts))
+        with self._lock:
+            self.counts[(model, outcome)] += 1
+            self.journal.append(
+                Received(
+                    model,
+                    [{"role": "user", "content": text} for text in texts],
+                    {k: v for k, v in body.items() if k not in ("input", "model")},
+                    request.path,
+                    "Authorization" in request.headers or "api-key" in request.headers,
+                    outcome,
+                )
+            )
+        if latency:
+            await asyncio.sleep(latency)
+        if outcome != "ok":
+            status = 429 if outcome == "429" else 500
+            return web.json_response(
+                {"error": {"message": f"injected {outcome}", "type": "server_error"}}, status=status
+            )
+        dimensions = int(body.get("dimensions") or 8)
+        data = []
+        for index, text in enumerate(texts):
+            vector = fake_embedding(text, dimensions)
+            encoded: Any = vector
+            if body.get("encoding_format") == "base64":
+                encoded = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        tokens = sum(count_tokens(text) for text in texts)
+        return web.json_response(
+            {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
         )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:

@@ -354,6 +354,12 @@ CASES: list[tuple[str, dict[str, str | bytes | None], str, str]] = [
         "E402",
     ),
     (
+        "prompt-on-embedding-alias",
+        {"policies/routing.yaml": ROUTING.replace("  fast:\n", "  fast:\n    kind: embedding\n")},
+        "prompts/p.yaml:2:1",
+        "E407",
+    ),
+    (
         "literal-api-key-param",
         {
             "policies/routing.yaml": ROUTING.replace(

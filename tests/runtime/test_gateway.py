@@ -496,7 +496,9 @@ def test_a_missing_credential_is_the_gateways_fault_not_the_clients(
 
     monkeypatch.delenv("FAKE_LLM_KEY")
     client = Client(repo, langfuse=False)
-    with RunningGateway(create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ), MemoryCounters())) as running:
+    with RunningGateway(
+        create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ), MemoryCounters())
+    ) as running:
         body = {"model": "primary", "messages": [{"role": "user", "content": "Review: good"}]}
         response = post(running, "/v1/chat/completions", json.dumps(body).encode())
     message = assert_openai_error(response, 500, "E801")

@@ -79,6 +79,7 @@ _U, _C, _P, _X, _I = (
     Category.INTERNAL,
 )
 
+
 def _diagnostic(code: str, name: str, category: Category, raised_by: str | None = None) -> Code:
     return Code(code, name, category, raised_by, diagnostic=True)
 
@@ -118,6 +119,7 @@ _ROWS = [
     _diagnostic("E404", "profile-unknown-alias", _U),
     _diagnostic("E405", "missing-routing-policy", _U),
     _diagnostic("E406", "project-without-budget", _U),
+    _diagnostic("E407", "alias-kind-mismatch", _U),
     _diagnostic("E501", "literal-secret", _U),
     _diagnostic("E601", "pii-in-file", _U),
     # Command errors.

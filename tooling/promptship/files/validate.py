@@ -17,6 +17,7 @@ from ..eval.evaluators import registry
 from ..llm.pricing import known_model
 from .render import known_names, parse_template, template_names, template_variables
 from .repo import DatasetEntry, LoadResult, PromptEntry, Repository, SourceText, SuiteEntry, load_repo
+from .schema import RoutingPolicy
 from .schema.errors import diagnostics_from_validation
 from .secrets import find_secrets
 
@@ -139,6 +140,8 @@ def check_prompt(entry: PromptEntry, repo: Repository) -> Iterator[Diagnostic]:
             f"model alias '{prompt.model}' is not in policies/routing.yaml",
             f"known aliases: {', '.join(routing.aliases)}",
         )
+    elif routing is not None and routing.aliases[prompt.model].kind != "chat":
+        yield _at(src, ["model"], "E407", *_not_chat(routing, prompt.model))
 
 
 def check_dataset(dataset: DatasetEntry, repo: Repository) -> Iterator[Diagnostic]:
@@ -227,6 +230,8 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
                     f"unknown model alias '{alias}'",
                     f"known aliases: {', '.join(routing.aliases)}",
                 )
+            elif routing.aliases[alias].kind != "chat":
+                yield _at(src, ["models", index], "E407", *_not_chat(routing, alias))
     evaluators = registry()
     for index, spec in enumerate(suite.evaluators):
         definition = evaluators.get(spec.type)
@@ -300,6 +305,8 @@ def _check_evaluator_refs(src: SourceText, index: int, params: object, repo: Rep
             f"unknown judge alias '{judge}'",
             f"known aliases: {', '.join(routing.aliases)}",
         )
+    elif judge is not None and routing is not None and routing.aliases[judge].kind != "chat":
+        yield _at(src, ["evaluators", index, "params", "judge"], "E407", *_not_chat(routing, judge))
     module_path = getattr(params, "module_path", None)
     if module_path is not None:
         problem = _scorer_problem(repo.scorer_source(module_path), module_path, params.function_name)  # type: ignore[attr-defined]
@@ -394,6 +401,14 @@ def check_routing(repo: Repository) -> Iterator[Diagnostic]:
                         f"alias '{alias}' falls back to unknown alias '{target}'",
                         f"known aliases: {', '.join(routing.aliases)}",
                     )
+                elif routing.aliases[target].kind != policy.kind:
+                    yield _at(
+                        src,
+                        ["aliases", alias, field, index],
+                        "E407",
+                        f"{policy.kind} alias '{alias}' falls back to {routing.aliases[target].kind} alias '{target}'",
+                        f"fall back to another {policy.kind} alias",
+                    )
         for index, deployment in enumerate(policy.deployments):
             if deployment.pricing is None and not known_model(deployment.model):
                 yield _at(
@@ -422,6 +437,13 @@ def check_routing(repo: Repository) -> Iterator[Diagnostic]:
                     f"profile '{name}' remaps unknown alias '{alias}'",
                     f"known aliases: {', '.join(routing.aliases)}",
                 )
+
+
+def _not_chat(routing: RoutingPolicy, alias: str) -> tuple[str, str]:
+    """Message and hint for a chat use of an embedding alias."""
+    chat = [name for name, policy in routing.aliases.items() if policy.kind == "chat"]
+    hint = f"chat aliases: {', '.join(chat)}" if chat else "add a chat alias to policies/routing.yaml"
+    return f"model alias '{alias}' is an embedding alias (kind: embedding)", hint
 
 
 def find_fallback_cycle(graph: dict[str, list[str]]) -> list[str] | None:

@@ -82,6 +82,11 @@ class AliasPolicy(Model):
     """What a prompt's ``model:`` alias resolves to."""
 
     description: str | None = None
+    kind: Literal["chat", "embedding"] = Field(
+        default="chat",
+        description="What the alias answers: chat completions (prompts, suites, /v1/chat/completions) "
+        "or embeddings (/v1/embeddings).",
+    )
     deployments: Annotated[list[Deployment], Field(min_length=1)]
     strategy: Strategy = "simple-shuffle"
     retries: Annotated[int, Field(ge=0, le=10)] = 2
