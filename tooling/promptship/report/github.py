@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 
 from ..errors import CredentialError, GitHubError, GitHubUnavailable, UsageError
+from ..llm import retry
+from ..llm.retry import Action, ErrorClass, backoff, decide
 
 COMMENT_LIMIT = 65_536
 DEFAULT_API = "https://api.github.com"
@@ -43,6 +45,15 @@ class RetryPolicy:
     cap_s: float = 60.0
     #: Total time allowed for waiting across retries of one request.
     budget_s: float = 180.0
+
+    def policy(self, attempts: int | None = None) -> retry.RetryPolicy:
+        """These settings for ``llm.retry.decide`` (GitHub's Retry-After is honoured uncapped)."""
+        return retry.RetryPolicy(
+            attempts=attempts or self.attempts,
+            backoff_base_s=self.base_s,
+            backoff_cap_s=self.cap_s,
+            budget_s=self.budget_s,
+        )
 
 
 class GitHubClient:
@@ -70,8 +81,8 @@ class GitHubClient:
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, "***") if self._token else text
 
-    def _wait_for(self, response: httpx.Response, attempt: int) -> float | None:
-        """Seconds to wait before retrying, or None when the response is final."""
+    def _needs_retry(self, response: httpx.Response) -> tuple[bool, float | None]:
+        """Whether the answer is not final (5xx, a secondary rate limit), and the wait GitHub named."""
         status = response.status_code
         headers = response.headers
         secondary = status in (403, 429) and (
@@ -80,22 +91,18 @@ class GitHubClient:
             or "rate limit" in response.text.lower()
         )
         if not (status >= 500 or secondary):
-            return None
+            return False, None
         if "retry-after" in headers:
             try:
-                return float(headers["retry-after"])
+                return True, float(headers["retry-after"])
             except ValueError:
                 pass
         if headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
-            return max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
-        return self.backoff(attempt) * (0.5 + random.random() / 2)  # noqa: S311
-
-    def backoff(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (0-based) when GitHub named no time."""
-        return min(self.retry.cap_s, self.retry.base_s * 2**attempt)
+            return True, max(0.0, float(headers["x-ratelimit-reset"]) - time.time())
+        return True, None
 
     def request(self, method: str, url: str, *, retries: bool = True, **kwargs: Any) -> httpx.Response:
-        """Send one request; retry 5xx, secondary rate limits and network errors with backoff.
+        """Send one request; retry 5xx, secondary rate limits and network errors as ``llm.retry.decide`` says.
 
         With ``retries=False`` the request is sent once. Raises :class:`GitHubUnavailable` when no final
         answer came, :class:`GitHubError` on any other non-2xx answer.
@@ -106,30 +113,33 @@ class GitHubClient:
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": "promptship",
         }
-        attempts = self.retry.attempts if retries else 1
+        policy = self.retry.policy(attempts=None if retries else 1)
         waited = 0.0
-        for attempt in range(attempts):
+        attempt = 0
+        while True:
+            attempt += 1
+            jitter = 1.0
             try:
                 response = self._client.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
-                delay = self.backoff(attempt)
-                failure = GitHubUnavailable(
-                    f"cannot reach GitHub: {type(exc).__name__}",
-                    hint="check the network and --api-url",
-                    retry_after=delay,
-                )
+                named: float | None = None
+                failure_message, hint = f"cannot reach GitHub: {type(exc).__name__}", "check the network and --api-url"
             else:
-                wait = self._wait_for(response, attempt)
-                if wait is None:
+                transient, named = self._needs_retry(response)
+                if not transient:
                     return self._checked(response)
-                delay, error = wait, self._error(response)
+                error = self._error(response)
+                failure_message = error.message
                 hint = "GitHub is rate-limiting this token; retry later" if response.status_code < 500 else error.hint
-                failure = GitHubUnavailable(error.message, hint=hint or "", retry_after=delay)
-            if attempt + 1 == attempts or waited + delay > self.retry.budget_s:
-                raise failure
-            self.sleep(delay)
-            waited += delay
-        raise AssertionError("unreachable")  # pragma: no cover
+                jitter = 0.5 + random.random() / 2  # noqa: S311
+            decision = decide(
+                policy, attempt=attempt, error=ErrorClass.TRANSIENT, retry_after_s=named, waited_s=waited, jitter=jitter
+            )
+            if decision.action is not Action.RETRY:
+                delay = named if named is not None else backoff(policy, attempt, jitter)
+                raise GitHubUnavailable(failure_message, hint=hint or "", retry_after=delay)
+            self.sleep(decision.wait_s)
+            waited += decision.wait_s
 
     def paginate(self, url: str) -> list[dict[str, Any]]:
         """Every element of a list endpoint, following ``Link: rel="next"``."""
@@ -286,9 +296,12 @@ def post_sticky_comment(
                 "POST", f"{github.api_url}/repos/{repo}/issues/{pr}/comments", json={"body": body}, retries=False
             )
         except GitHubUnavailable as exc:
-            if attempt + 1 == github.retry.attempts:
+            decision = decide(
+                github.retry.policy(), attempt=attempt + 1, error=ErrorClass.TRANSIENT, retry_after_s=exc.retry_after
+            )
+            if decision.action is not Action.RETRY:
                 raise
-            github.sleep(exc.retry_after)
+            github.sleep(decision.wait_s)
             continue
         data = created.json()
         return CommentResult("created", data["id"], data["html_url"])

@@ -10,6 +10,7 @@ from typing import Any
 
 from ...errors import CredentialError, SyncError
 from ...files.repo import Repository
+from ...llm.retry import Action, ErrorClass, RetryPolicy, decide
 from .desired import (
     DesiredItem,
     DesiredPrompt,
@@ -85,8 +86,11 @@ class LangfuseStore:
         before each retry it is asked whether the previous attempt took effect after all (its
         response was lost), and if so nothing is sent again. Persistent failure: :class:`SyncError`.
         """
-        for attempt in range(self.attempts):
-            if attempt and landed is not None and landed():
+        policy = RetryPolicy(attempts=self.attempts, backoff_base_s=self.backoff_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            if attempt > 1 and landed is not None and landed():
                 self.writes += 1
                 return None
             try:
@@ -96,18 +100,19 @@ class LangfuseStore:
                 return result
             except Exception as exc:  # noqa: BLE001 - classified below
                 status = getattr(exc, "status_code", None)
-                transient = status is None or status >= 500 or status == 429
                 if status == 404 and not write:
                     return None
-                if not transient or attempt + 1 == self.attempts:
+                transient = status is None or status >= 500 or status == 429
+                error = ErrorClass.TRANSIENT if transient else ErrorClass.INVALID
+                decision = decide(policy, attempt=attempt, error=error)
+                if decision.action is not Action.RETRY:
                     message = str(getattr(exc, "body", "") or exc).replace(self._secret, "***")[:300]
                     raise SyncError(
                         f"Langfuse {what} failed ({status or type(exc).__name__}): {message}",
                         code="E820",
                         hint="check LANGFUSE_HOST and keys; rerun: sync converges",
                     ) from None
-                self.sleep(self.backoff_s * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+                self.sleep(decision.wait_s)
 
     @staticmethod
     def _quoted(name: str) -> str:

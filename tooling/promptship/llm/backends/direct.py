@@ -1,15 +1,15 @@
-"""The direct path for OpenAI-compatible deployments (``openai/…``, ``azure/…``).
+"""The direct HTTP backend for OpenAI-compatible deployments (``openai/…``, ``azure/…``).
 
 An alias with a single OpenAI or Azure OpenAI deployment needs none of the LiteLLM Router's choices
 (no load balancing, no cooldowns), so its requests go straight to the documented REST endpoint over
 one pooled aiohttp session per event loop. Measured on this project's bench (2 cores), LiteLLM costs
 ~7–9 ms of CPU per call and the official ``openai`` client ~3.5 ms (request-model transforms and its
 connection pool), which cap one process at 110–280 calls/s; this path costs well under 1 ms.
-Retries, fallbacks, content-filter routing, pricing and attempt records are the same for both paths
-(``routing.ModelRouter``); every other alias goes through the LiteLLM Router.
+Retries, fallbacks, content-filter routing, pricing and attempt records are the same for every
+backend (``llm.routing.ModelRouter``); see ``backends.choose`` for which alias uses which.
 
 Errors are raised as :class:`APIStatusError` / :class:`APIConnectionError` / ``TimeoutError``
-carrying the status, headers and body that ``routing.classify`` reads.
+carrying the status, headers and body that ``llm.failures.classify`` reads.
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..files.schema import AliasPolicy, Deployment
+from ...files.schema import AliasPolicy, Deployment
+from .base import RawCompletion, StreamEvent
 
 DIRECT_PROVIDERS = frozenset({"openai", "azure"})
 DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
 
-def is_direct(policy: AliasPolicy) -> bool:
+def serves(policy: AliasPolicy) -> bool:
     """True for an alias with exactly one OpenAI-compatible deployment."""
     deployment = policy.deployments[0]
     return len(policy.deployments) == 1 and "/" in deployment.model and deployment.provider in DIRECT_PROVIDERS
@@ -47,15 +47,6 @@ class APIStatusError(Exception):
 
 class APIConnectionError(Exception):
     """The endpoint could not be reached or closed the connection."""
-
-
-@dataclass(frozen=True)
-class RawCompletion:
-    text: str
-    finish_reason: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    hidden: dict[str, Any] = field(default_factory=dict)
 
 
 def endpoint(deployment: Deployment, env: Mapping[str, str]) -> tuple[str, dict[str, str]]:
@@ -198,3 +189,33 @@ class DirectClients:
             "done",
             RawCompletion("", finish, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)),
         )
+
+
+class DirectBackend:
+    """The :class:`~promptship.llm.backends.base.Backend` for an alias with one OpenAI-compatible deployment."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.clients = DirectClients(env)
+
+    async def complete(
+        self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> tuple[str | None, RawCompletion]:
+        deployment = policy.deployments[0]
+        return deployment.id, await self.clients.complete(deployment, messages, params, policy.timeout_s)
+
+    async def stream(
+        self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> AsyncIterator[StreamEvent]:
+        deployment = policy.deployments[0]
+        yield ("deployment", deployment.id)
+        async for event in self.clients.stream(deployment, messages, params, policy.timeout_s):
+            yield event
+
+    def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:
+        return policy.deployments[0].id
+
+    def prepare(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()

