@@ -119,11 +119,12 @@ class GitHubClient:
         while True:
             attempt += 1
             jitter = 1.0
+            named: float | None = None
+            hint: str | None = "check the network and --api-url"
             try:
                 response = self._client.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
-                named: float | None = None
-                failure_message, hint = f"cannot reach GitHub: {type(exc).__name__}", "check the network and --api-url"
+                failure_message = f"cannot reach GitHub: {type(exc).__name__}"
             else:
                 transient, named = self._needs_retry(response)
                 if not transient:
