@@ -16,6 +16,9 @@ import click
 
 #: command name → "module:attribute" (relative to promptship.cli) and its one-line help.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init:init", "Start a prompt repository: example files, policies, schemas, CI workflows."),
+    "import": ("importing:import_group", "Import prompts from GitHub Models, Prompty or Langfuse."),
+    "export": ("exporting:export_group", "Export prompts as GitHub Models or Prompty files."),
     "validate": ("validate:validate", "Check every file: schemas, references, templates, secrets, PII."),
     "render": ("render:render", "Print the messages a prompt would send for given variables."),
     "schema": ("schema:schema", "Write the JSON Schemas of the file formats to schemas/."),
