@@ -3,6 +3,7 @@ Debian chromium per session driven by Playwright (its own browser download is no
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -140,11 +141,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def serving(app: object) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "labs did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="package")
 def labs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabsServer]:
     """Labs (real uvicorn on loopback) over a scratch repository, models answered by the fake LLM."""
-    import uvicorn
-
     from promptship.labs.app import LabsConfig, create_app
     from promptship.labs.security import access_for
 
@@ -152,20 +171,8 @@ def labs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabsServer
     with FakeLLM(rules()) as llm, pytest.MonkeyPatch.context() as patch:
         patch.setenv("FAKE_LLM_BASE", llm.base_url)
         patch.setenv("FAKE_LLM_KEY", FAKE_KEY)
-        port = free_port()
-        app = create_app(LabsConfig(root, access_for("127.0.0.1", None)))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "labs did not start"
-            time.sleep(0.05)
-        try:
-            yield LabsServer(f"http://127.0.0.1:{port}", root, llm)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serving(create_app(LabsConfig(root, access_for("127.0.0.1", None)))) as url:
+            yield LabsServer(url, root, llm)
 
 
 @pytest.fixture(scope="package")

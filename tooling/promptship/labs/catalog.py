@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GitError
+from ..errors import CredentialError, GitError, SyncError
 from ..files.repo import LoadResult, PromptEntry, Repository, load_repo
 from ..files.schema.run import Run
 from .runstore import NotFound
+
+
+@dataclass(frozen=True)
+class LabelHolder:
+    label: str
+    version: int
+    commit: str | None  # the git sha ``sync`` recorded on the version
 
 
 @dataclass(frozen=True)
@@ -81,3 +89,31 @@ def run_items(root: Path, run: Run) -> dict[str, tuple[Any, Any]]:
     if dataset is None:
         return {}
     return {item.id: (item.input, item.expected) for item in dataset.items}
+
+
+def langfuse_labels(repo: Repository, name: str, env: Mapping[str, str]) -> tuple[list[LabelHolder], str]:
+    """Which Langfuse version (and so which commit) serves each release label of prompt ``name``,
+    and a note for the page; ([], why) when Langfuse is not configured or cannot be read."""
+    from ..publish.sync.store import LangfuseSettings, LangfuseStore
+
+    entry = prompt_entry(repo, name)
+    try:
+        settings = LangfuseSettings.from_policy(repo, env)
+    except CredentialError as exc:
+        return [], f"Langfuse is not configured ({exc.message})."
+    release = entry.prompt.release
+    if release is not None and not release.publish:
+        return [], "This prompt is not published to Langfuse (release: publish: false)."
+    rules = release.rules if release is not None and release.rules is not None else repo.policies.release.rules
+    labels = list(dict.fromkeys(label for rule in rules for label in rule.labels))
+    try:
+        holders = LangfuseStore(settings, attempts=1).label_holders(name, labels)
+    except SyncError as exc:
+        return [], f"Langfuse could not be read: {exc.message}"
+    found = [
+        LabelHolder(label, version.version, version.git_sha)
+        for version in sorted(holders, key=lambda v: -v.version)
+        for label in version.labels
+        if label in labels
+    ]
+    return found, "" if found else f"No version of {name} holds {', '.join(labels)} in Langfuse yet."

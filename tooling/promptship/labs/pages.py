@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from ..errors import Diagnostic, UsageError
 from ..eval.gates import GateResult, absolute_gate_results
 from ..files.schema.run import SampleResult
 from ..files.validate import check
-from .catalog import datasets_of, file_history, load_tree, prompt_entry, run_items, suites_of
+from .catalog import datasets_of, file_history, langfuse_labels, load_tree, prompt_entry, run_items, suites_of
 from .comparison import Column, Comparison, columns_of, compare_columns
 from .runstore import StoredRun, get_run, list_runs, parse_run_ids
 
@@ -73,6 +74,7 @@ def prompt_page(root: Path, name: str) -> dict[str, Any]:
         "history": file_history(root, entry.path),
         "diagnostics": [d for d in check(result) if d.path == entry.path],
         "runs": runs[:10],
+        **dict(zip(("labels", "labels_note"), langfuse_labels(repo, name, os.environ), strict=True)),
     }
 
 

@@ -168,17 +168,23 @@ class LangfuseStore:
                 return version
         return None
 
+    def label_holders(self, name: str, labels: Sequence[str]) -> list[ActualVersion]:
+        """The versions of ``name`` holding ``labels`` now (one request per label; a label no version
+        holds is left out). Labs shows them on a prompt's page."""
+        holders: dict[int, ActualVersion] = {}
+        for label in labels:
+            version = self._actual(name, label=label)
+            if version is not None:
+                holders[version.version] = version
+        return list(holders.values())
+
     def prompt_versions(self, name: str, labels: Sequence[str], digest: str) -> list[ActualVersion]:
         """What a plan for prompt ``name`` needs: the versions holding ``labels`` (read fresh, by
         label) and, when none of them has content hash ``digest``, the newest version that has.
 
         An unchanged prompt costs one request per label; only new content searches all versions.
         """
-        holders: dict[int, ActualVersion] = {}
-        for label in labels:
-            version = self._actual(name, label=label)
-            if version is not None:
-                holders[version.version] = version
+        holders = {version.version: version for version in self.label_holders(name, labels)}
         if version_with_hash(list(holders.values()), digest) is not None:
             return list(holders.values())
         match = self.find_version(name, digest, skip=holders)
