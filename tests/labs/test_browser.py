@@ -6,6 +6,7 @@ are the runs the comparison opens, and the saved branch is the one `promptship d
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -15,6 +16,11 @@ import sys
 from ..conftest import PROJECT, git
 from ..doubles.fake_llm import count_tokens
 from .conftest import FAKE_KEY, LabsServer, screenshot
+
+#: A 1×1 PNG, attached as an image in the single test.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 def no_secret_in(html: str) -> None:
@@ -72,6 +78,7 @@ def test_single_test_streams_answers_of_two_models_side_by_side(labs_server: Lab
 def test_single_test_shows_model_markup_as_text_and_applies_the_pii_policy(labs_server: LabsServer, page) -> None:
     page.goto(f"{labs_server.url}/test?prompt=classify")
     page.fill('[data-var="review"]', "<b>great</b> call me at 010-1234-5678")
+    page.set_input_files("#images", files=[{"name": "dish.png", "mimeType": "image/png", "buffer": PNG}])
     page.click("#run-test")
     page.wait_for_selector('.answer[data-alias="fast"].done')
     shown = page.locator('.answer[data-alias="fast"] pre').inner_text()
@@ -79,8 +86,9 @@ def test_single_test_shows_model_markup_as_text_and_applies_the_pii_policy(labs_
     assert page.locator(".answer b, .answer script, .answer img").count() == 0
     assert page.evaluate("window.__pwned === undefined")
     assert "phone ×1" in page.locator("#pii-note").inner_text()
-    sent = labs_server.llm.journal[-1].messages[-1]["content"]
-    assert "010-1234-5678" not in sent and "PHONE" in sent
+    text_part, image_part = labs_server.llm.journal[-1].messages[-1]["content"]
+    assert "010-1234-5678" not in text_part["text"] and "PHONE" in text_part["text"]
+    assert image_part["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
     assert page.problems == []
 
 
@@ -187,3 +195,44 @@ def test_edit_validates_as_you_type_and_saves_to_a_new_branch_that_diff_picks_up
     report = json.loads(result.stdout)
     affected = {s["suite"]: s["status"] for s in report["suites"]}
     assert affected == {"classify": "changed"}
+
+
+def test_uploaded_csv_rows_are_mapped_validated_and_saved_to_a_new_branch(labs_server: LabsServer, page) -> None:
+    root = labs_server.root
+    page.goto(f"{labs_server.url}/prompts/classify")
+    page.get_by_role("link", name="add rows").click()
+    page.wait_for_url(re.compile(r".*/edit\?dataset=reviews$"))
+    csv_text = "review_id,text,label\nr07,good noodles,positive\nr01,bad soup,negative\n"
+    page.set_input_files(
+        "#rows-file", files=[{"name": "more.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}]
+    )
+    page.wait_for_selector("#mapping:not([hidden])")
+    assert page.locator('select[data-field="expected"]').input_value() == "label"  # guessed by name
+    page.select_option('select[data-field="id"]', "review_id")
+    page.select_option('select[data-var="review"]', "text")
+    page.click("#rows-preview")
+    page.wait_for_selector("#invalid")
+    assert "datasets/reviews.jsonl:8:" in page.locator("#validation").inner_text()  # r01 is taken
+    assert "E202" in page.locator("#validation").inner_text()
+    csv_text = csv_text.replace("r01,", "r08,")
+    page.set_input_files(
+        "#rows-file", files=[{"name": "more.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}]
+    )
+    page.wait_for_function("document.querySelector('select[data-field=\"id\"]').options.length > 1")
+    page.select_option('select[data-field="id"]', "review_id")
+    page.select_option('select[data-var="review"]', "text")
+    page.click("#rows-preview")
+    page.wait_for_selector("#valid")
+    assert "2 row(s) will be appended to datasets/reviews.jsonl" in page.locator("#rows-count").inner_text()
+    assert page.locator("#rows-added tbody tr").count() == 2
+    page.click("#save")
+    page.wait_for_selector("#saved-branch")
+    screenshot(page, "dataset-rows")
+    lines = git(root, "show", "labs/reviews-rows:datasets/reviews.jsonl").splitlines()
+    assert len(lines) == 8 and json.loads(lines[-1]) == {
+        "id": "r08",
+        "input": {"review": "bad soup"},
+        "expected": "negative",
+    }
+    assert len((root / "datasets/reviews.jsonl").read_text().splitlines()) == 6
+    assert page.problems == []

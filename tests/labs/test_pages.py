@@ -8,7 +8,9 @@ from ..conftest import git
 from .conftest import LabsServer
 
 
-def test_prompt_page_shows_which_commit_each_langfuse_label_serves(labs_server: LabsServer, langfuse_double, run_cli) -> None:
+def test_prompt_page_shows_which_commit_each_langfuse_label_serves(
+    labs_server: LabsServer, langfuse_double, run_cli
+) -> None:
     root = labs_server.root
     main_sha = git(root, "rev-parse", "main").strip()
     assert run_cli("--root", str(root), "sync", "--ref", "main", "--apply").code == 0

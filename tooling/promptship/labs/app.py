@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -25,9 +25,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from starlette.exceptions import HTTPException
 
 from ..errors import EditRejected, PromptshipError, UsageError
+from ..files.schema import Prompt
 from . import pages
-from .branch import save_to_branch, validate_edit
+from .branch import head_text, save_to_branch, validate_edit
 from .experiments import Experiments
+from .rows import append_items, guess_mapping, items_from, mapping_from, read_upload
 from .runstore import NotFound
 from .security import CSRF_HEADER, HEADERS, TOKEN_COOKIE, Access
 from .single import TestRequest, stream_test
@@ -203,8 +205,45 @@ def create_app(config: LabsConfig) -> FastAPI:
         return page(request, "compare.html", **pages.compare_page(root, runs, models))
 
     @app.get("/edit", response_class=HTMLResponse)
-    def edit(request: Request, prompt: str = "") -> HTMLResponse:
+    def edit(request: Request, prompt: str = "", dataset: str = "") -> HTMLResponse:
+        if dataset:
+            return page(request, "dataset.html", **pages.dataset_page(root, dataset))
         return page(request, "edit.html", **pages.edit_page(root, prompt))
+
+    @app.post("/api/rows/columns")
+    async def upload_columns(request: Request) -> JSONResponse:
+        body = await _json(request)
+        upload = read_upload(str(body.get("filename", "")), str(body.get("content", "")))
+        prompt = _dataset_prompt(str(body.get("dataset", "")))
+        guess = guess_mapping(upload.columns, prompt)
+        return JSONResponse({"columns": upload.columns, "rows": len(upload.records), "guess": asdict(guess)})
+
+    @app.post("/api/rows/apply")
+    async def upload_apply(request: Request) -> JSONResponse:
+        body = await _json(request)
+        name = str(body.get("dataset", ""))
+        details = pages.dataset_page(root, name)
+        upload = read_upload(str(body.get("filename", "")), str(body.get("content", "")))
+        mapping = mapping_from(body.get("mapping") or {})
+        items = items_from(upload, mapping, _dataset_prompt(name))
+        text = append_items(head_text(root, details["path"]) or "", items)
+        diagnostics = await asyncio.to_thread(validate_edit, root, {details["path"]: text})
+        return JSONResponse(
+            {
+                "path": details["path"],
+                "text": text,
+                "added": items[:50],
+                "count": len(items),
+                "diagnostics": pages.diagnostics_json(diagnostics),
+            }
+        )
+
+    def _dataset_prompt(name: str) -> Prompt:
+        repo = pages.load_tree(root).repo
+        dataset = repo.datasets.get(name)
+        if dataset is None or dataset.meta.prompt not in repo.prompts:
+            raise NotFound(f"no dataset {name!r} with a known prompt")
+        return repo.prompts[dataset.meta.prompt].prompt
 
     @app.post("/api/validate")
     async def validate(request: Request) -> JSONResponse:

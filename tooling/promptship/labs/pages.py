@@ -16,7 +16,7 @@ from ..files.schema.run import SampleResult
 from ..files.validate import check
 from .catalog import datasets_of, file_history, langfuse_labels, load_tree, prompt_entry, run_items, suites_of
 from .comparison import Column, Comparison, columns_of, compare_columns
-from .runstore import StoredRun, get_run, list_runs, parse_run_ids
+from .runstore import NotFound, StoredRun, get_run, list_runs, parse_run_ids
 
 #: Charts are bars of at most this many pixels.
 BAR_PX = 240
@@ -249,3 +249,28 @@ def edit_page(root: Path, name: str) -> dict[str, Any]:
 
 def diagnostics_json(diagnostics: Sequence[Diagnostic]) -> list[dict[str, object]]:
     return [{**d.to_dict(), "text": d.format()} for d in diagnostics]
+
+
+def dataset_page(root: Path, name: str) -> dict[str, Any]:
+    from .branch import head_text
+
+    repo = load_tree(root).repo
+    dataset = repo.datasets.get(name)
+    if dataset is None:
+        raise NotFound(f"no dataset {name!r}", hint="datasets are listed on each prompt's page")
+    items_path = dataset.items_path or ""
+    if not items_path.endswith(".jsonl") or head_text(root, items_path) is None:
+        raise UsageError(
+            f"dataset {name!r} cannot take uploaded rows here: its items are not a committed .jsonl file",
+            hint="Labs appends rows to NAME.jsonl datasets; convert a CSV dataset or edit it in git",
+        )
+    prompt = repo.prompts.get(dataset.meta.prompt)
+    return {
+        "name": name,
+        "path": items_path,
+        "meta": dataset.meta,
+        "count": len(dataset.items),
+        "variables": list(prompt.prompt.variables) if prompt else [],
+        "suggested": f"labs/{name.replace('/', '-')}-rows",
+        "remotes": remotes(root),
+    }

@@ -249,20 +249,7 @@ function setupEdit() {
   const path = form.dataset.path;
   let timer = null;
   let sequence = 0;
-  const showDiagnostics = (diagnostics) => {
-    box.replaceChildren();
-    const errors = diagnostics.filter((d) => d.severity === "error");
-    const warnings = diagnostics.length - errors.length;
-    if (errors.length) {
-      box.append(el("p", { class: "fail", id: "invalid" }, `✗ ${errors.length} error(s)`));
-    } else {
-      box.append(el("p", { class: "pass", id: "valid" }, "✓ valid" + (warnings ? ` (${warnings} warning(s))` : "")));
-    }
-    if (!diagnostics.length) return;
-    const list = el("ul", { class: "diagnostics" });
-    for (const d of diagnostics) list.append(el("li", { class: d.severity }, d.text));
-    box.append(list);
-  };
+  const showDiagnostics = (diagnostics) => renderDiagnostics(box, diagnostics);
   const validate = async () => {
     const mine = ++sequence;
     const response = await postJson("/api/validate", { files: { [path]: editor.value } });
@@ -279,32 +266,114 @@ function setupEdit() {
     timer = setTimeout(validate, 300);
   });
   validate();
-  form.addEventListener("submit", async (e) => {
+  form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const result = document.getElementById("save-result");
-    const remote = document.getElementById("push-remote");
-    const response = await postJson("/api/save", {
-      files: { [path]: editor.value },
-      branch: document.getElementById("branch-name").value.trim(),
-      message: document.getElementById("commit-message").value,
-      push: remote ? remote.value : "",
-    });
-    result.hidden = false;
-    result.replaceChildren();
+    saveToBranch({ [path]: editor.value }, showDiagnostics);
+  });
+}
+
+function renderDiagnostics(box, diagnostics) {
+  box.replaceChildren();
+  const errors = diagnostics.filter((d) => d.severity === "error");
+  const warnings = diagnostics.length - errors.length;
+  if (errors.length) {
+    box.append(el("p", { class: "fail", id: "invalid" }, `✗ ${errors.length} error(s)`));
+  } else {
+    box.append(el("p", { class: "pass", id: "valid" }, "✓ valid" + (warnings ? ` (${warnings} warning(s))` : "")));
+  }
+  if (!diagnostics.length) return;
+  const list = el("ul", { class: "diagnostics" });
+  for (const d of diagnostics) list.append(el("li", { class: d.severity }, d.text));
+  box.append(list);
+}
+
+async function saveToBranch(files, showDiagnostics) {
+  const result = document.getElementById("save-result");
+  const remote = document.getElementById("push-remote");
+  const response = await postJson("/api/save", {
+    files,
+    branch: document.getElementById("branch-name").value.trim(),
+    message: document.getElementById("commit-message").value,
+    push: remote ? remote.value : "",
+  });
+  result.hidden = false;
+  result.replaceChildren();
+  if (!response.ok) {
+    const body = await response.clone().json().catch(() => ({}));
+    result.className = "error";
+    result.textContent = await errorText(response);
+    if (body.error && body.error.diagnostics) showDiagnostics(body.error.diagnostics);
+    return;
+  }
+  const saved = await response.json();
+  result.className = "banner good";
+  result.append(
+    el("p", { id: "saved-branch" }, `Saved to branch ${saved.branch} at ${saved.commit.slice(0, 12)}` + (saved.pushed_to ? `, pushed to ${saved.pushed_to}` : "") + "."),
+    el("p", {}, "Compare it with its base:"),
+    el("pre", { id: "diff-command" }, saved.diff_command)
+  );
+}
+
+// ---- dataset rows from an upload -----------------------------------------------------------------
+function setupRows() {
+  const form = document.getElementById("rows-form");
+  if (!form) return;
+  const dataset = form.dataset.dataset;
+  const box = document.getElementById("validation");
+  let upload = null;
+  let pending = null;
+  document.getElementById("rows-file").addEventListener("change", async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    upload = { filename: file.name, content: await file.text() };
+    const response = await postJson("/api/rows/columns", { dataset, ...upload });
+    const mapping = document.getElementById("mapping");
     if (!response.ok) {
-      const body = await response.clone().json().catch(() => ({}));
-      result.className = "error";
-      result.textContent = await errorText(response);
-      if (body.error && body.error.diagnostics) showDiagnostics(body.error.diagnostics);
+      mapping.hidden = false;
+      mapping.replaceChildren(el("p", { class: "error", id: "rows-error" }, await errorText(response)));
       return;
     }
-    const saved = await response.json();
-    result.className = "banner good";
-    result.append(
-      el("p", { id: "saved-branch" }, `Saved to branch ${saved.branch} at ${saved.commit.slice(0, 12)}` + (saved.pushed_to ? `, pushed to ${saved.pushed_to}` : "") + "."),
-      el("p", {}, "Compare it with its base:"),
-      el("pre", { id: "diff-command" }, saved.diff_command)
-    );
+    const found = await response.json();
+    for (const select of form.querySelectorAll("select[data-field]")) {
+      select.replaceChildren(el("option", { value: "" }, "(none)"));
+      for (const column of found.columns) select.append(el("option", { value: column }, column));
+      const field = select.dataset.field;
+      select.value = (field === "input" ? found.guess.input[select.dataset.var] : found.guess[field]) || "";
+    }
+    mapping.hidden = false;
+  });
+  document.getElementById("rows-preview").addEventListener("click", async () => {
+    const mapping = { input: {} };
+    for (const select of form.querySelectorAll("select[data-field]")) {
+      if (select.dataset.field === "input") mapping.input[select.dataset.var] = select.value;
+      else mapping[select.dataset.field] = select.value;
+    }
+    const response = await postJson("/api/rows/apply", { dataset, ...upload, mapping });
+    const result = document.getElementById("rows-result");
+    result.hidden = false;
+    const count = document.getElementById("rows-count");
+    const body = document.querySelector("#rows-added tbody");
+    body.replaceChildren();
+    if (!response.ok) {
+      count.textContent = await errorText(response);
+      count.className = "error";
+      pending = null;
+      return;
+    }
+    const applied = await response.json();
+    pending = { [applied.path]: applied.text };
+    count.className = "";
+    count.textContent = `${applied.count} row(s) will be appended to ${applied.path}`;
+    for (const item of applied.added) {
+      const row = el("tr");
+      row.append(el("td", {}, item.id), el("td", { class: "text" }, JSON.stringify(item.input)), el("td", { class: "text" }, item.expected === undefined ? "" : JSON.stringify(item.expected)));
+      body.append(row);
+    }
+    renderDiagnostics(box, applied.diagnostics);
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (pending) saveToBranch(pending, (d) => renderDiagnostics(box, d));
   });
 }
 
@@ -314,4 +383,5 @@ document.addEventListener("DOMContentLoaded", () => {
   setupRunPicker();
   setupFilters();
   setupEdit();
+  setupRows();
 });
