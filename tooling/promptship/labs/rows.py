@@ -50,7 +50,7 @@ def read_upload(filename: str, content: str) -> Upload:
                 continue
             try:
                 value = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise EditRejected(f"{filename}:{number}: not JSON ({exc.msg})") from None
             if not isinstance(value, dict):
                 raise EditRejected(f"{filename}:{number}: a line must be a JSON object")
