@@ -84,7 +84,7 @@ def test_page(root: Path, name: str | None) -> dict[str, Any]:
     chosen = name if name in repo.prompts else (names[0] if names else None)
     data: dict[str, Any] = {"prompts": names, "chosen": chosen, "aliases": [], "variables": {}, "items": []}
     if repo.policies.routing is not None:
-        data["aliases"] = sorted(repo.policies.routing.aliases)
+        data["aliases"] = sorted(n for n, a in repo.policies.routing.aliases.items() if a.kind == "chat")
     if chosen is None:
         return data
     prompt = repo.prompts[chosen].prompt
