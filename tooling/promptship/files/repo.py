@@ -178,6 +178,50 @@ def load_source(root: Path, source: FileSource) -> LoadResult:
     return _Loader(root, source, ParseCache(workdir(root) / "cache" / "parsed-yaml.json")).load()
 
 
+def without_extensions(data: dict[Any, Any]) -> dict[Any, Any]:
+    """``data`` without its top-level ``x-*`` keys: docker-compose style extension keys, where
+    anchors shared across a file are defined (``x-system: &system ...``). They are not content."""
+    return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+
+
+def written_defaults(src: SourceText, prompt: Prompt) -> tuple[Prompt, list[Diagnostic]]:
+    """``prompt`` with every text variable's default as the author wrote it.
+
+    YAML 1.1 reads an unquoted ``no``/``on`` as a boolean and ``012`` as the number 10; for a variable
+    declared ``type: string`` (or ``image_url``) the text written is what the model must receive. An
+    unquoted ``~`` is YAML's null, which no reader takes for text: it is an error with the quoted fix
+    (``null`` or an empty value means "no default").
+    """
+    variables = dict(prompt.variables)
+    problems: list[Diagnostic] = []
+    for name, variable in prompt.variables.items():
+        if variable.type not in ("string", "image_url") or isinstance(variable.default, str):
+            continue
+        if variable.default is None and "~" not in src.text:
+            continue  # the common case: no default at all (no need to compose the node tree)
+        path = ["variables", name, "default"]
+        written = src.positions.written(path)
+        if written is None or written.lower() in ("", "null"):
+            continue
+        if written == "~":
+            line, col = src.positions.value(path)
+            problems.append(
+                Diagnostic(
+                    src.path,
+                    line,
+                    col,
+                    "E004",
+                    f"variable '{name}': `default: ~` is YAML's null, not the text '~'",
+                    'write `default: "~"` for the text, or leave `default` out for no default',
+                )
+            )
+            continue
+        variables[name] = variable.model_copy(update={"default": written})
+    if variables == prompt.variables:
+        return prompt, problems
+    return prompt.model_copy(update={"variables": variables}), problems
+
+
 def _at_line(line: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:
     """A locator for JSONL/CSV rows: every error of a row is reported at the row's line."""
     return lambda _loc: (line, 1)
@@ -255,7 +299,9 @@ class _Loader:
         try:
             return src, model.model_validate(data)
         except ValidationError as exc:
-            self.diagnostics.extend(diagnostics_from_validation(exc, src.path, src.positions.key, model))
+            self.diagnostics.extend(
+                diagnostics_from_validation(exc, src.path, src.positions.key, model, src.positions.written)
+            )
             return None
 
     # -- loading ---------------------------------------------------------------------------------
@@ -293,7 +339,9 @@ class _Loader:
                 continue
             loaded = self.read_model(path, Prompt)
             if loaded:
-                prompts[name] = PromptEntry(name, loaded[0], loaded[1])
+                prompt, problems = written_defaults(loaded[0], loaded[1])
+                self.diagnostics.extend(problems)
+                prompts[name] = PromptEntry(name, loaded[0], prompt)
         return prompts
 
     def load_suites(self, paths: Sequence[str]) -> dict[str, SuiteEntry]:

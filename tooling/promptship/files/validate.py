@@ -252,6 +252,7 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
                 src.path,
                 _params_locator(src, index),
                 definition.params,
+                lambda loc, index=index: src.positions.written(["evaluators", index, "params", *loc]),
             ):
                 yield Diagnostic(d.path, d.line, d.col, "E305", f"evaluator '{spec.score_name}': {d.message}", d.hint)
             continue

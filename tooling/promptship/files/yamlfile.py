@@ -41,6 +41,15 @@ _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     lambda loader, node: loader.construct_mapping(node, deep=True),
 )
+# No promptship field holds a date, while API versions (`api_version: 2024-06-01`) and dates in texts
+# do: a date-like plain scalar stays the text written instead of becoming a ``datetime.date``.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+
+#: YAML 1.1 reads these plain scalars as something other than text (booleans, null, numbers).
+_NOT_TEXT = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
 def parse(text: str) -> Any:
@@ -65,7 +74,7 @@ class Positions:
     def _tree(self) -> yaml.Node | None:
         if self._root is False:
             try:
-                self._root = yaml.compose(self._text, Loader=_Loader)
+                self._root = yaml.compose(self._text, Loader=_StrictLoader)
             except yaml.YAMLError:
                 self._root = None
         return self._root  # type: ignore[return-value]
@@ -88,6 +97,14 @@ class Positions:
                 return node, False
             node = child
         return node, True
+
+    def written(self, path: Sequence[str | int]) -> str | None:
+        """The source text of the value at ``path`` when it is a plain (unquoted) scalar that YAML 1.1
+        reads as a boolean, null or number (``no``, ``~``, ``012``); ``None`` for anything else."""
+        node, found = self.node(path)
+        if not found or not isinstance(node, yaml.ScalarNode) or node.style:
+            return None
+        return node.value if node.tag in _NOT_TEXT else None
 
     def key(self, path: Sequence[str | int]) -> tuple[int, int]:
         """Position of the key of ``path``'s last step (or of the value for list items)."""

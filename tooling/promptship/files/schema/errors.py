@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import types
 import typing
 from collections.abc import Callable, Sequence
@@ -13,6 +14,8 @@ from pydantic import BaseModel, ValidationError
 from ...errors import Diagnostic
 
 Locator = Callable[[Sequence[str | int]], tuple[int, int]]
+#: The source text of a plain YAML scalar that YAML 1.1 reads as a boolean, null or number (else None).
+Written = Callable[[Sequence[str | int]], str | None]
 
 
 def _unwrap(annotation: Any) -> list[Any]:
@@ -92,10 +95,20 @@ def _field_description(model: type[BaseModel] | None, name: str) -> str | None:
     return None
 
 
+def quote_hint(written: str, value: Any) -> str:
+    """How to keep ``written`` as text when YAML 1.1 reads it as ``value`` (``no`` → false, ``012`` → 10)."""
+    read_as = "null" if value is None else json.dumps(value)
+    return f'YAML reads {written or "an empty value"} as {read_as}, not as text: quote it, e.g. "{written}"'
+
+
 def diagnostics_from_validation(
-    exc: ValidationError, path: str, locate: Locator, model: type[BaseModel]
+    exc: ValidationError, path: str, locate: Locator, model: type[BaseModel], written: Written | None = None
 ) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, positioned with ``locate`` and carrying a fix hint."""
+    """One diagnostic per pydantic error, positioned with ``locate`` and carrying a fix hint.
+
+    ``written`` (for YAML files) names the text of an unquoted scalar that YAML read as a boolean,
+    null or number, so a text field given ``no`` is told how to quote it.
+    """
     found = []
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
@@ -116,5 +129,8 @@ def diagnostics_from_validation(
             text = err["msg"].removeprefix("Value error, ")
             message = f"invalid value for `{_dotted(loc)}`: {text}" if loc else text
             hint = _value_hint(err.get("ctx") or {}, model)
+            text_written = written(loc) if written is not None and kind == "string_type" else None
+            if text_written is not None:
+                hint = quote_hint(text_written, err.get("input"))
         found.append(Diagnostic(path, line, col, code, message, hint))
     return found
