@@ -67,3 +67,17 @@ def test_a_date_like_deployment_param_arrives_as_the_text_written(tmp_path: Path
     write_repo(tmp_path, {"policies/routing.yaml": routing})
     repo = load_repo(tmp_path).repo
     assert repo.policies.routing.aliases["fast"].deployments[0].params == {"api_version": "2024-06-01"}
+
+
+# -- optional variables ----------------------------------------------------------------------------------
+
+
+def test_an_absent_optional_variable_renders_as_nothing_and_is_falsy(tmp_path: Path) -> None:
+    text = PROMPT.replace(
+        "    type: string\n", "    type: string\n  note:\n    type: string\n    required: false\n", 1
+    ).replace('"Describe {{ dish }}"', '"Describe {{ dish }}.{{ note }}{% if note %} Note: yes{% endif %}"')
+    write_repo(tmp_path, {"prompts/p.yaml": text})
+    assert validate_repo(tmp_path) == []
+    prompt = load_repo(tmp_path).repo.prompts["p"].prompt
+    assert render_prompt(prompt, {"dish": "soup"}).messages[1]["content"] == "Describe soup."
+    assert render_prompt(prompt, {"dish": "soup", "note": "hot"}).messages[1]["content"] == "Describe soup.hot Note: yes"

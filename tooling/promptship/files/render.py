@@ -20,8 +20,17 @@ from jinja2.sandbox import SandboxedEnvironment
 from ..errors import RenderError, UsageError
 from .schema import Prompt, Variable
 
+def _absent_is_nothing(value: Any) -> Any:
+    """``{{ x }}`` of an absent optional variable (``None``) prints nothing, never the text ``None``."""
+    return "" if value is None else value
+
+
 _ENV = SandboxedEnvironment(
-    undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True, trim_blocks=True
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    finalize=_absent_is_nothing,
 )
 
 
