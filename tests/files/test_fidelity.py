@@ -81,3 +81,47 @@ def test_an_absent_optional_variable_renders_as_nothing_and_is_falsy(tmp_path: P
     prompt = load_repo(tmp_path).repo.prompts["p"].prompt
     assert render_prompt(prompt, {"dish": "soup"}).messages[1]["content"] == "Describe soup."
     assert render_prompt(prompt, {"dish": "soup", "note": "hot"}).messages[1]["content"] == "Describe soup.hot Note: yes"
+
+
+# -- x-* extension keys ----------------------------------------------------------------------------------
+
+ANCHORED = {
+    "prompts/p.yaml": "x-system: &system You describe dishes.\n"
+    + PROMPT.replace("content: You describe dishes.", "content: *system"),
+    "datasets/d.yaml": "x-owner: &owner catalog\n" + "description: *owner\n" + "kind: golden\nsynthetic: true\nprompt: p\n",
+    "evals/s.yaml": "x-values: &values [dish]\n" + "prompt: p\ndataset: d\nmodels: [fast]\n"
+    "evaluators:\n  - type: contains\n    params: {values: *values}\n",
+    "policies/routing.yaml": "x-deployment: &deployment {id: fast-1, model: gpt-4o-mini}\n"
+    "aliases:\n  fast:\n    deployments: [*deployment]\n",
+    "policies/release.yaml": "x-labels: &labels [production]\nrules:\n  - ref: main\n    labels: *labels\n",
+}
+
+
+def test_x_extension_keys_hold_anchors_in_every_file_kind(tmp_path: Path) -> None:
+    write_repo(tmp_path, ANCHORED)
+    assert validate_repo(tmp_path) == []
+    repo = load_repo(tmp_path).repo
+    assert repo.prompts["p"].prompt.messages[0].content == "You describe dishes."
+    assert repo.datasets["d"].meta.description == "catalog"
+    assert repo.policies.release.rules[0].labels == ["production"]
+    # The extension keys are not content: the prompt hashes as it would without them.
+    plain = tmp_path / "plain"
+    write_repo(plain, {})
+    assert load_repo(plain).repo.prompts["p"].hash == repo.prompts["p"].hash
+
+
+def test_the_exported_json_schemas_accept_x_extension_keys(tmp_path: Path) -> None:
+    import json
+
+    import jsonschema
+    import yaml
+
+    project = Path(__file__).resolve().parents[2]
+    for path, schema_file in [("prompts/p.yaml", "prompt"), ("policies/routing.yaml", "routing-policy")]:
+        schema = json.loads((project / "schemas" / f"{schema_file}.schema.json").read_text())
+        jsonschema.validate(yaml.safe_load(ANCHORED[path]), schema)
+
+
+def test_other_unknown_top_level_keys_are_still_errors(tmp_path: Path) -> None:
+    write_repo(tmp_path, {"prompts/p.yaml": "y-system: a\n" + PROMPT})
+    assert [d.code for d in validate_repo(tmp_path)] == ["E003"]

@@ -286,7 +286,9 @@ class _Loader:
             return None
         if data is None:
             data = {}
-        if not isinstance(data, dict):
+        if isinstance(data, dict):
+            data = without_extensions(data)
+        else:
             self.error(
                 path,
                 1,

@@ -39,11 +39,17 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
 }
 
 
+#: Schemas of YAML files, whose top level accepts ``x-*`` extension keys (anchors shared in a file).
+_YAML_FILES = frozenset(SCHEMA_FILES) - {"dataset-item.schema.json", "run.schema.json"}
+
+
 def schema_documents() -> dict[str, str]:
     """File name → JSON Schema text (stable formatting, trailing newline)."""
     documents = {}
     for filename, model in SCHEMA_FILES.items():
         schema = model.model_json_schema(by_alias=True, mode="validation")
+        if filename in _YAML_FILES:
+            schema["patternProperties"] = {"^x-": {"description": "Extension key: holds YAML anchors, ignored."}}
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://promptship.dev/schemas/{filename}"
         documents[filename] = json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
