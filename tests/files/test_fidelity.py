@@ -80,7 +80,9 @@ def test_an_absent_optional_variable_renders_as_nothing_and_is_falsy(tmp_path: P
     assert validate_repo(tmp_path) == []
     prompt = load_repo(tmp_path).repo.prompts["p"].prompt
     assert render_prompt(prompt, {"dish": "soup"}).messages[1]["content"] == "Describe soup."
-    assert render_prompt(prompt, {"dish": "soup", "note": "hot"}).messages[1]["content"] == "Describe soup.hot Note: yes"
+    assert (
+        render_prompt(prompt, {"dish": "soup", "note": "hot"}).messages[1]["content"] == "Describe soup.hot Note: yes"
+    )
 
 
 # -- x-* extension keys ----------------------------------------------------------------------------------
@@ -88,7 +90,9 @@ def test_an_absent_optional_variable_renders_as_nothing_and_is_falsy(tmp_path: P
 ANCHORED = {
     "prompts/p.yaml": "x-system: &system You describe dishes.\n"
     + PROMPT.replace("content: You describe dishes.", "content: *system"),
-    "datasets/d.yaml": "x-owner: &owner catalog\n" + "description: *owner\n" + "kind: golden\nsynthetic: true\nprompt: p\n",
+    "datasets/d.yaml": "x-owner: &owner catalog\n"
+    + "description: *owner\n"
+    + "kind: golden\nsynthetic: true\nprompt: p\n",
     "evals/s.yaml": "x-values: &values [dish]\n" + "prompt: p\ndataset: d\nmodels: [fast]\n"
     "evaluators:\n  - type: contains\n    params: {values: *values}\n",
     "policies/routing.yaml": "x-deployment: &deployment {id: fast-1, model: gpt-4o-mini}\n"

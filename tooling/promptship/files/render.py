@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from ..errors import RenderError, UsageError
 from .schema import Prompt, Variable
 
+
 def _absent_is_nothing(value: Any) -> Any:
     """``{{ x }}`` of an absent optional variable (``None``) prints nothing, never the text ``None``."""
     return "" if value is None else value
