@@ -129,3 +129,74 @@ def test_the_exported_json_schemas_accept_x_extension_keys(tmp_path: Path) -> No
 def test_other_unknown_top_level_keys_are_still_errors(tmp_path: Path) -> None:
     write_repo(tmp_path, {"prompts/p.yaml": "y-system: a\n" + PROMPT})
     assert [d.code for d in validate_repo(tmp_path)] == ["E003"]
+
+
+# -- template whitespace ---------------------------------------------------------------------------------
+
+INDENTED = """\
+Menu:
+  {% for dish in dishes %}
+  - {{ dish }}
+  {% endfor %}
+  {% if note %}
+  Note: {{ note }}
+  {% endif %}
+Thanks.
+"""
+
+
+def test_indented_tag_lines_leave_no_indentation_or_blank_line_behind() -> None:
+    from promptship.files.schema import Prompt
+
+    prompt = Prompt.model_validate(
+        {
+            "type": "text",
+            "model": "fast",
+            "variables": {"dishes": {"type": "list"}, "note": {"type": "string", "required": False}},
+            "template": INDENTED,
+        }
+    )
+    assert render_prompt(prompt, {"dishes": ["soup", "rice"]}).text == "Menu:\n  - soup\n  - rice\nThanks.\n"
+    with_note = render_prompt(prompt, {"dishes": ["soup"], "note": "hot"}).text
+    assert with_note == "Menu:\n  - soup\n  Note: hot\nThanks.\n"
+
+
+def test_show_whitespace_marks_line_ends_and_trailing_spaces() -> None:
+    from promptship.files.render import show_whitespace
+
+    assert show_whitespace("a  \nb\t\n") == "a··⏎\nb→⏎\n"
+    assert show_whitespace("no end") == "no end"
+    assert show_whitespace("x\u00a0y\r\n") == "x⍽y␍⏎\n"
+
+
+def test_render_show_whitespace_prints_the_exact_text(tmp_path: Path, run_cli) -> None:
+    text = PROMPT.replace(
+        '    content: "Describe {{ dish }}"\n',
+        "    content: |\n      {% if dish %}\n      Describe {{ dish }}  \n      {% endif %}\n",
+    )
+    write_repo(tmp_path, {"prompts/p.yaml": text})
+    result = run_cli("--root", str(tmp_path), "render", "p", "--var", "dish=soup", "--show-whitespace")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[1:] == [
+        "--- system",
+        "You describe dishes.",
+        "--- user",
+        "Describe soup··⏎",
+        "",
+        "--- end",
+    ]
+
+
+def test_the_example_prompts_render_as_before_lstrip_blocks(example_repo: Path) -> None:
+    """The example content (and so its fingerprints, cached answers and report snapshots) is unchanged."""
+    import jinja2
+
+    before = jinja2.Environment(keep_trailing_newline=True, trim_blocks=True)
+    repo = load_repo(example_repo).repo
+    for dataset in repo.datasets.values():
+        prompt = repo.prompts[dataset.meta.prompt].prompt
+        for item in dataset.items[:3]:
+            values = {name: item.input.get(name, variable.default) for name, variable in prompt.variables.items()}
+            now = [m["content"] for m in render_prompt(prompt, item.input).messages]
+            old = [before.from_string(source).render(values) for _, source in prompt.templates()]
+            assert now == old

@@ -22,6 +22,11 @@ from .options import format_option, ref_option
     help="A JSON object of variables.",
 )
 @click.option("--item", metavar="DATASET:ID", help="Take the variables from a dataset item.")
+@click.option(
+    "--show-whitespace",
+    is_flag=True,
+    help="Show the exact text: line breaks as ⏎, trailing spaces as ·, tabs as →.",
+)
 @format_option
 @ref_option
 @click.pass_context
@@ -31,11 +36,16 @@ def render(
     variables: tuple[str, ...],
     vars_file: Path | None,
     item: str | None,
+    show_whitespace: bool,
     output_format: str,
     ref: str | None,
 ) -> int:
-    """Print the messages PROMPT_NAME would send. Later sources win: --item, --vars-file, --var."""
+    """Print the messages PROMPT_NAME would send. Later sources win: --item, --vars-file, --var.
+
+    The text printed is exactly what is sent; --show-whitespace makes line breaks and trailing
+    spaces visible (each message then ends where its text ends, marked by the next `---` line)."""
     from ..files.render import coerce_value, render_prompt
+    from ..files.render import show_whitespace as visible
     from ..files.validate import load_valid_repo
 
     dataset_prefix = [f"datasets/{item.rpartition(':')[0]}."] if item else []
@@ -95,5 +105,7 @@ def render(
         click.echo(f"# {prompt_name} → {entry.prompt.model} {json.dumps(rendered.params, ensure_ascii=False)}")
         for message in rendered.messages:
             click.echo(f"--- {message['role']}")
-            click.echo(message["content"])
+            click.echo(visible(message["content"]) if show_whitespace else message["content"])
+        if show_whitespace:
+            click.echo("--- end")
     return 0

@@ -30,7 +30,10 @@ _ENV = SandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
+    # Prompt files indent tags to show structure; a tag alone on its line must leave nothing behind,
+    # neither its newline (trim_blocks) nor its indentation (lstrip_blocks). docs/formats.md says so.
     trim_blocks=True,
+    lstrip_blocks=True,
     finalize=_absent_is_nothing,
 )
 
@@ -164,6 +167,28 @@ def render_prompt(prompt: Prompt, values: Mapping[str, Any]) -> RenderedPrompt:
             hint="the template's expression does not work with these values (e.g. adding a number to a text)",
         ) from None
     return RenderedPrompt([{"role": "user", "content": text}], params, text=text)
+
+
+#: How ``show_whitespace`` marks what a terminal hides.
+VISIBLE = {" ": "·", "\t": "→", "\r": "␍", "\u00a0": "⍽", "\u200b": "[ZWSP]", "\ufeff": "[BOM]"}
+LINE_END = "⏎"
+
+
+def show_whitespace(text: str) -> str:
+    """``text`` with its invisible parts made visible, one output line per line of ``text``.
+
+    Every line break is shown as ``⏎``; trailing spaces and tabs as ``·`` and ``→``; carriage
+    returns, no-break spaces and zero-width characters anywhere as ``␍``, ``⍽``, ``[ZWSP]``, ``[BOM]``.
+    Text that does not end with a line break ends without ``⏎``: the last line shows exactly where
+    the text stops.
+    """
+    shown = []
+    for line in text.split("\n"):
+        body = line.rstrip(" \t")
+        tail = "".join(VISIBLE[c] for c in line[len(body) :])
+        body = "".join(VISIBLE[c] if c in VISIBLE and c not in " \t" else c for c in body)
+        shown.append(body + tail)
+    return f"{LINE_END}\n".join(shown)
 
 
 def coerce_value(name: str, variable: Variable | None, raw: str) -> Any:
