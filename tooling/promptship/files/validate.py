@@ -252,7 +252,7 @@ def check_suite(entry: SuiteEntry, repo: Repository) -> Iterator[Diagnostic]:
                 src.path,
                 _params_locator(src, index),
                 definition.params,
-                lambda loc, index=index: src.positions.written(["evaluators", index, "params", *loc]),
+                _params_written(src, index),
             ):
                 yield Diagnostic(d.path, d.line, d.col, "E305", f"evaluator '{spec.score_name}': {d.message}", d.hint)
             continue
@@ -293,6 +293,10 @@ def _items_without_expected(
 
 def _params_locator(src: SourceText, index: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:
     return lambda loc: src.positions.key(["evaluators", index, "params", *loc])
+
+
+def _params_written(src: SourceText, index: int) -> Callable[[Sequence[str | int]], str | None]:
+    return lambda loc: src.positions.written(["evaluators", index, "params", *loc])
 
 
 def _check_evaluator_refs(src: SourceText, index: int, params: object, repo: Repository) -> Iterator[Diagnostic]:
