@@ -11,7 +11,7 @@ from promptship.files.render import render_prompt
 from promptship.files.repo import load_repo
 from promptship.files.validate import validate_repo
 
-from .test_validate_corpus import PROMPT, SUITE, write_repo
+from .test_validate_corpus import PROMPT, SIDECAR, SUITE, write_repo
 
 
 def _optional_string(written: str) -> str:
@@ -200,3 +200,67 @@ def test_the_example_prompts_render_as_before_lstrip_blocks(example_repo: Path) 
             now = [m["content"] for m in render_prompt(prompt, item.input).messages]
             old = [before.from_string(source).render(values) for _, source in prompt.templates()]
             assert now == old
+
+
+# -- CSV ---------------------------------------------------------------------------------------------------
+
+CSV_SIDECAR = SIDECAR + "csv:\n  id: id\n  input: {dish: dish, mood: mood}\n"
+
+
+def _csv_prompt(default: str | None) -> str:
+    declared = "    type: string\n    required: false\n" + (f"    default: {default}\n" if default else "")
+    return PROMPT.replace("    type: string\n", f"    type: string\n  mood:\n{declared}", 1).replace(
+        '"Describe {{ dish }}"', '"Describe {{ dish }} ({{ mood }})"'
+    )
+
+
+def test_a_malformed_quoted_csv_cell_is_a_located_error(tmp_path: Path) -> None:
+    rows = 'id,dish,mood\na,soup,calm\nb,"rice" bowl,calm\nc,noodles,calm\n'
+    write_repo(
+        tmp_path,
+        {
+            "prompts/p.yaml": _csv_prompt(None),
+            "datasets/d.yaml": CSV_SIDECAR,
+            "datasets/d.jsonl": None,
+            "datasets/d.csv": rows,
+        },
+    )
+    errors = [d for d in validate_repo(tmp_path) if d.severity == "error"]
+    assert [(d.path, d.line, d.code) for d in errors] == [("datasets/d.csv", 3, "E207")], [d.format() for d in errors]
+    assert '""' in (errors[0].hint or "")
+    # The rows before and after the malformed one are still read.
+    assert [i.id for i in load_repo(tmp_path).repo.datasets["d"].items] == ["a", "c"]
+
+
+def test_an_unclosed_quote_is_located_at_its_row(tmp_path: Path) -> None:
+    rows = 'id,dish,mood\na,soup,calm\nb,"rice,calm\nc,noodles,calm\n'
+    write_repo(
+        tmp_path,
+        {
+            "prompts/p.yaml": _csv_prompt(None),
+            "datasets/d.yaml": CSV_SIDECAR,
+            "datasets/d.jsonl": None,
+            "datasets/d.csv": rows,
+        },
+    )
+    errors = [d for d in validate_repo(tmp_path) if d.severity == "error"]
+    assert [(d.path, d.line, d.code) for d in errors] == [("datasets/d.csv", 3, "E207")], [d.format() for d in errors]
+
+
+@pytest.mark.parametrize(("default", "sent"), [("calm", "calm"), (None, "")])
+def test_an_empty_csv_cell_takes_the_variables_default(tmp_path: Path, default: str | None, sent: str) -> None:
+    rows = "id,dish,mood\na,soup,\nb,rice,happy\n"
+    write_repo(
+        tmp_path,
+        {
+            "prompts/p.yaml": _csv_prompt(default),
+            "datasets/d.yaml": CSV_SIDECAR,
+            "datasets/d.jsonl": None,
+            "datasets/d.csv": rows,
+        },
+    )
+    assert validate_repo(tmp_path) == []
+    repo = load_repo(tmp_path).repo
+    dataset, prompt = repo.datasets["d"], repo.prompts["p"].prompt
+    rendered = [render_prompt(prompt, item.input).messages[1]["content"] for item in dataset.items]
+    assert rendered == [f"Describe soup ({sent})", "Describe rice (happy)"]

@@ -313,7 +313,7 @@ class _Loader:
         for path in paths:
             by_top.setdefault(path.split("/", 1)[0], []).append(path)
         prompts = self.load_prompts(by_top.get("prompts", []))
-        datasets = self.load_datasets(by_top.get("datasets", []))
+        datasets = self.load_datasets(by_top.get("datasets", []), prompts)
         suites = self.load_suites(by_top.get("evals", []))
         policies = self.load_policies(by_top.get("policies", []))
         self.read_the_rest(paths)
@@ -390,7 +390,7 @@ class _Loader:
     def twice(self, path: str, what: str) -> None:
         self.error(path, 1, 1, "E005", f"{what} is defined twice (.yaml and .yml)", "keep one of the two files")
 
-    def load_datasets(self, paths: Sequence[str]) -> dict[str, DatasetEntry]:
+    def load_datasets(self, paths: Sequence[str], prompts: dict[str, PromptEntry]) -> dict[str, DatasetEntry]:
         groups: dict[str, dict[str, str]] = {}
         for path in paths:
             pure = PurePosixPath(path)
@@ -432,11 +432,17 @@ class _Loader:
             if loaded is None:
                 continue
             source, meta = loaded
-            items, lines = self.load_items(data_paths[0], meta, source)
+            fed = prompts.get(meta.prompt)
+            defaults = {n: v.default for n, v in fed.prompt.variables.items() if v.default is not None} if fed else {}
+            items, lines = self.load_items(data_paths[0], meta, source, defaults)
             datasets[name] = DatasetEntry(name, source, meta, data_paths[0], tuple(items), lines)
         return datasets
 
-    def load_items(self, path: str, meta: DatasetMeta, meta_source: SourceText) -> tuple[list[Item], dict[str, int]]:
+    def load_items(
+        self, path: str, meta: DatasetMeta, meta_source: SourceText, defaults: dict[str, Any]
+    ) -> tuple[list[Item], dict[str, int]]:
+        """Items of ``path`` with their line numbers; ``defaults`` (variable → default of the prompt the
+        dataset feeds) fill empty CSV cells."""
         text = self.read_text(path)
         if text is None:
             return [], {}
@@ -456,7 +462,7 @@ class _Loader:
                     )
                 )
         else:
-            rows = self.csv_rows(path, text, meta, meta_source)
+            rows = self.csv_rows(path, text, meta, meta_source, defaults)
         header_lines = 1 if path.endswith(".csv") else 0
         if sum(1 for line in text.splitlines() if line.strip()) <= header_lines:
             self.error(path, 1, 1, "E209", "the dataset has no items", "add at least one item, or delete the dataset")
@@ -500,7 +506,12 @@ class _Loader:
                 )
         return rows
 
-    def csv_rows(self, path: str, text: str, meta: DatasetMeta, meta_source: SourceText) -> list[tuple[int, Any]]:
+    def csv_rows(
+        self, path: str, text: str, meta: DatasetMeta, meta_source: SourceText, defaults: dict[str, Any]
+    ) -> list[tuple[int, Any]]:
+        """(line, item data) per CSV record. A malformed record (a quote inside an unquoted cell, text
+        after a closing quote, an unclosed quote) is an E207 error at its line, never rewritten; an
+        empty cell of a variable with a default takes the default (else it is the empty text)."""
         mapping = meta.csv
         if mapping is None:
             self.error(
@@ -512,7 +523,7 @@ class _Loader:
                 "add `csv: {id: COLUMN, input: {variable: COLUMN}, expected: COLUMN}`",
             )
             return []
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=mapping.delimiter, strict=True)
         header = reader.fieldnames or []
         wanted = [
             mapping.id,
@@ -534,8 +545,24 @@ class _Loader:
             return []
         rows = []
         end_of_previous = reader.line_num  # records may span lines: a record starts after the previous one
-        for record in reader:
-            start, end_of_previous = end_of_previous + 1, reader.line_num
+        while True:
+            start = end_of_previous + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                end_of_previous = start  # the reader goes on with the next line
+                self.error(
+                    path,
+                    start,
+                    1,
+                    "E207",
+                    f"malformed CSV record: {exc}",
+                    'quote a whole cell holding a quote, delimiter or line break; double inner quotes: "a ""b"""',
+                )
+                continue
+            end_of_previous = reader.line_num
             extra = record.get(None)  # type: ignore[call-overload]  # DictReader's key for surplus cells
             if extra or None in record.values():
                 self.error(
@@ -552,7 +579,10 @@ class _Loader:
                     start,
                     {
                         "id": record[mapping.id],
-                        "input": {var: record[col] for var, col in mapping.input.items()},
+                        "input": {
+                            var: defaults[var] if record[col] == "" and var in defaults else record[col]
+                            for var, col in mapping.input.items()
+                        },
                         "expected": record[mapping.expected] if mapping.expected else None,
                         "metadata": {col: record[col] for col in mapping.metadata},
                     },
