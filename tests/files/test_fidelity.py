@@ -3,6 +3,7 @@ template whitespace, Unicode names, CSV cells and YAML anchors (issue #13)."""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -200,6 +201,41 @@ def test_the_example_prompts_render_as_before_lstrip_blocks(example_repo: Path) 
             now = [m["content"] for m in render_prompt(prompt, item.input).messages]
             old = [before.from_string(source).render(values) for _, source in prompt.templates()]
             assert now == old
+
+
+# -- Unicode normalisation -------------------------------------------------------------------------------
+
+NFC_NAME = "메뉴"  # Hangul syllables (NFC); macOS file systems store the decomposed jamo (NFD)
+NFD_NAME = unicodedata.normalize("NFD", NFC_NAME)
+
+
+def test_a_prompt_path_in_nfd_is_the_nfc_prompt_everywhere(tmp_path: Path, run_cli) -> None:
+    assert NFC_NAME != NFD_NAME
+    write_repo(
+        tmp_path,
+        {
+            "prompts/p.yaml": None,
+            f"prompts/{NFD_NAME}.yaml": PROMPT,
+            "datasets/d.yaml": SIDECAR.replace("prompt: p", f"prompt: {NFC_NAME}"),
+            "evals/s.yaml": SUITE.replace("prompt: p", f"prompt: {NFD_NAME}"),
+        },
+    )
+    assert validate_repo(tmp_path) == []
+    repo = load_repo(tmp_path).repo
+    assert list(repo.prompts) == [NFC_NAME]
+    assert repo.suites["s"].suite.prompt == NFC_NAME
+    for spelling in (NFC_NAME, NFD_NAME):
+        result = run_cli("--root", str(tmp_path), "render", spelling, "--var", "dish=soup")
+        assert result.code == 0, result.err
+
+
+def test_nfc_and_nfd_twins_are_an_error(tmp_path: Path) -> None:
+    write_repo(tmp_path, {f"prompts/{NFC_NAME}.yaml": PROMPT, f"prompts/{NFD_NAME}.yaml": PROMPT})
+    if len({p.name for p in (tmp_path / "prompts").iterdir()}) < 3:
+        pytest.skip("this file system normalises names itself")
+    errors = [d for d in validate_repo(tmp_path) if d.code == "E005"]
+    assert len(errors) == 1 and "Unicode" in errors[0].message, [d.format() for d in errors]
+    assert "git rm" in (errors[0].hint or "")
 
 
 # -- CSV ---------------------------------------------------------------------------------------------------

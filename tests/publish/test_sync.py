@@ -478,3 +478,19 @@ def test_eval_publish_never_rewrites_an_existing_dataset(
         if s["attributes"].get("langfuse.experiment.item.id")
     }
     assert linked == {"reviews:r000", "reviews:r001", "reviews:r002"}
+
+
+def test_sync_publishes_an_nfd_prompt_path_under_its_nfc_name(
+    example_repo: Path, langfuse_double: LangfuseDouble, run_cli
+) -> None:
+    import unicodedata
+
+    nfc_name = "reviews/감정"
+    nfd_path = unicodedata.normalize("NFD", f"prompts/{nfc_name}.yaml")
+    git(example_repo, "mv", SENTIMENT, nfd_path)  # as a macOS checkout commits it
+    edit(example_repo, "datasets/reviews/sentiment-golden.yaml", "prompt: reviews/sentiment", f"prompt: {nfc_name}")
+    edit(example_repo, "evals/review-sentiment.yaml", "prompt: reviews/sentiment", f"prompt: {nfc_name}")
+    commit_all(example_repo, "rename on a Mac")
+    apply(run_cli, example_repo)
+    assert nfc_name in published(langfuse_double)
+    assert all(unicodedata.is_normalized("NFC", name) for name in published(langfuse_double))

@@ -46,6 +46,9 @@ def render(
     spaces visible (each message then ends where its text ends, marked by the next `---` line)."""
     from ..files.render import coerce_value, render_prompt
     from ..files.render import show_whitespace as visible
+    from ..files.schema import nfc
+
+    prompt_name, item = nfc(prompt_name), nfc(item) if item else None  # names are NFC (a macOS shell may type NFD)
     from ..files.validate import load_valid_repo
 
     dataset_prefix = [f"datasets/{item.rpartition(':')[0]}."] if item else []

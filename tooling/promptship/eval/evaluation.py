@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import CacheMissError, UsageError
 from ..files.repo import Repository
+from ..files.schema import nfc
 from ..files.schema.run import Run
 from ..files.validate import load_valid_repo
 from ..llm.cache import ResponseCache
@@ -61,6 +62,7 @@ def resolve_suites(repo: Repository, names: Sequence[str]) -> list[str]:
         if not repo.suites:
             raise UsageError("the repository has no suites", hint="add an evals/*.yaml suite")
         return sorted(repo.suites)
+    names = [nfc(n) for n in names]  # names are NFC everywhere (a macOS shell may type NFD)
     unknown = [n for n in names if n not in repo.suites]
     if unknown:
         raise UsageError(f"unknown suite(s): {', '.join(unknown)}", hint=f"suites: {', '.join(sorted(repo.suites))}")

@@ -29,6 +29,7 @@ from .schema import (
     ReleasePolicy,
     RoutingPolicy,
     Suite,
+    nfc,
 )
 from .schema.errors import diagnostics_from_validation
 from .sources import FileSource, GitSource, WorktreeSource
@@ -228,8 +229,9 @@ def _at_line(line: int) -> Callable[[Sequence[str | int]], tuple[int, int]]:
 
 
 def name_of(path: str, top: str) -> str:
-    """``prompts/catalog/menu.yaml`` → ``catalog/menu``."""
-    return PurePosixPath(path).relative_to(top).with_suffix("").as_posix()
+    """``prompts/catalog/menu.yaml`` → ``catalog/menu``, in Unicode NFC whatever the path's own form
+    (macOS creates NFD paths): names are NFC everywhere, so a name typed anywhere finds the file."""
+    return nfc(PurePosixPath(path).relative_to(top).with_suffix("").as_posix())
 
 
 class _Loader:
@@ -326,16 +328,16 @@ class _Loader:
 
     def load_prompts(self, paths: Sequence[str]) -> dict[str, PromptEntry]:
         prompts: dict[str, PromptEntry] = {}
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for path in paths:
             if not path.endswith(YAML_SUFFIXES):
                 self.unexpected(path, "prompts/ holds only .yaml prompt files")
                 continue
             name = name_of(path, "prompts")
             if name in seen:
-                self.twice(path, f"prompt {name!r}")
+                self.twice(path, f"prompt {name!r}", seen[name])
                 continue
-            seen.add(name)
+            seen[name] = path
             if "|" in name:
                 self.error(path, 1, 1, "E005", f"prompt name {name!r} contains '|'", "rename the file")
                 continue
@@ -348,7 +350,7 @@ class _Loader:
 
     def load_suites(self, paths: Sequence[str]) -> dict[str, SuiteEntry]:
         suites: dict[str, SuiteEntry] = {}
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for path in paths:
             if path.endswith(".py"):
                 self.read_text(path)  # custom scorers: part of suite fingerprints
@@ -358,9 +360,9 @@ class _Loader:
                 continue
             name = name_of(path, "evals")
             if name in seen:
-                self.twice(path, f"suite {name!r}")
+                self.twice(path, f"suite {name!r}", seen[name])
                 continue
-            seen.add(name)
+            seen[name] = path
             loaded = self.read_model(path, Suite)
             if loaded:
                 suites[name] = SuiteEntry(name, loaded[0], loaded[1])
@@ -369,16 +371,16 @@ class _Loader:
     def load_policies(self, paths: Sequence[str]) -> Policies:
         loaded: dict[str, Any] = {}
         sources: dict[str, SourceText] = {}
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for path in paths:
             stem = name_of(path, "policies")
             if not path.endswith(YAML_SUFFIXES) or stem not in POLICY_FILES:
                 self.unexpected(path, f"policies/ holds {', '.join(f'{n}.yaml' for n in POLICY_FILES)}")
                 continue
             if stem in seen:
-                self.twice(path, f"policy {stem!r}")
+                self.twice(path, f"policy {stem!r}", seen[stem])
                 continue
-            seen.add(stem)
+            seen[stem] = path
             result = self.read_model(path, POLICY_FILES[stem])
             if result:
                 sources[stem], loaded[stem] = result
@@ -387,7 +389,18 @@ class _Loader:
     def unexpected(self, path: str, why: str) -> None:
         self.error(path, 1, 1, "E005", f"unexpected file: {why}", "move or delete the file")
 
-    def twice(self, path: str, what: str) -> None:
+    def twice(self, path: str, what: str, other: str) -> None:
+        """``path`` names the same thing as ``other``: .yaml and .yml, or the same name in NFC and NFD."""
+        if PurePosixPath(path).suffix == PurePosixPath(other).suffix:
+            self.error(
+                path,
+                1,
+                1,
+                "E005",
+                f"{what} is defined twice: {other!r} and {path!r} differ only in Unicode normalisation (NFC/NFD)",
+                f"keep one of the two files (`git rm '{path}'`); names are compared in NFC, so both are the same name",
+            )
+            return
         self.error(path, 1, 1, "E005", f"{what} is defined twice (.yaml and .yml)", "keep one of the two files")
 
     def load_datasets(self, paths: Sequence[str], prompts: dict[str, PromptEntry]) -> dict[str, DatasetEntry]:
@@ -400,7 +413,7 @@ class _Loader:
                 continue
             group = groups.setdefault(name_of(path, "datasets"), {})
             if suffix in group:
-                self.twice(path, f"dataset sidecar {name_of(path, 'datasets')!r}")
+                self.twice(path, f"dataset sidecar {name_of(path, 'datasets')!r}", group[suffix])
                 continue
             group[suffix] = path
         datasets: dict[str, DatasetEntry] = {}

@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import CredentialError, UsageError
 from ..files.render import render_prompt
 from ..files.repo import Repository
-from ..files.schema import Prompt
+from ..files.schema import Prompt, nfc
 from ..files.schema.run import Attempt
 from ..files.validate import load_valid_repo
 from ..llm.loop_thread import LoopThread
@@ -235,12 +235,13 @@ class Client:
     def prompt(self, name: str, label: str = "production") -> ManagedPrompt:
         """The prompt holding ``label`` in Langfuse, cached for ``cache_ttl_s``; never waits more than
         ``fetch_timeout_s`` (see :mod:`promptship.runtime.prompt_store` for what is served instead). A prompt
-        whose file says ``release: {publish: false}`` is never in Langfuse: its bundled file is served."""
-        return self.prompts.get(name, label)
+        whose file says ``release: {publish: false}`` is never in Langfuse: its bundled file is served.
+        ``name`` is compared in Unicode NFC, as ``sync`` publishes it."""
+        return self.prompts.get(nfc(name), label)
 
     async def aprompt(self, name: str, label: str = "production") -> ManagedPrompt:
         """:meth:`prompt` without blocking the event loop."""
-        return await self.prompts.aget(name, label)
+        return await self.prompts.aget(nfc(name), label)
 
     def _fetch(self, name: str, label: str) -> ManagedPrompt:
         from langfuse.api.core import ApiError
@@ -313,6 +314,7 @@ class Client:
         self, name: str, variables: Mapping[str, Any], label: str, images: list[str] | None
     ) -> GuardedCall:
         """Fetch, render and PII-guard a managed prompt."""
+        name = nfc(name)
         managed = await self.aprompt(name, label)
         rendered = render_prompt(managed.prompt, variables)
         return self.guard(

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ...pii.policy import PiiPolicy
+from ._base import nfc
 from .dataset import CsvMapping, DatasetMeta, Item, PiiAllowance
 from .policy import (
     AliasPolicy,
@@ -95,5 +96,6 @@ __all__ = [
     "Suite",
     "Variable",
     "export_schemas",
+    "nfc",
     "schema_documents",
 ]

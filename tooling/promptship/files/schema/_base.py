@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -22,6 +23,14 @@ def _valid_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"not a valid JSON Schema at {where}: {exc.message}") from None
     return schema
 
+
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC: names typed on macOS (NFD) and elsewhere (NFC) compare equal."""
+    return unicodedata.normalize("NFC", text)
+
+
+#: The name of a prompt, dataset or suite as another file refers to it (compared in NFC).
+Name = Annotated[str, AfterValidator(nfc)]
 
 #: A JSON Schema held in a file: checked when the file is loaded, not when a model answers.
 JsonSchema = Annotated[dict[str, Any], AfterValidator(_valid_json_schema)]

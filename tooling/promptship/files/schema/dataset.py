@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ._base import Model
+from ._base import Model, Name
 
 
 class Item(Model):
@@ -45,7 +45,7 @@ class DatasetMeta(Model):
     description: str | None = None
     kind: Literal["golden", "evaluation"]
     synthetic: bool = Field(description="true when no item comes from real service data.")
-    prompt: str = Field(description="Name of the prompt this dataset feeds.")
+    prompt: Name = Field(description="Name of the prompt this dataset feeds.")
     csv: CsvMapping | None = Field(default=None, description="Required when the items are in NAME.csv.")
     pii_allow: list[PiiAllowance] = Field(
         default_factory=list, description="PII findings accepted in a synthetic dataset."

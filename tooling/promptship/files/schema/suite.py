@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from ._base import Model
+from ._base import Model, Name
 
 NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
 
@@ -52,8 +52,8 @@ class Gates(Model):
 class Suite(Model):
     schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
     description: str | None = None
-    prompt: str = Field(description="Name of the prompt to evaluate.")
-    dataset: str = Field(description="Name of the dataset to run it on.")
+    prompt: Name = Field(description="Name of the prompt to evaluate.")
+    dataset: Name = Field(description="Name of the dataset to run it on.")
     models: list[str] = Field(
         default_factory=list, description="Aliases to compare; empty means the prompt's own model."
     )
