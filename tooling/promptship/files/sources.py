@@ -88,8 +88,38 @@ def describe_worktree(root: Path) -> str | None:
     return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
 
 
+#: The fix for every "history not fetched" failure, in CI and locally.
+FULL_HISTORY_HINT = (
+    "fetch the full history: in GitHub Actions use actions/checkout with `fetch-depth: 0`; "
+    "locally run `git fetch --unshallow`"
+)
+
+
+def is_shallow(root: Path) -> bool:
+    """True in a shallow clone (``git clone --depth``, actions/checkout's default), whose history is cut."""
+    done = subprocess.run(
+        ["git", "rev-parse", "--is-shallow-repository"], cwd=root, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() == "true"
+
+
 def merge_base(root: Path, a: str, b: str) -> str:
-    return _git(root, "merge-base", a, b).strip()
+    """The best common ancestor of commits ``a`` and ``b``; :class:`GitError` naming why there is none
+    (a shallow clone that lacks the history, or two unrelated histories)."""
+    done = subprocess.run(["git", "merge-base", a, b], cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        return done.stdout.strip()
+    if is_shallow(root):
+        raise GitError(
+            f"cannot find where {a[:12]} and {b[:12]} diverged: this clone is shallow and lacks their common history",
+            hint=FULL_HISTORY_HINT,
+        )
+    if done.stderr.strip():
+        raise GitError(f"git merge-base {a[:12]} {b[:12]} failed: {done.stderr.strip()}")
+    raise GitError(
+        f"{a[:12]} and {b[:12]} have no common history",
+        hint="compare with a base on the same history as head, e.g. --base origin/main",
+    )
 
 
 def tracked_files(root: Path, paths: Sequence[Path]) -> list[str]:
@@ -108,13 +138,22 @@ def tracked_files(root: Path, paths: Sequence[Path]) -> list[str]:
 def is_ancestor(root: Path, ancestor: str, descendant: str) -> bool:
     """True when ``ancestor`` is reachable from ``descendant`` (a commit is its own ancestor)."""
     done = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=root, capture_output=True)
+    if done.returncode == 1 and is_shallow(root):
+        # A cut history cannot tell "not an ancestor" from "not fetched": never guess.
+        raise GitError(
+            f"cannot tell whether {ancestor[:12]} precedes {descendant[:12]}: this clone is shallow",
+            hint=FULL_HISTORY_HINT,
+        )
     if done.returncode not in (0, 1):
-        raise GitError(f"cannot compare commits {ancestor[:12]} and {descendant[:12]}")
+        raise GitError(f"cannot compare commits {ancestor[:12]} and {descendant[:12]}", hint=FULL_HISTORY_HINT)
     return done.returncode == 0
 
 
 class GitSource:
-    """Files at a commit, read with ``git ls-tree`` and one ``git cat-file --batch`` (no checkout)."""
+    """Files at a commit, read with ``git ls-tree`` and one ``git cat-file --batch`` per repository
+    (no checkout). A git submodule under the folders promptship reads is read at the commit the
+    superproject records, from the submodule's checkout; one that is not checked out, or lacks that
+    commit, is a :class:`GitError` saying how to fetch it (files are never silently left out)."""
 
     commit: str | None
 
@@ -122,27 +161,63 @@ class GitSource:
         self.root = root
         self.ref = ref
         self.commit = resolve_commit(root, ref)
-        self._blobs: dict[str, str] = {}
-        listing = _git(root, "ls-tree", "-r", "-z", "--full-tree", self.commit, "--", *ROOTS)
+        #: path → (repository holding the blob, blob sha)
+        self._blobs: dict[str, tuple[Path, str]] = {}
+        self._list(root, self.commit, "", ROOTS)
+        self._cache: dict[str, bytes] | None = None
+
+    def _list(self, repository: Path, commit: str, prefix: str, roots: Sequence[str]) -> None:
+        listing = _git(repository, "ls-tree", "-r", "-z", "--full-tree", commit, "--", *roots)
         for entry in listing.split("\0"):
             if not entry:
                 continue
-            meta, path = entry.split("\t", 1)
+            meta, inner = entry.split("\t", 1)
             _mode, kind, sha = meta.split()
-            if kind == "blob" and not any(part.startswith(".") for part in path.split("/")[1:]):
-                self._blobs[path] = sha
-        self._cache: dict[str, bytes] | None = None
+            path = prefix + inner
+            if any(part.startswith(".") for part in path.split("/")[1:]):
+                continue
+            if kind == "blob":
+                self._blobs[path] = (repository, sha)
+            elif kind == "commit":
+                self._list(self._submodule(path, sha), sha, path + "/", ())
+
+    def _submodule(self, path: str, sha: str) -> Path:
+        """The checkout of submodule ``path``, which must hold commit ``sha``."""
+        checkout = self.root / path
+        fix = (
+            "run `git submodule update --init --recursive` "
+            "(in GitHub Actions: actions/checkout with `submodules: recursive`)"
+        )
+        if not (checkout / ".git").exists():
+            raise GitError(f"{path} is a git submodule that is not checked out: its files cannot be read", hint=fix)
+        present = subprocess.run(
+            ["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=checkout, capture_output=True, check=False
+        )
+        if present.returncode != 0:
+            raise GitError(
+                f"{path} is a git submodule whose commit {sha[:12]} (recorded at {self.ref}) is not fetched",
+                hint=fix + ", or `git -C " + path + " fetch`",
+            )
+        return checkout
 
     def paths(self) -> list[str]:
         return sorted(self._blobs)
 
     def _read_all(self) -> dict[str, bytes]:
-        if not self._blobs:
-            return {}
-        shas = list(self._blobs.items())
+        by_repository: dict[Path, list[tuple[str, str]]] = {}
+        for path, (repository, sha) in self._blobs.items():
+            by_repository.setdefault(repository, []).append((path, sha))
+        contents: dict[str, bytes] = {}
+        for repository, shas in by_repository.items():
+            contents.update(self._cat(repository, shas))
+        return contents
+
+    @staticmethod
+    def _cat(repository: Path, shas: list[tuple[str, str]]) -> dict[str, bytes]:
+        """path → content of each (path, blob sha), with one ``git cat-file --batch`` in ``repository``."""
         done = subprocess.run(
             ["git", "cat-file", "--batch"],
-            cwd=self.root,
+            cwd=repository,
             input="".join(f"{sha}\n" for _, sha in shas).encode(),
             capture_output=True,
             check=False,
