@@ -95,7 +95,13 @@ class LangfuseDouble:
             return self.add_version(name, prompt, self.prompts[name][-1]["type"], [label], "edited in the UI")
 
     def add_version(
-        self, name: str, prompt: Any, kind: str = "text", labels: list[str] | None = None, message: str | None = None
+        self,
+        name: str,
+        prompt: Any,
+        kind: str = "text",
+        labels: list[str] | None = None,
+        message: str | None = None,
+        config: dict[str, Any] | None = None,
     ) -> int:
         """A version created by someone else (UI, another tool), as Langfuse would store it."""
         with self._lock:
@@ -105,10 +111,16 @@ class LangfuseDouble:
                     "prompt": prompt,
                     "type": kind,
                     "labels": labels or [],
-                    "config": {},
+                    "config": config or {},
                     "commitMessage": message,
                 }
             )["version"]
+
+    def remove_label(self, name: str, label: str) -> None:
+        """Take ``label`` off whichever version holds it, as the Langfuse UI can (the API cannot)."""
+        with self._lock:
+            for version in self.prompts.get(name, []):
+                version["labels"] = [held for held in version["labels"] if held != label]
 
     # -- helpers -------------------------------------------------------------------------------------
     @staticmethod

@@ -300,3 +300,42 @@ def test_an_empty_csv_cell_takes_the_variables_default(tmp_path: Path, default: 
     dataset, prompt = repo.datasets["d"], repo.prompts["p"].prompt
     rendered = [render_prompt(prompt, item.input).messages[1]["content"] for item in dataset.items]
     assert rendered == [f"Describe soup ({sent})", "Describe rice (happy)"]
+
+
+# -- chat-message placeholders (Langfuse's {"type": "placeholder", "name": ...}) ---------------------------
+
+WITH_HISTORY = PROMPT.replace(
+    "    type: string\n", "    type: string\n  history:\n    type: list\n    required: false\n", 1
+).replace("  - role: user\n", "  - type: placeholder\n    name: history\n  - role: user\n")
+
+
+def test_a_placeholder_inserts_the_callers_messages_as_data(tmp_path: Path) -> None:
+    write_repo(tmp_path, {"prompts/p.yaml": WITH_HISTORY})
+    assert validate_repo(tmp_path) == []
+    prompt = load_repo(tmp_path).repo.prompts["p"].prompt
+    history = [{"role": "user", "content": "hi {{ dish }}"}, {"role": "assistant", "content": "hello"}]
+    rendered = render_prompt(prompt, {"dish": "soup", "history": history}).messages
+    assert [m["role"] for m in rendered] == ["system", "user", "assistant", "user"]
+    assert rendered[1]["content"] == "hi {{ dish }}", "placeholder messages are data, never rendered"
+    assert [m["role"] for m in render_prompt(prompt, {"dish": "soup"}).messages] == ["system", "user"]
+
+
+def test_placeholder_mistakes_are_located(tmp_path: Path) -> None:
+    undeclared = WITH_HISTORY.replace("name: history", "name: chat")
+    write_repo(tmp_path, {"prompts/p.yaml": undeclared})
+    assert [(d.line, d.code) for d in validate_repo(tmp_path)] == [(13, "E101")]
+    write_repo(tmp_path, {"prompts/p.yaml": WITH_HISTORY.replace("type: list", "type: string")})
+    assert [(d.line, d.code) for d in validate_repo(tmp_path)] == [(7, "E004")]
+    write_repo(tmp_path, {"prompts/p.yaml": WITH_HISTORY.replace("    name: history\n", "")})
+    [error] = validate_repo(tmp_path)
+    assert (error.line, error.code, error.message) == (12, "E002", "missing required field `messages.1.name`")
+
+
+def test_a_placeholder_value_that_is_not_messages_is_a_render_error(tmp_path: Path) -> None:
+    from promptship.errors import RenderError
+
+    write_repo(tmp_path, {"prompts/p.yaml": WITH_HISTORY})
+    prompt = load_repo(tmp_path).repo.prompts["p"].prompt
+    with pytest.raises(RenderError, match="fills a placeholder") as info:
+        render_prompt(prompt, {"dish": "soup", "history": ["hi"]})
+    assert info.value.code == "E208"

@@ -9,7 +9,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from ..files.schema import Prompt
+from ..files.schema import Message, Prompt
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,12 @@ class PromptDiff:
 
 def _templates(prompt: Prompt) -> dict[str, str]:
     if prompt.messages is not None:
-        return {f"messages[{i}] ({m.role})": m.content for i, m in enumerate(prompt.messages)}
+        return {
+            f"messages[{i}] ({m.role})" if isinstance(m, Message) else f"messages[{i}] (placeholder)": (
+                m.content if isinstance(m, Message) else f"{{{{ placeholder: {m.name} }}}}"
+            )
+            for i, m in enumerate(prompt.messages)
+        }
     return {"template": prompt.template or ""}
 
 

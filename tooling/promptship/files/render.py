@@ -18,7 +18,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..errors import RenderError, UsageError
-from .schema import Prompt, Variable
+from .schema import Message, Prompt, Variable
 
 
 def _absent_is_nothing(value: Any) -> Any:
@@ -145,15 +145,38 @@ def resolve_variables(prompt: Prompt, values: Mapping[str, Any]) -> dict[str, An
     return resolved
 
 
+def placeholder_messages(name: str, value: Any) -> list[dict[str, Any]]:
+    """The chat messages a placeholder's variable holds, inserted as given (data, never rendered);
+    nothing for an absent optional variable. :class:`RenderError` (E208) for any other shape."""
+    if value is None:
+        return []
+    if isinstance(value, list) and all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and m.get("content") is not None for m in value
+    ):
+        return [dict(m) for m in value]
+    raise RenderError(
+        f"variable {name!r} fills a placeholder: expected a list of chat messages",
+        code="E208",
+        hint=f'give {name} a list like [{{"role": "user", "content": "..."}}, {{"role": "assistant", ...}}]',
+    )
+
+
 def render_prompt(prompt: Prompt, values: Mapping[str, Any]) -> RenderedPrompt:
     """Render every template of ``prompt`` with ``values`` (defaults applied)."""
     context = resolve_variables(prompt, values)
     params = prompt.params.model_dump(mode="json", by_alias=True, exclude_none=True)
     try:
         if prompt.messages is not None:
-            messages = [{"role": m.role, "content": _compiled(m.content).render(context)} for m in prompt.messages]
+            messages: list[dict[str, Any]] = []
+            for m in prompt.messages:
+                if isinstance(m, Message):
+                    messages.append({"role": m.role, "content": _compiled(m.content).render(context)})
+                else:
+                    messages.extend(placeholder_messages(m.name, context.get(m.name)))
             return RenderedPrompt(messages, params)
         text = _compiled(prompt.template or "").render(context)
+    except RenderError:
+        raise
     except jinja2.TemplateError as exc:
         raise RenderError(
             f"rendering failed: {exc}",

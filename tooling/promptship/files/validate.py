@@ -122,6 +122,25 @@ def check_prompt(entry: PromptEntry, repo: Repository) -> Iterator[Diagnostic]:
                 f"variable '{name}' is not declared (declared: {declared})",
                 f"add `{name}:` under `variables:` or fix the spelling",
             )
+    for index, placeholder in prompt.placeholders():
+        used.add(placeholder.name)
+        slot = prompt.variables.get(placeholder.name)
+        if slot is None:
+            yield _at(
+                src,
+                ["messages", index, "name"],
+                "E101",
+                f"placeholder '{placeholder.name}' is not a declared variable",
+                f"add `{placeholder.name}: {{type: list}}` under `variables:` (its value is the messages to insert)",
+            )
+        elif slot.type != "list":
+            yield _at(
+                src,
+                ["variables", placeholder.name, "type"],
+                "E004",
+                f"variable '{placeholder.name}' fills a placeholder, so it holds chat messages: its type must be list",
+                "write `type: list`",
+            )
     for name, variable in prompt.variables.items():
         if variable.required and name not in used and parsed_all:
             yield _at(

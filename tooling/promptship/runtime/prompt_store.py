@@ -4,17 +4,23 @@
 - An expired entry is served at once too (``stale-cache``) while one background fetch refreshes it.
 - With nothing cached, the caller waits for the fetch at most ``deadline_s``, then gets the prompt
   file bundled from Git (``bundled``); the fetch goes on in the background and fills the cache.
-- A failed or overdue fetch starts a back-off of ``backoff_s``: no fetch is started during it, so a
-  hung or unreachable Langfuse costs one deadline, not one per call.
+- A failed or overdue fetch starts a back-off of ``backoff_s`` *for that prompt and label*: no fetch
+  of it is started during it, so a hung or unreachable Langfuse costs one deadline per prompt, not
+  one per call, and one version the SDK cannot read never sends healthy prompts to their bundled
+  files. Every failure is logged (logger ``promptship.runtime``, warning) with the prompt and why.
 
 Fetches run on a small thread pool (one in flight per name and label), so the async API never
-blocks its event loop. A prompt Langfuse does not have (404) is an error, not a fallback.
+blocks its event loop. A prompt Langfuse does not have (404) is an error, not a fallback — also for
+a running client: when a refresh finds that the label was removed (or the prompt deleted), the
+cached copy is dropped with a warning and the following calls raise :class:`PromptNotFound`, as a
+newly started client would, instead of serving the old version forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +31,7 @@ from ..errors import PromptNotFound
 from ..files.schema import Prompt
 
 Key = tuple[str, str]
+logger = logging.getLogger("promptship.runtime")
 Source = Literal["langfuse", "stale-cache", "bundled", "request"]
 
 
@@ -59,7 +66,7 @@ class PromptStore:
         self._lock = threading.Lock()
         self._cache: dict[Key, tuple[float, ManagedPrompt]] = {}
         self._inflight: dict[Key, concurrent.futures.Future[ManagedPrompt]] = {}
-        self._backoff_until = 0.0
+        self._backoff_until: dict[Key, float] = {}
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def get(self, name: str, label: str) -> ManagedPrompt:
@@ -71,7 +78,7 @@ class PromptStore:
         try:
             return future.result(timeout=self.deadline_s)
         except concurrent.futures.TimeoutError:
-            self._back_off()
+            self._back_off((name, label))
         except Exception as exc:  # noqa: BLE001 - only a missing prompt is the caller's problem
             self._raise_if_missing(exc)
         return self._bundled(name, label)
@@ -85,7 +92,7 @@ class PromptStore:
         try:
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), self.deadline_s)
         except TimeoutError:
-            self._back_off()
+            self._back_off((name, label))
         except Exception as exc:  # noqa: BLE001 - only a missing prompt is the caller's problem
             self._raise_if_missing(exc)
         return self._bundled(name, label)
@@ -107,7 +114,7 @@ class PromptStore:
             if self._fetch is None:
                 return self._bundled(*key), None
             future = self._inflight.get(key)
-            if future is None and now >= self._backoff_until:
+            if future is None and now >= self._backoff_until.get(key, 0.0):
                 if self._pool is None:
                     self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="promptship-prompts")
                 future = self._pool.submit(self._load, key)
@@ -123,21 +130,48 @@ class PromptStore:
         assert self._fetch is not None
         try:
             prompt = self._fetch(*key)
+        except PromptNotFound:
+            with self._lock:
+                self._inflight.pop(key, None)
+                dropped = self._cache.pop(key, None)
+            if dropped is not None:
+                logger.warning(
+                    "prompt %r: Langfuse no longer has label %r (removed, or the prompt deleted); "
+                    "version %s is no longer served and calls for it now raise PromptNotFound",
+                    *key,
+                    dropped[1].version,
+                )
+            raise
         except Exception as exc:
             with self._lock:
                 self._inflight.pop(key, None)
-                if not isinstance(exc, PromptNotFound):
-                    self._backoff_until = time.monotonic() + self.backoff_s
+                self._backoff_until[key] = time.monotonic() + self.backoff_s
+                cached = key in self._cache
+            logger.warning(
+                "prompt %r label %r: reading it from Langfuse failed (%s: %s); serving the %s for %.0f s",
+                *key,
+                type(exc).__name__,
+                str(exc).splitlines()[0][:200] if str(exc) else "",
+                "cached version" if cached else "bundled file",
+                self.backoff_s,
+            )
             raise
         with self._lock:
             self._cache[key] = (time.monotonic() + self.ttl_s, prompt)
-            self._backoff_until = 0.0
+            self._backoff_until.pop(key, None)
             self._inflight.pop(key, None)
         return prompt
 
-    def _back_off(self) -> None:
+    def _back_off(self, key: Key) -> None:
         with self._lock:
-            self._backoff_until = time.monotonic() + self.backoff_s
+            self._backoff_until[key] = time.monotonic() + self.backoff_s
+        logger.warning(
+            "prompt %r label %r: Langfuse did not answer within %.1f s; serving the cached version or "
+            "bundled file for %.0f s",
+            *key,
+            self.deadline_s,
+            self.backoff_s,
+        )
 
     @staticmethod
     def _raise_if_missing(exc: Exception) -> None:

@@ -98,7 +98,16 @@ def prompt_from_langfuse(kind: str, body: Any, config: Mapping[str, Any]) -> Pro
         "variables": config.get("variables") or {},
     }
     if kind == "chat":
-        data["messages"] = [{"role": m["role"], "content": m["content"]} for m in body]
+        data["messages"] = [
+            {"type": "placeholder", "name": m["name"]}
+            if m.get("type") == "placeholder"
+            else {"role": m["role"], "content": m["content"]}
+            for m in body
+        ]
+        # A placeholder added in the Langfuse UI has no declared variable: it takes an optional list.
+        for m in data["messages"]:
+            if "name" in m and m["name"] not in data["variables"]:
+                data["variables"] = {**data["variables"], m["name"]: {"type": "list", "required": False}}
     else:
         data["template"] = body
     return Prompt.model_validate(data)

@@ -21,7 +21,7 @@ from .policy import (
     ReleasePolicy,
     RoutingPolicy,
 )
-from .prompt import Message, Params, Prompt, PromptRelease, ReleaseRule, Variable
+from .prompt import Message, Params, Placeholder, Prompt, PromptRelease, ReleaseRule, Variable
 from .run import Run
 from .suite import EvaluatorSpec, Gates, Suite
 
@@ -85,6 +85,7 @@ __all__ = [
     "Params",
     "PiiAllowance",
     "PiiPolicy",
+    "Placeholder",
     "Pricing",
     "Profile",
     "Prompt",

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from ...errors import Diagnostic
+from .prompt import MESSAGE_TAGS
 
 Locator = Callable[[Sequence[str | int]], tuple[int, int]]
 #: The source text of a plain YAML scalar that YAML 1.1 reads as a boolean, null or number (else None).
@@ -112,6 +113,7 @@ def diagnostics_from_validation(
     found = []
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        loc = [p for i, p in enumerate(loc) if not (p in MESSAGE_TAGS and i > 0 and isinstance(loc[i - 1], int))]
         kind = err["type"]
         line, col = locate(loc)
         hint = None

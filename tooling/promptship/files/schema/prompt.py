@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from ._base import JsonSchema, Model
 
@@ -73,6 +73,33 @@ class Message(Model):
     content: str = Field(description="Jinja2 template of the message text.")
 
 
+class Placeholder(Model):
+    """A slot filled at call time with a list of chat messages (Langfuse's chat-message placeholder),
+    e.g. the conversation so far. Its messages are data: they are inserted as given, never rendered."""
+
+    type: Literal["placeholder"] = Field(description="Marks the entry as a placeholder.")
+    name: Annotated[str, Field(pattern=IDENTIFIER)] = Field(
+        description="A declared `type: list` variable whose value is the messages ({role, content} each)."
+    )
+
+
+#: Tags of the two kinds of ``messages`` entries; pydantic puts them in error locations, which
+#: ``schema/errors.py`` removes so a diagnostic names the file's own path (``messages.0.content``).
+MESSAGE_TAGS = frozenset({"message", "placeholder"})
+
+
+def _message_kind(entry: Any) -> str:
+    """``placeholder`` for an entry that says ``type:`` (Langfuse's shape), else ``message``."""
+    kind = entry.get("type") if isinstance(entry, dict) else getattr(entry, "type", None)
+    return "message" if kind is None else "placeholder"
+
+
+ChatEntry = Annotated[
+    Annotated[Message, Tag("message")] | Annotated[Placeholder, Tag("placeholder")],
+    Discriminator(_message_kind),
+]
+
+
 class JsonSchemaFormat(Model):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     schema_: JsonSchema = Field(alias="schema", description="A JSON Schema the reply must follow.")
@@ -134,7 +161,7 @@ class Prompt(Model):
     variables: dict[Annotated[str, Field(pattern=IDENTIFIER)], Variable] = Field(
         default_factory=dict, description="Every variable the templates use, by name."
     )
-    messages: list[Message] | None = Field(default=None, description="Chat messages (type chat).")
+    messages: list[ChatEntry] | None = Field(default=None, description="Chat messages and placeholders (type chat).")
     template: str | None = Field(default=None, description="The Jinja2 template (type text).")
     traffic: Traffic | None = Field(default=None, description="Expected production volume.")
     release: PromptRelease | None = Field(default=None, description="Per-prompt release override.")
@@ -156,5 +183,9 @@ class Prompt(Model):
     def templates(self) -> list[tuple[str, str]]:
         """(location, template source) for every template in the prompt, in file order."""
         if self.messages is not None:
-            return [(f"messages.{i}.content", m.content) for i, m in enumerate(self.messages)]
+            return [(f"messages.{i}.content", m.content) for i, m in enumerate(self.messages) if isinstance(m, Message)]
         return [("template", self.template or "")]
+
+    def placeholders(self) -> list[tuple[int, Placeholder]]:
+        """(index in ``messages``, placeholder) for every placeholder of a chat prompt."""
+        return [(i, m) for i, m in enumerate(self.messages or []) if isinstance(m, Placeholder)]

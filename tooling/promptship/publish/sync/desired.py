@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...files.repo import Repository, content_hash
-from ...files.schema import ReleaseRule
+from ...files.schema import Message, ReleaseRule
 
 # -- desired state (pure) -------------------------------------------------------------------------------
 
@@ -42,6 +42,17 @@ def served_hash(kind: str, prompt: Any, config: Mapping[str, Any]) -> str:
     return content_hash({"type": kind, "prompt": prompt, "config": core})
 
 
+def served_messages(body: list[Any]) -> list[dict[str, Any]]:
+    """A chat prompt's messages as Langfuse serves them, reduced to what promptship publishes:
+    ``{role, content}`` per message and ``{type: placeholder, name}`` per placeholder."""
+    return [
+        {"type": "placeholder", "name": m.get("name")}
+        if m.get("type") == "placeholder"
+        else {"role": m.get("role"), "content": m.get("content")}
+        for m in body
+    ]
+
+
 def labels_for(rules: Sequence[ReleaseRule], branch: str) -> tuple[str, ...]:
     labels: list[str] = []
     for rule in rules:
@@ -59,7 +70,10 @@ def desired_prompts(repo: Repository, branch: str) -> list[DesiredPrompt]:
             continue
         rules = release.rules if release is not None and release.rules is not None else repo.policies.release.rules
         body: Any = (
-            [{"role": m.role, "content": m.content} for m in prompt.messages]
+            [
+                {"role": m.role, "content": m.content} if isinstance(m, Message) else {"type": m.type, "name": m.name}
+                for m in prompt.messages
+            ]
             if prompt.messages is not None
             else prompt.template
         )

@@ -15,6 +15,7 @@ from .desired import (
     DesiredItem,
     DesiredPrompt,
     served_hash,
+    served_messages,
 )
 from .ledger import LEDGER_WINDOW, ledger_entry
 from .plan import ActualItem, ActualVersion, Plan, version_with_hash
@@ -139,7 +140,7 @@ class LangfuseStore:
             return None
         prompt = raw["prompt"]
         if isinstance(prompt, list):
-            prompt = [{"role": m.get("role"), "content": m.get("content")} for m in prompt]
+            prompt = served_messages(prompt)
         config = raw.get("config") or {}
         own = config.get("promptship") if isinstance(config, dict) else None
         found = ActualVersion(
