@@ -32,6 +32,15 @@ def test_a_string_default_arrives_as_written(tmp_path: Path, written: str) -> No
     assert render_prompt(prompt, {"dish": "soup"}).messages[1]["content"] == f"Describe soup ({written})"
 
 
+@pytest.mark.parametrize(("kind", "written"), [("integer", "ten"), ("boolean", "maybe"), ("list", "a")])
+def test_a_default_that_does_not_fit_the_declared_type_is_located(tmp_path: Path, kind: str, written: str) -> None:
+    text = _optional_string(written).replace("  mood:\n    type: string\n", f"  mood:\n    type: {kind}\n")
+    write_repo(tmp_path, {"prompts/p.yaml": text})
+    [error] = validate_repo(tmp_path)
+    assert (error.path, error.line, error.code) == ("prompts/p.yaml", 9, "E004"), error.format()
+    assert f"type: {kind}" in error.message
+
+
 def test_a_tilde_default_on_a_string_variable_says_how_to_quote_it(tmp_path: Path) -> None:
     write_repo(tmp_path, {"prompts/p.yaml": _optional_string("~")})
     [error] = validate_repo(tmp_path)
@@ -227,6 +236,11 @@ def test_a_prompt_path_in_nfd_is_the_nfc_prompt_everywhere(tmp_path: Path, run_c
     for spelling in (NFC_NAME, NFD_NAME):
         result = run_cli("--root", str(tmp_path), "render", spelling, "--var", "dish=soup")
         assert result.code == 0, result.err
+    from promptship import Client
+
+    client = Client(tmp_path, langfuse=False)
+    assert client.prompt(NFD_NAME).name == NFC_NAME and client.prompt(NFD_NAME).source == "bundled"
+    client.close()
 
 
 def test_nfc_and_nfd_twins_are_an_error(tmp_path: Path) -> None:

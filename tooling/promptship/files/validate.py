@@ -122,6 +122,16 @@ def check_prompt(entry: PromptEntry, repo: Repository) -> Iterator[Diagnostic]:
                 f"variable '{name}' is not declared (declared: {declared})",
                 f"add `{name}:` under `variables:` or fix the spelling",
             )
+    for name, variable in prompt.variables.items():
+        problem = variable.type_error(variable.default) if variable.default is not None else None
+        if problem is not None:
+            yield _at(
+                src,
+                ["variables", name, "default"],
+                "E004",
+                f"variable '{name}': the default does not fit `type: {variable.type}`: {problem}",
+                f"give a {variable.type} default, or change the variable's `type:`",
+            )
     for index, placeholder in prompt.placeholders():
         used.add(placeholder.name)
         slot = prompt.variables.get(placeholder.name)
