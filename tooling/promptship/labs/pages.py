@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import Diagnostic, UsageError
 from ..eval.gates import GateResult, absolute_gate_results
+from ..files.schema import Message
 from ..files.schema.run import SampleResult
 from ..files.validate import check
 from .catalog import datasets_of, file_history, langfuse_labels, load_tree, prompt_entry, run_items, suites_of
@@ -67,7 +68,12 @@ def prompt_page(root: Path, name: str) -> dict[str, Any]:
         "path": entry.path,
         "prompt": prompt,
         "params": prompt.params.model_dump(mode="json", exclude_none=True),
-        "messages": [{"role": m.role, "content": m.content} for m in prompt.messages or []]
+        "messages": [
+            {"role": m.role, "content": m.content}
+            if isinstance(m, Message)
+            else {"role": "placeholder", "content": m.name}
+            for m in prompt.messages or []
+        ]
         or [{"role": "template", "content": prompt.template or ""}],
         "suites": suites_of(repo, name),
         "datasets": datasets_of(repo, name),
