@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ..repo import Repository
+from ..schema import Message
 from . import (
     JINJA_BEYOND_NAMES,
     Conversion,
@@ -379,7 +380,11 @@ def export_github_models(repo: Repository, name: str) -> tuple[str, list[str]]:
         lossy.append("a text prompt is exported as one user message")
         messages = [{"role": "user", "content": prompt.template or ""}]
     else:
-        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        lossy += [
+            f"chat placeholder '{p.name}' has no GitHub Models equivalent: not exported"
+            for _, p in prompt.placeholders()
+        ]
+        messages = [{"role": m.role, "content": m.content} for m in prompt.messages if isinstance(m, Message)]
     for message in messages:
         if JINJA_BEYOND_NAMES.search(message["content"]):
             lossy.append(

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ..repo import Repository
+from ..schema import Message
 from . import Conversion, UsageError, alias_for, dump_yaml, litellm_model, schema_header, slug, template_variables
 from .aliases import resolve_aliases
 
@@ -233,7 +234,10 @@ def export_prompty(repo: Repository, name: str) -> tuple[str, list[str]]:
     if prompt.traffic or prompt.release:
         lossy.append("traffic and release settings have no Prompty equivalent: not exported")
     if prompt.messages is not None:
-        body = "\n\n".join(f"{m.role}:\n{m.content.rstrip(chr(10))}" for m in prompt.messages)
+        lossy += [
+            f"chat placeholder '{p.name}' has no Prompty equivalent: not exported" for _, p in prompt.placeholders()
+        ]
+        body = "\n\n".join(f"{m.role}:\n{m.content.rstrip(chr(10))}" for m in prompt.messages if isinstance(m, Message))
     else:
         body = prompt.template or ""
     return "---\n" + dump_yaml(front) + "---\n" + body + "\n", lossy
