@@ -100,15 +100,25 @@ _HOUSING = re.compile(
     r"(?:아파트|빌라|맨션|오피스텔|빌딩|타워|하우스|마을|단지|주공|자이|캐슬|푸르지오|래미안|아이파크|더샵|힐스테이트"
     r"|파크|뷰|하이츠|타운|센터|스퀘어|프라자|플라자|레지던스|기숙사|홀|관|\d{1,2}차|\d{1,2}단지)$"
 )
-_LABELS = re.compile(r"주소|배송지|배달지|수령지|거주지|소재지|주소지|자택|반송지|도착지|address|Address|ADDRESS")
+_LABELS = re.compile(
+    r"주소|배송지|배달지|수령지|거주지|주거지|소재지|주소지|자택|반송지|도착지|address|Address|ADDRESS"
+)
+#: A district without a building number: an address only where someone lives ("동작구 사당동 거주",
+#: "거주지: 서울특별시 마포구"). Two or more units, the last may be a neighbourhood.
+_DISTRICT = re.compile(
+    "(?<![가-힣])(?:" + "|".join(sorted(_PROVINCES, key=len, reverse=True)) + "|[가-힣]{1,5}[시군구])"
+    r"(?: [가-힣]{1,5}[시군구읍면]){0,4}(?: [가-힣]{1,6}\d?(?:동|읍|면|리|가))?(?![가-힣])"
+)
+_RESIDES = re.compile(r" ?(?:에서 |에 )?(?:거주|살고|살아요|삽니다)")
+_RESIDENCE_LABELS = re.compile(r"(?:거주지|주거지|거주 예정지|주소|주소지)[ \t]*[:：(]?[ \t]*$")
 
 _ROAD = re.compile(
-    r"(?<![가-힣A-Za-z0-9])([가-힣][가-힣A-Za-z0-9]{0,11}(?:대로|로|길))"
+    r"(?<![가-힣A-Za-z0-9])([가-힣0-9][가-힣A-Za-z0-9]{0,11}(?:대로|로|길))"
     r"((?: ?\d{1,4}(?:번)?길)?)"
     r" ?(\d{1,5}(?:-\d{1,5})?)(?![\d-])"
 )
 _LOT = re.compile(
-    r"(?<![가-힣A-Za-z0-9])([가-힣]{1,6}(?:동|리|가)(?:\d{1,2}가)?) (산 ?)?(\d{1,5}(?:-\d{1,5})?)(?![\d-])"
+    r"(?<![가-힣A-Za-z0-9])([가-힣]{1,6}(?:동|리|가|읍|면)(?:\d{1,2}가)?) (산 ?)?(\d{1,5}(?:-\d{1,5})?)(?![\d-])"
 )
 _UNIT = re.compile(r"(?<![\dA-Za-z])(?:(\d{1,4}|[가-하A-H])동 ?(\d{1,4})호|([가-힣A-Za-z0-9]{2,}) (\d{2,4})호)(?!\d)")
 #: What may follow a building or lot number without making it a count or a time.
@@ -233,11 +243,26 @@ def _units(text: str) -> Iterator[Finding]:
         yield Finding(start, m.end(), "address", UNIT_ONLY)
 
 
+def _districts(text: str) -> Iterator[Finding]:
+    for m in _DISTRICT.finditer(text):
+        if " " not in m[0]:
+            continue
+        resides = _RESIDES.match(text, m.end()) is not None
+        labelled = _RESIDENCE_LABELS.search(text[max(0, m.start() - 12) : m.start()]) is not None
+        if resides or labelled:
+            yield Finding(m.start(), m.end(), "address", UNIT_ONLY)
+
+
 def detect_address(text: str) -> Iterator[Finding]:
     """Road, lot and unit addresses (see the module docstring). Overlapping candidates are merged into
     one finding with the highest confidence among them."""
     candidates = sorted(
-        [*_core_findings(text, _ROAD, is_road=True), *_core_findings(text, _LOT, is_road=False), *_units(text)]
+        [
+            *_core_findings(text, _ROAD, is_road=True),
+            *_core_findings(text, _LOT, is_road=False),
+            *_units(text),
+            *_districts(text),
+        ]
     )
     merged: Finding | None = None
     for finding in candidates:

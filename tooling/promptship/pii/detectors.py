@@ -533,7 +533,9 @@ _NUMERIC = (
 )
 _ALL = frozenset(TYPES)
 _IP_HINT = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]::?[0-9A-Fa-f]{1,4}:")
-_ADDRESS_HINT = re.compile(r"[로길동리가] ?\d|\d ?호")
+_ADDRESS_HINT = re.compile(
+    r"[로길동리가면읍] ?(?:산 ?)?\d|\d ?호|[시구군동읍면리] ?(?:에서 |에 )?거주|(?:거주지|주거지|주소|예정지)[ \t]*[:：(]"
+)
 
 
 def _digit_lines(text: str, hint: re.Pattern[str] = _NINE_DIGITS) -> Iterator[tuple[int, int]]:
