@@ -48,12 +48,51 @@ from .server import BackgroundServer
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A function call the fake model answers with (``arguments`` are sent JSON-encoded)."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+#: What a rule answers: text, or tool calls (several = parallel tool calls).
+Reply = str | list[ToolCall]
+
+
+@dataclass(frozen=True)
 class Rule:
-    """Reply ``reply`` when ``pattern`` (a regex) is found in the request's message text."""
+    """Reply ``reply`` when ``pattern`` (a regex) is found in the request's message text.
+
+    A tool-call reply is given only when the request offers ``tools`` and its ``tool_choice`` is not
+    ``"none"`` (else the default reply); ``parallel_tool_calls: false`` keeps the first call only.
+    """
 
     pattern: str
-    reply: str | Callable[[dict[str, Any]], str]
+    reply: Reply | Callable[[dict[str, Any]], Reply]
     model: str | None = None
+
+
+def tool_call_dicts(calls: list[ToolCall]) -> list[dict[str, Any]]:
+    """OpenAI ``message.tool_calls`` for ``calls`` (ids are deterministic: ``call_<n>_<name>``)."""
+    return [
+        {
+            "id": f"call_{index}_{call.name}",
+            "type": "function",
+            "function": {"name": call.name, "arguments": json.dumps(call.arguments, ensure_ascii=False)},
+        }
+        for index, call in enumerate(calls)
+    ]
+
+
+def token_logprobs(text: str) -> dict[str, Any]:
+    """OpenAI ``choice.logprobs`` for ``text``: one entry per whitespace-separated piece."""
+    return {
+        "content": [
+            {"token": piece, "logprob": -0.25, "bytes": list(piece.encode()), "top_logprobs": []}
+            for piece in re.findall(r"\S+\s*", text)
+        ],
+        "refusal": None,
+    }
 
 
 @dataclass
@@ -258,13 +297,18 @@ class FakeLLM:
                 draw -= probability
             return "ok", latency
 
-    def _reply(self, model: str, body: dict[str, Any]) -> str:
+    def _reply(self, model: str, body: dict[str, Any]) -> Reply:
         text = prompt_text(body)
         with self._lock:
             rules = list(self.rules)
         for rule in rules:
             if (rule.model is None or rule.model == model) and re.search(rule.pattern, text):
-                return rule.reply(body) if callable(rule.reply) else rule.reply
+                reply = rule.reply(body) if callable(rule.reply) else rule.reply
+                if isinstance(reply, str):
+                    return reply
+                if not body.get("tools") or body.get("tool_choice") == "none":
+                    break
+                return reply[:1] if body.get("parallel_tool_calls") is False else reply
         return self.default_reply(body)
 
     async def _models(self, request: web.Request) -> web.Response:
@@ -385,51 +429,84 @@ class FakeLLM:
             return await self._stream(request, model, body, reply, faults)
         return web.json_response(self._completion(model, body, reply, "stop"))
 
-    def _usage(self, body: dict[str, Any], reply: str | None) -> dict[str, int]:
+    def _usage(self, body: dict[str, Any], reply: Reply | None) -> dict[str, int]:
         prompt_tokens = count_tokens(prompt_text(body)) + 3 * len(body.get("messages", []))
-        completion_tokens = count_tokens(reply or "")
+        written = reply if isinstance(reply, str) or reply is None else json.dumps(tool_call_dicts(reply))
+        completion_tokens = count_tokens(written or "")
         return {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
 
-    def _completion(self, model: str, body: dict[str, Any], reply: str | None, finish: str) -> dict[str, Any]:
+    def _completion(self, model: str, body: dict[str, Any], reply: Reply | None, finish: str) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply, "refusal": None}
+        logprobs = token_logprobs(reply) if body.get("logprobs") and isinstance(reply, str) else None
+        if isinstance(reply, list):
+            message.update(content=None, tool_calls=tool_call_dicts(reply))
+            finish = "tool_calls"
         return {
             "id": f"chatcmpl-fake-{int(time.time() * 1000)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": reply},
-                    "finish_reason": finish,
-                    "logprobs": None,
-                }
-            ],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": logprobs}],
             "usage": self._usage(body, reply),
         }
 
     async def _stream(
-        self, request: web.Request, model: str, body: dict[str, Any], reply: str, faults: Faults | None
+        self, request: web.Request, model: str, body: dict[str, Any], reply: Reply, faults: Faults | None
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         created = int(time.time())
 
         def chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:
+            choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
+            if body.get("logprobs") and delta.get("content"):
+                choice["logprobs"] = token_logprobs(delta["content"])
             data = {
                 "id": "chatcmpl-fake-stream",
                 "object": "chat.completion.chunk",
                 "created": created,
                 "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}] if delta or finish else [],
+                "choices": [choice] if delta or finish else [],
             }
             if usage is not None:
                 data["usage"] = usage
             return f"data: {json.dumps(data)}\n\n".encode()
 
+        if isinstance(reply, list):
+            # As OpenAI streams tool calls: id, type and name first, then the arguments in pieces.
+            await response.write(chunk({"role": "assistant", "content": None}))
+            for index, call in enumerate(tool_call_dicts(reply)):
+                head = {"index": index, "id": call["id"], "type": "function"}
+                await response.write(
+                    chunk({"tool_calls": [{**head, "function": {"name": call["function"]["name"], "arguments": ""}}]})
+                )
+                arguments = call["function"]["arguments"]
+                for start in range(0, len(arguments), 7):
+                    piece = {"index": index, "function": {"arguments": arguments[start : start + 7]}}
+                    await response.write(chunk({"tool_calls": [piece]}))
+            await response.write(chunk({}, "tool_calls"))
+        else:
+            if not await self._stream_text(request, response, chunk, reply, faults):
+                return response
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await response.write(chunk({}, None, self._usage(body, reply)))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def _stream_text(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        chunk: Callable[..., bytes],
+        reply: str,
+        faults: Faults | None,
+    ) -> bool:
+        """Write a text answer as content deltas and its finish; False when the stream was cut."""
         await response.write(chunk({"role": "assistant", "content": ""}))
         cut = faults.cut_stream_after if faults else None
         for number, piece in enumerate(re.findall(r"\S+\s*", reply) or [reply]):
@@ -439,14 +516,10 @@ class FakeLLM:
                     request.transport.close()
                 else:
                     await response.write_eof()
-                return response
+                return False
             await response.write(chunk({"content": piece}))
         await response.write(chunk({}, "stop"))
-        if (body.get("stream_options") or {}).get("include_usage"):
-            await response.write(chunk({}, None, self._usage(body, reply)))
-        await response.write(b"data: [DONE]\n\n")
-        await response.write_eof()
-        return response
+        return True
 
 
 def main() -> None:

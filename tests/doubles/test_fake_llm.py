@@ -95,3 +95,37 @@ def test_litellm_real_http_path_including_azure(fake_llm: FakeLLM) -> None:
     assert asyncio.run(go()) == ("pong", "pong")
     assert fake_llm.count(model="m1") == 1 and fake_llm.count(model="dep1") == 1
     assert fake_llm.journal[-1].path == "/openai/deployments/dep1/chat/completions"
+
+
+def test_tool_calls_and_logprobs_as_openai_sends_them(fake_llm: FakeLLM) -> None:
+    import openai
+
+    from .fake_llm import ToolCall
+
+    calls = [ToolCall("weather", {"city": "Seoul"}), ToolCall("weather", {"city": "Busan"})]
+    fake_llm.set_rules([Rule("weather", calls)])
+    client = openai.OpenAI(base_url=fake_llm.base_url, api_key="k", max_retries=0)
+    tools = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
+    ask = [{"role": "user", "content": "weather in Seoul and Busan?"}]
+    answer = client.chat.completions.create(model="m", messages=ask, tools=tools)
+    assert answer.choices[0].finish_reason == "tool_calls"
+    assert [c.function.arguments for c in answer.choices[0].message.tool_calls] == [
+        '{"city": "Seoul"}',
+        '{"city": "Busan"}',
+    ]
+    one = client.chat.completions.create(model="m", messages=ask, tools=tools, parallel_tool_calls=False)
+    assert len(one.choices[0].message.tool_calls) == 1
+    assert (
+        client.chat.completions.create(model="m", messages=ask, tools=tools, tool_choice="none")
+        .choices[0]
+        .message.content
+        == "OK"
+    )
+    arguments: dict[int, str] = {}
+    for chunk in client.chat.completions.create(model="m", messages=ask, tools=tools, stream=True):
+        for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            arguments[call.index] = arguments.get(call.index, "") + (call.function.arguments or "")
+    assert arguments == {0: '{"city": "Seoul"}', 1: '{"city": "Busan"}'}
+    fake_llm.set_rules([Rule("x", "two words")])
+    scored = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], logprobs=True)
+    assert [t.token for t in scored.choices[0].logprobs.content] == ["two ", "words"]
