@@ -46,7 +46,7 @@ def gateway(
     import uvicorn
 
     from ..files.workdir import workdir
-    from ..runtime.gateway.access_log import json_lines
+    from ..runtime.gateway.access_log import JsonLines
     from ..runtime.gateway.app import create_app
     from ..runtime.gateway.state import SHARED_PROJECT, KeyStore, counters_from_env
     from ..runtime.sdk import Client
@@ -76,9 +76,13 @@ def gateway(
             click.echo(f"spend is kept in {spend_file} (one gateway process; set REDIS_URL to share it)", err=True)
     writer = None
     if access_log == "-":
-        writer = json_lines(sys.stderr)
+        writer = JsonLines(sys.stderr)
     elif access_log != "off":
-        writer = json_lines(open(access_log, "a", encoding="utf-8"))  # noqa: SIM115 - open for the server's life
+        writer = JsonLines(open(access_log, "a", encoding="utf-8"))  # noqa: SIM115 - open for the server's life
     app = create_app(client, keys, counters_from_env(os.environ, spend_file), writer)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        if writer is not None:
+            writer.close()
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
@@ -71,11 +73,26 @@ class AccessLog:
             self.write(record)
 
 
-def json_lines(stream: Any) -> Callable[[dict[str, Any]], None]:
-    """A writer of one JSON object per line to a text stream (flushed per line)."""
+class JsonLines:
+    """Writes records as JSON lines to a text stream on its own thread, so a slow or full stream
+    (a pipe nobody reads fast enough) never blocks the event loop. :meth:`close` drains it."""
 
-    def write(record: dict[str, Any]) -> None:
-        stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-        stream.flush()
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._drain, name="promptship-access-log", daemon=True)
+        self._thread.start()
 
-    return write
+    def __call__(self, record: dict[str, Any]) -> None:
+        self._queue.put(record)
+
+    def _drain(self) -> None:
+        while (record := self._queue.get()) is not None:
+            self._stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            if self._queue.empty():
+                self._stream.flush()
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(5)
