@@ -63,6 +63,33 @@ POOL_ALIAS = "".join(
     for name in ("a", "b")
 )
 POOL_ALIAS = "  pool:\n    retries: 1\n    timeout_s: 5\n    deployments:\n" + POOL_ALIAS
+#: Embedding aliases: one on the direct path (with a fallback), one through the LiteLLM Router.
+EMBEDDING_ALIASES = """\
+  embed:
+    kind: embedding
+    retries: 1
+    timeout_s: 5
+    fallbacks: [embed-pool]
+    deployments:
+      - id: fake-embed
+        model: openai/m-embed
+        api_base_env: FAKE_LLM_BASE
+        api_key_env: FAKE_LLM_KEY
+        pricing: {input_per_million: 0.5, output_per_million: 0}
+  embed-pool:
+    kind: embedding
+    retries: 1
+    timeout_s: 5
+    deployments:
+""" + "".join(
+    f"""      - id: fake-embed-{name}
+        model: openai/m-embed-pool
+        api_base_env: FAKE_LLM_BASE
+        api_key_env: FAKE_LLM_KEY
+        pricing: {{input_per_million: 0.5, output_per_million: 0}}
+"""
+    for name in ("a", "b")
+)
 
 
 @pytest.fixture
@@ -80,7 +107,7 @@ def repo(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> 
     (root / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 1.0}\n")
     (root / "policies/pii.yaml").write_text("default: block\ntypes: {phone: mask}\n")
     routing = root / "policies/routing.yaml"
-    routing.write_text(routing.read_text().replace("profiles:\n", POOL_ALIAS + "profiles:\n"))
+    routing.write_text(routing.read_text().replace("profiles:\n", POOL_ALIAS + EMBEDDING_ALIASES + "profiles:\n"))
     return root
 
 

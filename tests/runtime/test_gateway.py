@@ -34,7 +34,7 @@ def test_openai_client_works_unchanged_including_streaming(gateway: RunningGatew
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
     plain = list(ask(client, "bad food", stream=True))  # the usual loop reads choices[0] of every chunk
     assert "".join(c.choices[0].delta.content or "" for c in plain) == "negative"
-    assert [m.id for m in client.models.list().data] == ["primary", "backup", "safe", "pool"]
+    assert [m.id for m in client.models.list().data] == ["primary", "backup", "safe", "pool", "embed", "embed-pool"]
 
 
 def test_langchain_chat_openai_works_unchanged_including_streaming(

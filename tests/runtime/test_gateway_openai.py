@@ -11,7 +11,7 @@ import pytest
 
 from ..doubles.fake_llm import FakeLLM
 from ..doubles.openai_check import assert_openai
-from .conftest import KEY, RunningGateway, ask
+from .conftest import KEY, RunningGateway
 
 
 def call(gateway: RunningGateway, method: str, path: str, body: object = None, key: str = KEY) -> httpx.Response:
@@ -79,27 +79,45 @@ FORWARDED = {
     "service_tier": "flex",
     "metadata": {"team": "reviews"},
     "store": False,
-    "parallel_tool_calls": False,
     "prediction": {"type": "content", "content": "positive"},
     "logprobs": False,
     "verbosity": "low",
     "prompt_cache_key": "reviews-v1",
-    "tool_choice": "none",
-    "tools": [],
 }
 
 
-def test_documented_parameters_are_forwarded_not_dropped(gateway: RunningGateway, fake_llm: FakeLLM) -> None:
+@pytest.mark.parametrize("alias", ["primary", "pool"])
+def test_documented_parameters_are_forwarded_not_dropped(
+    gateway: RunningGateway, fake_llm: FakeLLM, alias: str
+) -> None:
+    """On the direct path (primary) and through the LiteLLM Router (pool), which drops what it does
+    not know unless it is sent in extra_body."""
     client = gateway.client()
-    answer = ask(client, "good", **FORWARDED, user="kim@example.com", max_completion_tokens=7, presence_penalty=0.5)
+    answer = client.chat.completions.create(
+        model=alias,
+        messages=[{"role": "user", "content": "Review: good"}],
+        **FORWARDED,
+        user="kim@example.com",
+        max_completion_tokens=7,
+        presence_penalty=0.5,
+    )
     assert answer.choices[0].message.content == "positive"
     sent = fake_llm.journal[-1].params
     assert {name: sent.get(name) for name in FORWARDED} == FORWARDED
     assert sent["max_completion_tokens"] == 7 and sent["presence_penalty"] == 0.5
     # An end-user identifier is personal data: the vendor gets a stable pseudonym, never the value.
     assert sent["user"].startswith("ps-") and "kim" not in json.dumps(sent)
-    ask(client, "good", user="kim@example.com")
+    client.chat.completions.create(model=alias, messages=[{"role": "user", "content": "x"}], user="kim@example.com")
     assert fake_llm.journal[-1].params["user"] == sent["user"]
+    # What agent frameworks send with no tool to offer: it means "no tools", and OpenAI refuses it as is.
+    client.chat.completions.create(
+        model=alias,
+        messages=[{"role": "user", "content": "x"}],
+        tools=[],
+        tool_choice="none",
+        parallel_tool_calls=False,
+    )
+    assert not {"tools", "tool_choice", "parallel_tool_calls"} & set(fake_llm.journal[-1].params)
 
 
 @pytest.mark.parametrize(

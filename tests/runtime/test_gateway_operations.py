@@ -32,7 +32,7 @@ def test_missing_endpoint_and_key_variables_are_named_at_startup(
     monkeypatch.delenv("FAKE_LLM_BASE")
     with caplog.at_level(logging.WARNING, logger="promptship.runtime.sdk"):
         Client(repo, langfuse=False).close()
-    assert "FAKE_LLM_BASE (for primary, backup, safe, pool)" in caplog.text
+    assert "FAKE_LLM_BASE (for primary, backup, safe, pool, embed, embed-pool)" in caplog.text
     assert "sk-test" not in caplog.text
     with pytest.raises(CredentialError) as info:
         Client(repo, langfuse=False, require_credentials=True)

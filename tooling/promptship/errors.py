@@ -130,6 +130,7 @@ _ROWS = [
     Code("E605", "unreadable-message", _U, "MalformedMessageError"),
     Code("E801", "missing-credential", _C, "CredentialError"),
     Code("E802", "local-model-missing", _C, "LocalModelUnavailable"),
+    Code("E803", "local-model-cannot-embed", _C, "LocalModelCannotEmbed"),
     Code("E810", "model-call-failed", _P, "ModelCallFailed"),
     Code("E811", "cache-miss", _P, "CacheMissError"),
     Code("E820", "langfuse-failed", _X, "SyncError"),
@@ -380,6 +381,12 @@ class LocalModelUnavailable(ConfigurationError):
     """The embedded local model (``promptship[local]``) is not installed."""
 
     default_code = "E802"
+
+
+class LocalModelCannotEmbed(ConfigurationError):
+    """An embedding alias is served by the embedded chat model, which cannot embed."""
+
+    default_code = "E803"
 
 
 # ---------------------------------------------------------------------------------------- provider

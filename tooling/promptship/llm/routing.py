@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from ..errors import ConfigurationError, ModelCallFailed, UsageError
 from ..files.schema import AliasPolicy, RoutingPolicy
 from ..files.schema.run import Attempt
-from .backends import Backends, RawCompletion, StreamEvent, litellm_module
+from .backends import Backends, RawCompletion, RawEmbedding, StreamEvent, litellm_module
 from .credentials import check_credentials, required_env
 from .failures import Failure, classify, elapsed_ms
 from .policy import alias_identity, apply_profile, deployment_prices, reachable
@@ -32,6 +32,8 @@ from .retry import Action, RetryPolicy, decide
 
 __all__ = [
     "Completion",
+    "Delta",
+    "Embeddings",
     "ModelRouter",
     "RetrySettings",
     "alias_identity",
@@ -56,6 +58,48 @@ class Completion:
     deployment: str | None
     alias: str
     attempts: list[Attempt] = field(default_factory=list)
+    #: OpenAI ``message.tool_calls`` (the vendor's), when the model called tools.
+    tool_calls: list[dict[str, Any]] | None = None
+    refusal: str | None = None
+    #: OpenAI ``choice.logprobs`` when they were asked for (``logprobs: true``).
+    logprobs: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A streamed piece other than text: OpenAI delta fields (``tool_calls`` pieces, ``refusal``)
+    and the chunk's ``logprobs``, as the vendor sent them."""
+
+    fields: dict[str, Any]
+
+
+@dataclass
+class Embeddings:
+    """Vectors in input order, with usage, cost and the attempts that produced them."""
+
+    vectors: list[list[float]]
+    prompt_tokens: int
+    cost_usd: float
+    latency_ms: float
+    deployment: str | None
+    alias: str
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+def merge_tool_call_pieces(calls: list[dict[str, Any]], pieces: list[dict[str, Any]]) -> None:
+    """Fold streamed ``tool_calls`` deltas into whole calls (by ``index``; arguments concatenate)."""
+    for piece in pieces:
+        index = int(piece.get("index", len(calls)))
+        while len(calls) <= index:
+            calls.append({"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+        call = calls[index]
+        if piece.get("id"):
+            call["id"] = piece["id"]
+        if piece.get("type"):
+            call["type"] = piece["type"]
+        function = piece.get("function") or {}
+        call["function"]["name"] += function.get("name") or ""
+        call["function"]["arguments"] += function.get("arguments") or ""
 
 
 @dataclass
@@ -144,8 +188,9 @@ class ModelRouter:
 
     async def stream(
         self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]
-    ) -> AsyncIterator[str | Completion]:
-        """Yield the answer's text pieces as they arrive, then the :class:`Completion`.
+    ) -> AsyncIterator[str | Delta | Completion]:
+        """Yield the answer's text pieces as they arrive (and a :class:`Delta` for any other piece:
+        tool calls, refusal, logprobs), then the :class:`Completion`, which holds them all.
 
         Retries and fallbacks apply until the first piece arrives; a failure after that raises
         :class:`ModelCallFailed` (the caller has already seen part of the answer).
@@ -156,6 +201,9 @@ class ModelRouter:
 
         opened = await self._with_fallbacks(alias, attempt)
         pieces: list[str] = []
+        tool_calls: list[dict[str, Any]] = []
+        refusal: list[str] = []
+        logprobs: dict[str, list[Any]] = {}
         event: StreamEvent | None = opened.first
         raw: RawCompletion | None = None
         try:
@@ -164,6 +212,12 @@ class ModelRouter:
                 if kind == "text":
                     pieces.append(value)
                     yield value
+                elif kind == "delta":
+                    merge_tool_call_pieces(tool_calls, value.get("tool_calls") or [])
+                    refusal.append(value.get("refusal") or "")
+                    for name, entries in (value.get("logprobs") or {}).items():
+                        logprobs.setdefault(name, []).extend(entries or [])
+                    yield Delta(value)
                 elif kind == "done":
                     raw = value
                 event = await anext(opened.events, None)
@@ -199,6 +253,51 @@ class ModelRouter:
             deployment=opened.deployment,
             alias=opened.alias,
             attempts=opened.attempts,
+            tool_calls=tool_calls or None,
+            refusal="".join(refusal) or None,
+            logprobs=logprobs or None,
+        )
+
+    async def embed(self, alias: str, inputs: list[str], params: Mapping[str, Any]) -> Embeddings:
+        """Embed ``inputs`` with an embedding alias (``kind: embedding``), with its retries and
+        fallbacks. Raises :class:`UsageError` for a chat alias, :class:`ModelCallFailed` after the
+        last attempt."""
+        policy = self.policy.aliases.get(alias)
+        if policy is not None and policy.kind != "embedding":
+            raise UsageError(f"model alias {alias!r} is a chat alias, not an embedding alias (kind: embedding)")
+
+        async def attempt(current: str, policy: AliasPolicy, attempts: list[Attempt]) -> Embeddings | Failure:
+            started = time.perf_counter()
+            backend = self.backends.choose(policy)
+            try:
+                deployment, raw = await asyncio.wait_for(
+                    backend.embed(current, policy, inputs, params), timeout=policy.timeout_s + 1.0
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every provider error is classified, none escapes
+                if isinstance(exc, ConfigurationError):
+                    raise
+                failure = classify(exc)
+                attempts.append(failure.attempt(current, backend.deployment_of(policy, exc), started))
+                return failure
+            return self._embedded(current, deployment, raw, started, attempts)
+
+        return await self._with_fallbacks(alias, attempt)
+
+    def _embedded(
+        self, alias: str, deployment: str | None, raw: RawEmbedding, started: float, attempts: list[Attempt]
+    ) -> Embeddings:
+        latency = elapsed_ms(started)
+        attempts.append(Attempt(alias=alias, deployment=deployment, outcome="ok", status=200, latency_ms=latency))
+        return Embeddings(
+            vectors=raw.vectors,
+            prompt_tokens=raw.prompt_tokens,
+            cost_usd=self._cost(deployment, raw.prompt_tokens, 0),
+            latency_ms=latency,
+            deployment=deployment,
+            alias=alias,
+            attempts=attempts,
         )
 
     async def _with_fallbacks(
@@ -313,6 +412,9 @@ class ModelRouter:
             deployment=deployment,
             alias=alias,
             attempts=attempts,
+            tool_calls=raw.tool_calls,
+            refusal=raw.refusal,
+            logprobs=raw.logprobs,
         )
 
     def _cost(self, deployment: str | None, prompt_tokens: int, completion_tokens: int) -> float:

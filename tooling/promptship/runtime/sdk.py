@@ -34,7 +34,7 @@ from ..files.schema import Prompt, nfc
 from ..files.schema.run import Attempt
 from ..files.validate import load_valid_repo
 from ..llm.loop_thread import LoopThread
-from ..llm.routing import Completion, ModelRouter, required_env
+from ..llm.routing import Completion, Delta, ModelRouter, required_env
 from ..pii.policy import PiiBlockedError, guard_messages
 from .prompt_store import ManagedPrompt, PromptNotFound, PromptStore, Source
 
@@ -57,6 +57,9 @@ class CompletionResult:
     latency_ms: float
     attempts: int
     pii_masked: dict[str, int]
+    tool_calls: list[dict[str, Any]] | None = None
+    refusal: str | None = None
+    logprobs: dict[str, Any] | None = None
 
     @classmethod
     def of(
@@ -86,7 +89,25 @@ class CompletionResult:
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             attempts=len(completion.attempts),
             pii_masked=pii_masked,
+            tool_calls=completion.tool_calls,
+            refusal=completion.refusal,
+            logprobs=completion.logprobs,
         )
+
+
+@dataclass(frozen=True)
+class EmbeddingResult:
+    """Vectors for a list of texts, in the order given, with what they cost."""
+
+    vectors: list[list[float]]
+    model_alias: str
+    deployment: str | None
+    fallback_used: str | None
+    prompt_tokens: int
+    cost_usd: float
+    latency_ms: float
+    attempts: int
+    pii_masked: dict[str, int]
 
 
 def prompt_from_langfuse(kind: str, body: Any, config: Mapping[str, Any]) -> Prompt:
@@ -373,6 +394,77 @@ class Client:
             langfuse_prompt,
         )
 
+    def guard_texts(self, trace_name: str, texts: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+        """Apply the PII policy to plain texts (e.g. embedding inputs): the texts as they may be sent
+        and the masked counts; a block is traced under ``trace_name``, then raised."""
+        try:
+            guarded = guard_messages([{"role": "user", "content": text} for text in texts], self.repo.policies.pii)
+        except PiiBlockedError as exc:
+            self.trace_blocked(trace_name, exc)
+            raise
+        return [str(message["content"]) for message in guarded.masked_messages], dict(guarded.counts)
+
+    async def aembed(
+        self, alias: str, texts: Sequence[str], *, dimensions: int | None = None, trace_name: str | None = None
+    ) -> EmbeddingResult:
+        """Embed ``texts`` with an embedding alias of the routing policy (``kind: embedding``), after
+        the PII policy; retries and fallbacks as for completions. Raises
+        :class:`~promptship.pii.PiiBlockedError`, :class:`~promptship.errors.UsageError` (not an
+        embedding alias) and :class:`~promptship.errors.ModelCallFailed`."""
+        started = time.perf_counter()
+        self.router.check_credentials([alias])
+        sent, masked = self.guard_texts(trace_name or alias, list(texts))
+        await self.aprepare(alias)
+        params = {"dimensions": dimensions} if dimensions is not None else {}
+        done = await self.router.embed(alias, sent, params)
+        result = EmbeddingResult(
+            vectors=done.vectors,
+            model_alias=alias,
+            deployment=done.deployment,
+            fallback_used=done.alias if done.alias != alias else None,
+            prompt_tokens=done.prompt_tokens,
+            cost_usd=done.cost_usd,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            attempts=len(done.attempts),
+            pii_masked=masked,
+        )
+        self.trace_embedding(trace_name or alias, len(sent), result)
+        return result
+
+    def embed(self, alias: str, texts: Sequence[str], *, dimensions: int | None = None) -> list[list[float]]:
+        """Synchronous :meth:`aembed`; returns the vectors only (``aembed`` has cost and usage)."""
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop()
+            raise UsageError(
+                "Client.embed() was called inside a running event loop, which it would block",
+                hint="use `await client.aembed(...)` in async code",
+            )
+        return self._loop.run(self.aembed(alias, texts, dimensions=dimensions)).vectors
+
+    def trace_embedding(self, name: str, inputs: int, result: EmbeddingResult) -> None:
+        """An embedding observation: counts, usage and cost; never the texts or the vectors."""
+        if self._langfuse is None:
+            return
+        with (
+            contextlib.suppress(Exception),
+            self._langfuse.start_as_current_observation(
+                as_type="embedding",
+                name=name,
+                model=result.deployment,
+                usage_details={"input": result.prompt_tokens},
+                cost_details={"total": result.cost_usd},
+                metadata={
+                    "alias": result.model_alias,
+                    "inputs": inputs,
+                    "fallback_used": result.fallback_used,
+                    "attempts": result.attempts,
+                    "pii_masked": result.pii_masked,
+                    "latency_ms": result.latency_ms,
+                },
+            ),
+        ):
+            pass
+
     def complete(
         self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
     ) -> CompletionResult:
@@ -455,10 +547,11 @@ class Client:
 
 
 class StreamedCompletion:
-    """Async iterator of text pieces; ``result`` holds the :class:`CompletionResult` afterwards."""
+    """Async iterator of text pieces; ``result`` holds the :class:`CompletionResult` afterwards
+    (tool calls, refusal and logprobs included)."""
 
     def __init__(
-        self, events: AsyncIterator[str | Completion], finish: Callable[[Completion], CompletionResult]
+        self, events: AsyncIterator[str | Delta | Completion], finish: Callable[[Completion], CompletionResult]
     ) -> None:
         self._events = events
         self._finish = finish
@@ -471,7 +564,7 @@ class StreamedCompletion:
         async for event in self._events:
             if isinstance(event, str):
                 yield event
-            else:
+            elif isinstance(event, Completion):
                 self.result = self._finish(event)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from ...files.schema import AliasPolicy, RoutingPolicy
 from . import direct, local
-from .base import Backend, RawCompletion, StreamEvent
+from .base import Backend, RawCompletion, RawEmbedding, StreamEvent
 from .direct import DirectBackend
 from .litellm_router import LiteLLMBackend, litellm_module
 from .local import LocalBackend
@@ -28,6 +28,7 @@ __all__ = [
     "LiteLLMBackend",
     "LocalBackend",
     "RawCompletion",
+    "RawEmbedding",
     "StreamEvent",
     "litellm_module",
 ]

@@ -16,17 +16,44 @@ from ...files.schema import AliasPolicy
 @dataclass(frozen=True)
 class RawCompletion:
     """One answer as the backend got it: text, finish reason, token counts; ``hidden`` carries
-    backend extras (``local_latency_ms``: the local model's service time, without queueing)."""
+    backend extras (``local_latency_ms``: the local model's service time, without queueing).
+    ``tool_calls`` (OpenAI ``message.tool_calls``), ``refusal`` and ``logprobs`` (OpenAI
+    ``choice.logprobs``) are passed on as the vendor sent them."""
 
     text: str
     finish_reason: str | None
     prompt_tokens: int
     completion_tokens: int
     hidden: dict[str, Any] = field(default_factory=dict)
+    tool_calls: list[dict[str, Any]] | None = None
+    refusal: str | None = None
+    logprobs: dict[str, Any] | None = None
 
 
-#: A streamed answer: ``("deployment", id)`` first, then ``("text", piece)``…, then ``("done", RawCompletion)``.
+@dataclass(frozen=True)
+class RawEmbedding:
+    """Vectors in input order, and the input tokens the vendor counted."""
+
+    vectors: list[list[float]]
+    prompt_tokens: int
+
+
+#: A streamed answer: ``("deployment", id)`` first, then ``("text", piece)`` and ``("delta", fields)``
+#: (anything else a chunk's delta carries: ``tool_calls`` pieces, ``refusal``, the chunk's
+#: ``logprobs``), then ``("done", RawCompletion)``.
 StreamEvent = tuple[str, Any]
+
+
+def choice_extras(message: Mapping[str, Any], choice: Mapping[str, Any]) -> dict[str, Any]:
+    """``tool_calls``, ``refusal`` and ``logprobs`` of an OpenAI choice (as plain JSON), when present."""
+    extras: dict[str, Any] = {}
+    if message.get("tool_calls"):
+        extras["tool_calls"] = [dict(call) for call in message["tool_calls"]]
+    if message.get("refusal"):
+        extras["refusal"] = message["refusal"]
+    if choice.get("logprobs"):
+        extras["logprobs"] = choice["logprobs"]
+    return extras
 
 
 class Backend(Protocol):
@@ -42,6 +69,12 @@ class Backend(Protocol):
         self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
     ) -> AsyncIterator[StreamEvent]:
         """One streamed request as :data:`StreamEvent` values."""
+        ...
+
+    async def embed(
+        self, alias: str, policy: AliasPolicy, inputs: list[str], params: Mapping[str, Any]
+    ) -> tuple[str | None, RawEmbedding]:
+        """One embeddings request; the id of the deployment that answered, and the vectors."""
         ...
 
     def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:

@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 from ...files.schema import AliasPolicy, Deployment
-from .base import RawCompletion, StreamEvent
+from .base import RawCompletion, RawEmbedding, StreamEvent, choice_extras
 
 DIRECT_PROVIDERS = frozenset({"openai", "azure"})
 DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
@@ -49,15 +49,18 @@ class APIConnectionError(Exception):
     """The endpoint could not be reached or closed the connection."""
 
 
-def endpoint(deployment: Deployment, env: Mapping[str, str]) -> tuple[str, dict[str, str]]:
-    """URL and auth headers for a deployment (credentials read from the named variables)."""
+def endpoint(
+    deployment: Deployment, env: Mapping[str, str], operation: str = "chat/completions"
+) -> tuple[str, dict[str, str]]:
+    """URL and auth headers for a deployment's ``operation`` (``chat/completions`` or ``embeddings``;
+    credentials read from the named variables)."""
     api_base = (env.get(deployment.api_base_env or "") or "").rstrip("/")
     api_key = env.get(deployment.api_key_env or "", "")
     name = deployment.model.split("/", 1)[1]
     if deployment.provider == "azure":
         version = str(deployment.params.get("api_version", DEFAULT_AZURE_API_VERSION))
-        return (f"{api_base}/openai/deployments/{name}/chat/completions?api-version={version}", {"api-key": api_key})
-    return f"{api_base or DEFAULT_OPENAI_BASE}/chat/completions", {"Authorization": f"Bearer {api_key}"}
+        return (f"{api_base}/openai/deployments/{name}/{operation}?api-version={version}", {"api-key": api_key})
+    return f"{api_base or DEFAULT_OPENAI_BASE}/{operation}", {"Authorization": f"Bearer {api_key}"}
 
 
 async def _closed_at_loop_shutdown(session: Any) -> AsyncGenerator[None, None]:
@@ -107,15 +110,14 @@ class DirectClients:
         if entry is not None:
             await entry[1].aclose()
 
-    async def complete(
-        self, deployment: Deployment, messages: list[dict[str, Any]], params: Mapping[str, Any], timeout_s: float
-    ) -> RawCompletion:
+    async def _post(
+        self, deployment: Deployment, operation: str, payload: dict[str, Any], timeout_s: float
+    ) -> dict[str, Any]:
+        """POST ``payload`` to the deployment's ``operation``; the JSON answer, or the error raised."""
         import aiohttp
 
-        url, headers = endpoint(deployment, self.env)
-        payload = {k: v for k, v in deployment.params.items() if k != "api_version"}
-        payload.update(params)
-        payload["messages"] = messages
+        url, headers = endpoint(deployment, self.env, operation)
+        payload = {**{k: v for k, v in deployment.params.items() if k != "api_version"}, **payload}
         if deployment.provider == "openai":
             payload["model"] = deployment.model.split("/", 1)[1]
         try:
@@ -129,17 +131,35 @@ class DirectClients:
                     except ValueError:
                         body = raw.decode(errors="replace")
                     raise APIStatusError(response.status, body, response.headers)
-                data = json.loads(raw)
+                data: dict[str, Any] = json.loads(raw)
+                return data
         except aiohttp.ClientError as exc:
             raise APIConnectionError(f"{type(exc).__name__}: {exc}") from None
+
+    async def complete(
+        self, deployment: Deployment, messages: list[dict[str, Any]], params: Mapping[str, Any], timeout_s: float
+    ) -> RawCompletion:
+        data = await self._post(deployment, "chat/completions", {**params, "messages": messages}, timeout_s)
         choice = data["choices"][0]
+        message = choice.get("message") or {}
         usage = data.get("usage") or {}
         return RawCompletion(
-            text=(choice.get("message") or {}).get("content") or "",
+            text=message.get("content") or "",
             finish_reason=choice.get("finish_reason"),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
+            **choice_extras(message, choice),
         )
+
+    async def embed(
+        self, deployment: Deployment, inputs: list[str], params: Mapping[str, Any], timeout_s: float
+    ) -> RawEmbedding:
+        """Vectors as floats (whatever encoding the caller will answer with)."""
+        payload = {**params, "input": inputs, "encoding_format": "float"}
+        data = await self._post(deployment, "embeddings", payload, timeout_s)
+        ordered = sorted(data["data"], key=lambda item: int(item["index"]))
+        usage = data.get("usage") or {}
+        return RawEmbedding([list(item["embedding"]) for item in ordered], int(usage.get("prompt_tokens") or 0))
 
     async def stream(
         self, deployment: Deployment, messages: list[dict[str, Any]], params: Mapping[str, Any], timeout_s: float
@@ -180,9 +200,13 @@ class DirectClients:
                     usage = chunk.get("usage") or usage
                     for choice in chunk.get("choices") or []:
                         finish = choice.get("finish_reason") or finish
-                        piece = (choice.get("delta") or {}).get("content")
+                        delta = choice.get("delta") or {}
+                        piece = delta.get("content")
                         if piece:
                             yield ("text", piece)
+                        extras = choice_extras(delta, choice)
+                        if extras:
+                            yield ("delta", extras)
         except aiohttp.ClientError as exc:
             raise APIConnectionError(f"{type(exc).__name__}: {exc}") from None
         yield (
@@ -210,6 +234,12 @@ class DirectBackend:
         yield ("deployment", deployment.id)
         async for event in self.clients.stream(deployment, messages, params, policy.timeout_s):
             yield event
+
+    async def embed(
+        self, alias: str, policy: AliasPolicy, inputs: list[str], params: Mapping[str, Any]
+    ) -> tuple[str | None, RawEmbedding]:
+        deployment = policy.deployments[0]
+        return deployment.id, await self.clients.embed(deployment, inputs, params, policy.timeout_s)
 
     def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:
         return policy.deployments[0].id

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ...files.schema import AliasPolicy, Deployment, RoutingPolicy
-from .base import RawCompletion, StreamEvent
+from .base import RawCompletion, RawEmbedding, StreamEvent, choice_extras
 from .local import LITELLM_MODEL, POLICY_MODEL, PROVIDER, make_litellm_handler
 
 #: Environment that keeps LiteLLM offline and quiet; set before it is imported.
@@ -46,6 +46,32 @@ def litellm_module() -> Any:
     return litellm
 
 
+#: Providers whose API is OpenAI's: a parameter LiteLLM does not know can be sent as it is.
+OPENAI_COMPATIBLE = frozenset({"openai", "azure"})
+
+
+def supported_params(policy: AliasPolicy) -> frozenset[str] | None:
+    """Chat parameters LiteLLM sends to every deployment of an OpenAI-compatible alias (None for an
+    alias with another vendor, whose parameters LiteLLM translates)."""
+    if not all(d.provider in OPENAI_COMPATIBLE and "/" in d.model for d in policy.deployments):
+        return None
+    litellm = litellm_module()
+    names = [
+        set(litellm.get_supported_openai_params(model=d.model.split("/", 1)[1], custom_llm_provider=d.provider) or [])
+        for d in policy.deployments
+    ]
+    return frozenset(set.intersection(*names))
+
+
+def plain(value: Any) -> dict[str, Any]:
+    """A LiteLLM response object (pydantic, or dict-like) as plain JSON-able data, without None fields."""
+    if isinstance(value, Mapping):
+        return {k: v for k, v in value.items() if v is not None}
+    dump = getattr(value, "model_dump", None)
+    data: dict[str, Any] = dump(exclude_none=True) if dump is not None else dict(vars(value))
+    return data
+
+
 class LiteLLMBackend:
     """The :class:`~promptship.llm.backends.base.Backend` over one LiteLLM Router for the whole policy."""
 
@@ -53,6 +79,23 @@ class LiteLLMBackend:
         self.policy = policy
         self.env = env
         self._built: Any = None
+        self._supported: dict[str, frozenset[str] | None] = {}
+
+    def vendor_params(self, alias: str, policy: AliasPolicy, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` as LiteLLM must get them so none is dropped silently: for OpenAI-compatible
+        deployments, those LiteLLM does not know for the model (it drops them, even with
+        ``drop_params`` off, and keeps ``metadata`` for itself) travel in ``extra_body``, which it
+        sends as they are. Other vendors get LiteLLM's own translation."""
+        if alias not in self._supported:
+            self._supported[alias] = supported_params(policy)
+        supported = self._supported[alias]
+        if supported is None or not params:
+            return dict(params)
+        kept = {k: v for k, v in params.items() if k in supported}
+        extra = {k: v for k, v in params.items() if k not in supported}
+        if extra:
+            kept["extra_body"] = {**kept.get("extra_body", {}), **extra}
+        return kept
 
     @property
     def router(self) -> Any:
@@ -102,7 +145,9 @@ class LiteLLMBackend:
     async def complete(
         self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
     ) -> tuple[str | None, RawCompletion]:
-        response = await self.router.acompletion(model=alias, messages=messages, **params)
+        response = await self.router.acompletion(
+            model=alias, messages=messages, **self.vendor_params(alias, policy, params)
+        )
         hidden = getattr(response, "_hidden_params", {}) or {}
         choice = response.choices[0]
         usage = getattr(response, "usage", None)
@@ -112,13 +157,29 @@ class LiteLLMBackend:
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             hidden=hidden,
+            **choice_extras(plain(choice.message), plain(choice)),
         )
+
+    async def embed(
+        self, alias: str, policy: AliasPolicy, inputs: list[str], params: Mapping[str, Any]
+    ) -> tuple[str | None, RawEmbedding]:
+        extra = {"extra_body": dict(params)} if params and supported_params(policy) is not None else dict(params)
+        response = await self.router.aembedding(model=alias, input=inputs, encoding_format="float", **extra)
+        hidden = getattr(response, "_hidden_params", {}) or {}
+        items = sorted((plain(item) for item in response.data), key=lambda item: int(item["index"]))
+        usage = getattr(response, "usage", None)
+        vectors = [list(item["embedding"]) for item in items]
+        return hidden.get("model_id"), RawEmbedding(vectors, int(getattr(usage, "prompt_tokens", 0) or 0))
 
     async def stream(
         self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
     ) -> AsyncIterator[StreamEvent]:
         response = await self.router.acompletion(
-            model=alias, messages=messages, stream=True, stream_options={"include_usage": True}, **params
+            model=alias,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            **self.vendor_params(alias, policy, params),
         )
         hidden = getattr(response, "_hidden_params", {}) or {}
         yield ("deployment", hidden.get("model_id"))
@@ -134,6 +195,9 @@ class LiteLLMBackend:
                 piece = getattr(choice.delta, "content", None)
                 if piece:
                     yield ("text", piece)
+                extras = choice_extras(plain(choice.delta), plain(choice))
+                if extras:
+                    yield ("delta", extras)
         yield ("done", RawCompletion("", finish, prompt_tokens, completion_tokens))
 
     def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:

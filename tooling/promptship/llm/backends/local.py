@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from ...errors import LocalModelUnavailable
+from ...errors import LocalModelCannotEmbed, LocalModelUnavailable
 from ...files.schema import AliasPolicy
-from .base import RawCompletion, StreamEvent
+from .base import RawCompletion, RawEmbedding, StreamEvent
 
 #: The model string policies use, and the provider name registered with LiteLLM.
 POLICY_MODEL = "local/smollm2"
@@ -219,6 +219,14 @@ class LocalBackend:
         if raw.text:
             yield ("text", raw.text)
         yield ("done", raw)
+
+    async def embed(
+        self, alias: str, policy: AliasPolicy, inputs: list[str], params: Mapping[str, Any]
+    ) -> tuple[str | None, RawEmbedding]:
+        raise LocalModelCannotEmbed(
+            f"the embedding alias '{alias}' is served by {POLICY_MODEL}, which answers chat only",
+            hint="give the alias its own embedding deployment under the profile's `aliases:`",
+        )
 
     def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:
         return policy.deployments[0].id

@@ -10,8 +10,10 @@ the first call is still running (``gateway/idempotency.py``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,12 +25,12 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from ...errors import PromptshipError
-from ...llm.routing import Completion
+from ...llm.routing import Completion, Delta
 from ..sdk import Client, GuardedCall
 from .access_log import AccessLog
 from .errors import GatewayError, from_library, interrupted, logger, unexpected
 from .idempotency import Settlement, claim_or_wait, request_fingerprint
-from .requests import ChatRequest, ManagedRequest, parse_json, validated
+from .requests import ChatRequest, EmbeddingRequest, ManagedRequest, parse_json, validated
 from .reservations import OutputEstimates
 from .state import SHARED_PROJECT, Counters, KeyStore
 
@@ -51,10 +53,24 @@ class Finished(Protocol):
     @property
     def finish_reason(self) -> str | None: ...
 
+    @property
+    def tool_calls(self) -> list[dict[str, Any]] | None: ...
+
+    @property
+    def refusal(self) -> str | None: ...
+
+    @property
+    def logprobs(self) -> dict[str, Any] | None: ...
+
 
 def completion_body(alias: str, done: Finished, extra: dict[str, Any]) -> dict[str, Any]:
-    """An OpenAI ``chat.completion`` for a finished call."""
+    """An OpenAI ``chat.completion`` for a finished call (tool calls, refusal and logprobs as the
+    vendor sent them)."""
     prompt_tokens, completion_tokens = done.prompt_tokens, done.completion_tokens
+    message: dict[str, Any] = {"role": "assistant", "content": done.text, "refusal": done.refusal}
+    if done.tool_calls:
+        message["tool_calls"] = done.tool_calls
+        message["content"] = done.text or None
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -63,8 +79,8 @@ def completion_body(alias: str, done: Finished, extra: dict[str, Any]) -> dict[s
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": done.text, "refusal": None},
-                "logprobs": None,
+                "message": message,
+                "logprobs": done.logprobs,
                 "finish_reason": done.finish_reason or "stop",
             }
         ],
@@ -74,6 +90,22 @@ def completion_body(alias: str, done: Finished, extra: dict[str, Any]) -> dict[s
             "total_tokens": prompt_tokens + completion_tokens,
         },
         "promptship": extra,
+    }
+
+
+def embedding_body(alias: str, vectors: list[list[float]], prompt_tokens: int, encoding: str | None) -> dict[str, Any]:
+    """An OpenAI embeddings list; ``encoding`` ``base64`` packs each vector as little-endian float32."""
+
+    def encoded(vector: list[float]) -> Any:
+        if encoding == "base64":
+            return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        return vector
+
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": encoded(v)} for i, v in enumerate(vectors)],
+        "model": alias,
+        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
     }
 
 
@@ -91,10 +123,17 @@ async def replay(body: dict[str, Any], include_usage: bool) -> AsyncIterator[str
     """A stored completion as OpenAI stream chunks (role, content, finish, [usage], [DONE])."""
     head = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"], "model": body["model"]}
     choice = body["choices"][0]
-    text = choice["message"]["content"]
+    message = choice["message"]
+    text = message["content"] or ""
     yield chunk(head, [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
     for start in range(0, len(text), 24):
         yield chunk(head, [{"index": 0, "delta": {"content": text[start : start + 24]}, "finish_reason": None}])
+    calls = [{"index": i, **call} for i, call in enumerate(message.get("tool_calls") or [])]
+    extras = {"tool_calls": calls} if calls else {}
+    if message.get("refusal"):
+        extras["refusal"] = message["refusal"]
+    if extras or choice.get("logprobs"):
+        yield chunk(head, [{"index": 0, "delta": extras, "logprobs": choice.get("logprobs"), "finish_reason": None}])
     yield chunk(head, [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}])
     if include_usage:
         yield chunk(head, [], usage=body["usage"])
@@ -118,6 +157,15 @@ def note_completion(request: Request, done: Completion, alias: str) -> None:
         cost_usd=done.cost_usd,
         attempts=len(done.attempts),
     )
+
+
+def delta_choice(delta: Delta) -> dict[str, Any]:
+    """A stream chunk's choice for a non-text piece (tool-call pieces, refusal, logprobs)."""
+    fields = {k: v for k, v in delta.fields.items() if k != "logprobs"}
+    choice: dict[str, Any] = {"index": 0, "delta": fields, "finish_reason": None}
+    if delta.fields.get("logprobs") is not None:
+        choice["logprobs"] = delta.fields["logprobs"]
+    return choice
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -316,10 +364,7 @@ def create_app(
         payload = parse_json(await request.body())
         chat_request = validated(payload, ChatRequest)
         alias = chat_request.model
-        if alias not in client.router.aliases():
-            raise GatewayError(
-                404, f"model '{alias}' is not an alias of the routing policy", code="model_not_found", param="model"
-            )
+        alias_of_kind(alias, "chat")
         request.state.alias = alias
         note(request, alias=alias, stream=chat_request.streamed)
         params = chat_request.params(project)
@@ -360,9 +405,12 @@ def create_app(
         async def body() -> AsyncIterator[str]:
             try:
                 yield chunk(head, [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-                event: str | Completion = first
-                while isinstance(event, str):
-                    yield chunk(head, [{"index": 0, "delta": {"content": event}, "finish_reason": None}])
+                event: str | Delta | Completion = first
+                while not isinstance(event, Completion):
+                    if isinstance(event, Delta):
+                        yield chunk(head, [delta_choice(event)])
+                    else:
+                        yield chunk(head, [{"index": 0, "delta": {"content": event}, "finish_reason": None}])
                     event = await anext(events)
                 call.finish(event)
                 observed(request, event, call.alias)
@@ -384,6 +432,54 @@ def create_app(
                     await closing()  # a client that went away also closes the vendor's stream
 
         return StreamingResponse(body(), media_type="text/event-stream")
+
+    def alias_of_kind(alias: str, kind: str) -> None:
+        """404 for an unknown alias, 400 for one that answers the other kind of request."""
+        policy = client.router.policy.aliases.get(alias)
+        if policy is None:
+            raise GatewayError(
+                404, f"model '{alias}' is not an alias of the routing policy", code="model_not_found", param="model"
+            )
+        if policy.kind != kind:
+            endpoint = "/v1/embeddings" if policy.kind == "embedding" else "/v1/chat/completions"
+            raise GatewayError(
+                400,
+                f"model '{alias}' is a {policy.kind} alias; call it on {endpoint}",
+                code="model_not_supported",
+                param="model",
+            )
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        project = project_of(request)
+        payload = parse_json(await request.body())
+        embedding_request = validated(payload, EmbeddingRequest)
+        alias = embedding_request.model
+        alias_of_kind(alias, "embedding")
+        request.state.alias = alias
+        note(request, alias=alias, stream=False)
+        texts = embedding_request.texts()
+        params = embedding_request.params(project)
+        client.router.check_credentials([alias])
+        sent, masked = client.guard_texts(f"{project}/{alias}", texts)
+
+        async def answer() -> tuple[dict[str, Any], float]:
+            done = await client.router.embed(alias, sent, params)
+            note(
+                request,
+                deployment=done.deployment,
+                fallback_used=done.alias if done.alias != alias else None,
+                prompt_tokens=done.prompt_tokens,
+                cost_usd=done.cost_usd,
+                attempts=len(done.attempts),
+            )
+            body = embedding_body(alias, done.vectors, done.prompt_tokens, embedding_request.encoding_format)
+            body["promptship"] = {"deployment": done.deployment, "cost_usd": done.cost_usd, "pii_masked": masked}
+            return body, done.cost_usd
+
+        await client.aprepare(alias)
+        ceiling = client.router.cost_ceiling(alias, [{"role": "user", "content": t} for t in texts], {"max_tokens": 1})
+        return await serve(request, project, payload, answer, ceiling)
 
     @app.post("/v1/prompts/{name:path}/completions")
     async def managed(name: str, request: Request) -> Response:

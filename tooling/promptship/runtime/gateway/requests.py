@@ -55,6 +55,8 @@ FORWARDED_PARAMS = (
     "web_search_options",
     "moderation",
 )
+#: Options that mean something only with a non-empty ``tools`` list.
+TOOL_OPTIONS = ("tools", "tool_choice", "parallel_tool_calls")
 #: End-user identifiers: personal data the vendor only needs to tell users apart, so they are
 #: forwarded as a keyed pseudonym (sha256 of project and value), never as sent.
 PSEUDONYMISED_PARAMS = ("user", "safety_identifier")
@@ -141,12 +143,11 @@ class ChatRequest(BaseModel):
                 continue
             raise GatewayError(400, f"'{name}' is not supported: {reason}", code="unsupported_parameter", param=name)
         params = {name: getattr(self, name) for name in FORWARDED_PARAMS if getattr(self, name) is not None}
-        for name in ("tools", "functions"):
-            if params.get(name):
-                message = f"'{name}' is not supported yet: tool calls are not returned"
-                raise GatewayError(400, message, code="unsupported_parameter", param=name)
-        if self.logprobs:
-            raise GatewayError(400, "'logprobs' is not supported yet", code="unsupported_parameter", param="logprobs")
+        if not params.get("tools"):
+            # No tools: `tools: []` and a tool_choice or parallel_tool_calls without tools change
+            # nothing, and OpenAI refuses them (an empty list, a tool option without tools).
+            for name in TOOL_OPTIONS:
+                params.pop(name, None)
         for name in PSEUDONYMISED_PARAMS:
             value = getattr(self, name)
             if value is not None:
@@ -160,6 +161,38 @@ class ChatRequest(BaseModel):
 def pseudonym(project: str, value: str) -> str:
     """A stable stand-in for an end-user identifier (64 characters at most, as OpenAI allows)."""
     return "ps-" + hashlib.sha256(f"{project}\0{value}".encode()).hexdigest()[:40]
+
+
+class EmbeddingRequest(BaseModel):
+    """``POST /v1/embeddings`` (OpenAI's ``CreateEmbeddingRequest``). Token-id inputs are refused:
+    the PII guard reads text, and cannot tell what token ids say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    input: str | list[str] | list[StrictInt] | list[list[StrictInt]]
+    encoding_format: Literal["float", "base64"] | None = None
+    dimensions: StrictInt | None = Field(default=None, ge=1)
+    user: str | None = None
+
+    def texts(self) -> list[str]:
+        """The inputs as texts, or a 400 (token ids, an empty list or an empty text)."""
+        texts = [self.input] if isinstance(self.input, str) else self.input
+        if not texts or not all(isinstance(text, str) for text in texts):
+            problem = "must not be empty" if not texts else "as token ids is not supported (the PII guard reads text)"
+            raise GatewayError(400, f"'input' {problem}", code="invalid_request", param="input")
+        if any(not text for text in texts):
+            raise GatewayError(400, "'input' must not contain an empty string", code="invalid_request", param="input")
+        return [str(text) for text in texts]
+
+    def params(self, project: str) -> dict[str, Any]:
+        """Parameters sent to the model (vectors are always fetched as floats; base64 is ours)."""
+        params: dict[str, Any] = {}
+        if self.dimensions is not None:
+            params["dimensions"] = self.dimensions
+        if self.user is not None:
+            params["user"] = pseudonym(project, self.user)
+        return params
 
 
 class ManagedRequest(BaseModel):
