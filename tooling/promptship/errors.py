@@ -458,6 +458,7 @@ ERROR_CLASSES: dict[str, type[PromptshipError]] = {
         BranchRefused,
         CredentialError,
         LocalModelUnavailable,
+        LocalModelCannotEmbed,
         ModelCallFailed,
         CacheMissError,
         SyncError,
