@@ -51,4 +51,6 @@ def test_the_wait_budget_bounds_the_total_time_waited() -> None:
 
 
 def test_one_attempt_means_no_retry() -> None:
-    assert decide(RetryPolicy(attempts=1, backoff_base_s=1.0), attempt=1, error=ErrorClass.TRANSIENT).action is Action.STOP
+    assert (
+        decide(RetryPolicy(attempts=1, backoff_base_s=1.0), attempt=1, error=ErrorClass.TRANSIENT).action is Action.STOP
+    )

@@ -127,7 +127,15 @@ def test_passport_after_an_abbreviation_and_ip_addresses() -> None:
     assert reported("PASSPORT NO. M98765432 확인했습니다") == [("passport", "M98765432")]
     assert reported("접속 IP 203.241.88.117 에서 로그인") == [("ip_address", "203.241.88.117")]
     assert reported("IPv6 2001:db8:85a3::8a2e:370:7334 차단") == [("ip_address", "2001:db8:85a3::8a2e:370:7334")]
-    for text in ("버전 1.2.3.4 업데이트", "앱 v10.4.2.1 입니다", "12:30:45 도착", "평점 4.5, 2024.01.15", "256.1.1.1"):
+    for text in (
+        "버전 1.2.3.4 업데이트",
+        "앱 v10.4.2.1 입니다",
+        "12:30:45 도착",
+        "평점 4.5, 2024.01.15",
+        "256.1.1.1",
+        "서브넷 마스크 255.255.255.0, DNS 8.8.8.8 / 168.126.63.1",
+        "예시 번호 010-0000-0000 은 없는 번호예요",
+    ):
         assert reported(text) == [], text
 
 
@@ -299,6 +307,12 @@ def test_names_with_cues_are_found(text: str, name: str) -> None:
         ("Jihoon Choi 고객님 주문 접수되었습니다", ["Jihoon Choi"]),
         ("Contact person: Hong Gil-dong", ["Hong Gil-dong"]),
         ("예약자명 Park Jiyoung으로 되어 있어요", ["Park Jiyoung"]),
+        ("선정자 김태윤(820512-1058392) 님은 오는 11월", ["김태윤"]),
+        ("상세 문의는 중개사 박소연(010-4829-1034) 또는 이메일", ["박소연"]),
+        (
+            "김민준: 서류 보냈어요\n이지수: 네 확인할게요\n김민준: 감사합니다\n이지수: 네",
+            ["김민준", "이지수", "김민준", "이지수"],
+        ),
     ],
 )
 def test_names_after_roles_labels_in_signatures_before_resident_numbers_and_romanised(
@@ -322,6 +336,9 @@ def test_names_after_roles_labels_in_signatures_before_resident_numbers_and_roma
         "Do Not Disturb 표시 해주세요",
         "Go Home 세트 하나요",
         "Park Hyatt 호텔 로비로 와주세요",
+        "지급액은 142,500원이며, 등록하신 계좌로 입금됩니다",
+        "5,000원이요? 더 싸게 안 되나요",
+        "진단명: 뇌경색\n진료일: 2026.04.02\n진단명: 편마비\n진료일: 2026.04.03",
     ],
 )
 def test_ordinary_words_and_english_phrases_are_not_names(text: str) -> None:

@@ -268,6 +268,8 @@ def detect_phone(text: str) -> Iterator[Finding]:
             continue  # 010 numbers have four middle digits
         if not parenthesised and not international and bool(sep1) != bool(sep2):
             continue  # "010-12345678" style mixes are usually something else
+        if int(middle) == 0 and int(m[6]) == 0:
+            continue  # "010-0000-0000" is a placeholder
         confidence = 0.95 if mobile or international else 0.85
         if not sep1 and not mobile:
             confidence -= 0.15  # bare landline digits are easily confused with ids
@@ -477,6 +479,11 @@ _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(r"(?<![\d.])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?![\d]|\.\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![0-9A-Fa-f:])")
 _VERSION = re.compile(r"(?:[vV]|버전|ver|Ver|version|Version) ?$")
+#: Public DNS resolvers: everyone's, so nobody's (Google, Cloudflare, Quad9, OpenDNS, KT, LG U+).
+PUBLIC_RESOLVERS = frozenset(
+    ("8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "208.67.222.222", "208.67.220.220")
+    + ("168.126.63.1", "168.126.63.2", "164.124.101.2", "164.124.107.9")
+)
 
 
 def _ipv6_ok(candidate: str) -> bool:
@@ -491,7 +498,7 @@ def detect_ip_address(text: str) -> Iterator[Finding]:
     """IPv4 dotted quads (each part 0–255; not a netmask starting 255 or 0) and IPv6 addresses; a number
     after ``v`` or 버전 is a version."""
     for m in _IPV4.finditer(text):
-        if m[0].startswith(("255.", "0.")):
+        if m[0].startswith(("255.", "0.")) or m[0] in PUBLIC_RESOLVERS:
             continue
         if _VERSION.search(text, max(0, m.start() - 8), m.start()) is None:
             yield Finding(m.start(), m.end(), "ip_address", 0.85)

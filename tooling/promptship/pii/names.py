@@ -19,6 +19,7 @@ surname + role (``김사장``) or a quantity (``오천원``, ``한시간``); wit
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 from .finding import Finding
@@ -58,7 +59,7 @@ HONORIFIC, LABELLED, COPULA, BARE = 0.85, 0.8, 0.8, 0.65
 
 #: Hangul runs that start with a surname: the only runs that can hold a name (one C-speed scan).
 _NAME_RUN = re.compile(
-    "(?<![가-힣])(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])[가-힣]{1,11}(?![가-힣])"
+    "(?<![가-힣0-9])(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])[가-힣]{1,11}(?![가-힣])"
 )
 #: Cues at the end of a run, longest first within each group (the leftmost match is the longest).
 _RUN_CUE = re.compile(
@@ -240,6 +241,8 @@ def _separate_cue(text: str, start: int, end: int, name: str, particle: str) -> 
         confidence = LABELLED
     elif not particle and len(name) == 3 and _beside_number(text, start, end):
         confidence = BARE
+    elif not particle and len(name) == 3 and text.startswith("(", end) and _NUMBER_AFTER.match(text, end):
+        confidence = LABELLED  # "김철수(920315-1058421)", "중개사 박소연(010-4829-1034)"
     else:
         return None
     weak_ending = name[-1] in PLACE_ENDINGS or name[-1] in _ENDING_SYLLABLES
@@ -289,10 +292,29 @@ def detect_romanised_name(text: str) -> Iterator[Finding]:
             yield Finding(m.start(), m.end(), "person_name", BARE)
 
 
+#: Last syllables of form fields ("진단명", "진료일", "진료비"): never a chat speaker.
+_FIELD_ENDINGS = frozenset("명일비과의력득액료처지소자번호")
+#: A chat turn: a line that starts with a speaker's name and a colon ("김민준: 알겠습니다").
+_SPEAKER = re.compile(r"^([가-힣]{2,4})[ \t]?:[ \t]", re.MULTILINE)
+
+
+def detect_speakers(text: str) -> Iterator[Finding]:
+    """Speakers of a chat transcript: a plausible full name that opens two or more lines with a colon
+    (a label opening one line is more often a form's field, such as ``정산일:``; fields ending like
+    ``진단명``, ``진료일``, ``진료비`` are never speakers)."""
+    speakers = [m for m in _SPEAKER.finditer(text) if plausible_name(m[1]) and m[1][-1] not in _FIELD_ENDINGS]
+    turns = Counter(m[1] for m in speakers)
+    for m in speakers:
+        if turns[m[1]] >= 2:
+            yield Finding(m.start(1), m.end(1), "person_name", LABELLED)
+
+
 def detect_person_name(text: str) -> Iterator[Finding]:
     """Names with a cue (see the module docstring), each span covering surname and given name only."""
     if _HAS_CAPITAL.search(text) is not None:
         yield from detect_romanised_name(text)
+    if ":" in text:
+        yield from detect_speakers(text)
     for m in _NAME_RUN.finditer(text):
         run, start = m.group(), m.start()
         cue = _RUN_CUE.search(run, 2)
