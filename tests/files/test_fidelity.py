@@ -353,3 +353,20 @@ def test_a_placeholder_value_that_is_not_messages_is_a_render_error(tmp_path: Pa
     with pytest.raises(RenderError, match="fills a placeholder") as info:
         render_prompt(prompt, {"dish": "soup", "history": ["hi"]})
     assert info.value.code == "E208"
+
+
+def test_an_absent_optional_variable_is_undefined_to_jinja_tests_and_filters() -> None:
+    from promptship.files.schema import Prompt
+
+    template = "[{{ note | default('none given') }}|{{ 'yes' if note is defined else 'no' }}|{{ tags | join(',') }}]"
+    prompt = Prompt.model_validate(
+        {
+            "type": "text",
+            "model": "fast",
+            "variables": {"note": {"required": False}, "tags": {"type": "list", "required": False}},
+            "template": template,
+        }
+    )
+    assert render_prompt(prompt, {}).text == "[none given|no|]"
+    assert render_prompt(prompt, {"note": None}).text == "[none given|no|]"
+    assert render_prompt(prompt, {"note": "hot", "tags": ["a", "b"]}).text == "[hot|yes|a,b]"

@@ -148,7 +148,7 @@ def resolve_variables(prompt: Prompt, values: Mapping[str, Any]) -> dict[str, An
 def placeholder_messages(name: str, value: Any) -> list[dict[str, Any]]:
     """The chat messages a placeholder's variable holds, inserted as given (data, never rendered);
     nothing for an absent optional variable. :class:`RenderError` (E208) for any other shape."""
-    if value is None:
+    if value is None or isinstance(value, jinja2.Undefined):
         return []
     if isinstance(value, list) and all(
         isinstance(m, dict) and isinstance(m.get("role"), str) and m.get("content") is not None for m in value
@@ -163,7 +163,12 @@ def placeholder_messages(name: str, value: Any) -> list[dict[str, Any]]:
 
 def render_prompt(prompt: Prompt, values: Mapping[str, Any]) -> RenderedPrompt:
     """Render every template of ``prompt`` with ``values`` (defaults applied)."""
-    context = resolve_variables(prompt, values)
+    # An absent optional value (not supplied, no default, or null) is Jinja2's plain Undefined: it
+    # prints nothing, is false in {% if %}, is not `defined`, and `default(...)` replaces it.
+    context = {
+        name: jinja2.Undefined(name=name) if value is None else value
+        for name, value in resolve_variables(prompt, values).items()
+    }
     params = prompt.params.model_dump(mode="json", by_alias=True, exclude_none=True)
     try:
         if prompt.messages is not None:
