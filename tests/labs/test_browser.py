@@ -94,16 +94,17 @@ def test_single_test_shows_model_markup_as_text_and_applies_the_pii_policy(labs_
 
 def test_experiment_shows_live_progress_then_the_run_with_filters(labs_server: LabsServer, page) -> None:
     page.goto(f"{labs_server.url}/runs")
-    for suite in ("classify", "classify-terse"):
-        page.select_option("#suite-select", suite)
+    page.select_option("#suite-select", "classify")
+    for prompt in ("", "classify-terse"):  # the suite's own prompt, then another prompt on its dataset
+        page.select_option("#prompt-select", prompt)
         page.click("#run-experiment")
         page.wait_for_selector("#experiment-run")
         assert "finished: 12 samples" in page.locator("#experiment-text").inner_text()
         assert page.locator("#experiment-progress").evaluate("bar => bar.value === bar.max")
-        if suite == "classify-terse":
-            screenshot(page, "runs-experiment")
-            page.click("#experiment-run")
-    page.wait_for_url(re.compile(r".*/runs/classify-terse-[0-9a-f]{12}-[0-9a-f]{6}$"))
+    screenshot(page, "runs-experiment")
+    page.click("#experiment-run")
+    page.wait_for_url(re.compile(r".*/runs/classify-[0-9a-f]{12}-[0-9a-f]{6}$"))
+    assert "classify-terse" in page.locator("dl.facts").inner_text()
     aggregates = page.locator("#aggregates").inner_text()
     assert "fast" in aggregates and "smart" in aggregates
     rows = page.locator("#samples tbody tr")
@@ -113,6 +114,9 @@ def test_experiment_shows_live_progress_then_the_run_with_filters(labs_server: L
     assert visible.count() == 3  # fast calls the two bad and the mixed review positive on the terse prompt
     assert all("fast" in visible.nth(i).inner_text() for i in range(3))
     page.uncheck('.filters .filter[value="failed"]')
+    page.check('.filters .filter[value="changed"]')  # since the suite's run with its own prompt
+    assert page.locator("#samples tbody tr:not([hidden])").count() == 3
+    page.uncheck('.filters .filter[value="changed"]')
     page.fill(".filters .search", "packaging")
     assert page.locator("#samples tbody tr:not([hidden])").count() == 2
     assert "2 of 12 shown" in page.locator(".filters .count").inner_text()
@@ -124,9 +128,8 @@ def test_compare_two_runs_shows_paired_statistics_charts_and_highlighted_differe
     labs_server: LabsServer, page
 ) -> None:
     page.goto(f"{labs_server.url}/runs")
-    ids = [page.locator("#runs tbody tr").nth(i).get_attribute("data-run") for i in range(2)]
-    base = next(i for i in ids if not i.startswith("classify-terse"))
-    head = next(i for i in ids if i.startswith("classify-terse"))
+    base = page.locator('#runs tr[data-prompt="classify"]').get_attribute("data-run")
+    head = page.locator('#runs tr[data-prompt="classify-terse"]').get_attribute("data-run")
     page.goto(f"{labs_server.url}/compare?runs={base},{head}&models=fast")
     assert page.locator("#columns li").count() == 2
     assert page.locator("#charts figure").count() >= 5

@@ -171,12 +171,14 @@ def create_app(config: LabsConfig) -> FastAPI:
         repo = pages.load_tree(root).repo
         if suite not in repo.suites:
             raise UsageError(f"unknown suite {suite!r}", hint=f"suites: {', '.join(sorted(repo.suites))}")
-        sample = body.get("sample")
-        job = experiments.start(
-            suite,
-            [str(m) for m in body.get("models") or []],
-            int(sample) if sample not in (None, "") else None,
-        )
+        sample, prompt = body.get("sample"), str(body.get("prompt") or "") or None
+        if prompt is not None and prompt not in repo.prompts:
+            raise UsageError(f"unknown prompt {prompt!r}", hint="pick one of the list")
+        try:
+            size = int(sample) if sample not in (None, "") else None
+        except ValueError:
+            raise UsageError(f"sample {sample!r} is not a number of items") from None
+        job = experiments.start(suite, [str(m) for m in body.get("models") or []], size, prompt)
         return JSONResponse(job.snapshot())
 
     @app.get("/api/experiments/{job_id}/events")

@@ -7,6 +7,7 @@ A job evaluates one suite through :func:`promptship.eval.evaluation.evaluate` (t
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import traceback
@@ -15,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..errors import PromptshipError
+from ..errors import PromptshipError, UsageError
 from ..eval.evaluation import EvalRequest, evaluate
+from ..files.repo import Repository, SuiteEntry
+from ..files.validate import load_valid_repo
 from .runstore import run_id
 
 Status = Literal["running", "finished", "failed"]
@@ -28,6 +31,7 @@ class Job:
     suite: str
     models: list[str]
     sample: int | None
+    prompt: str | None = None  # evaluate this prompt instead of the suite's (same dataset and evaluators)
     done: int = 0
     total: int = 0
     status: Status = "running"
@@ -39,6 +43,7 @@ class Job:
         return {
             "id": self.id,
             "suite": self.suite,
+            "prompt": self.prompt,
             "done": self.done,
             "total": self.total,
             "status": self.status,
@@ -46,6 +51,17 @@ class Job:
             "error": self.error,
             "gate_failures": list(self.gate_failures),
         }
+
+
+def with_prompt(repo: Repository, suite: str, prompt: str) -> Repository:
+    """``repo`` in which ``suite`` evaluates ``prompt`` (an experiment: prompt × the suite's dataset,
+    aliases and evaluators). The run is stored under the suite with its own fingerprint, so it never
+    stands in for the suite's own prompt. :class:`UsageError` for an unknown suite or prompt."""
+    entry = repo.suites.get(suite)
+    if entry is None or prompt not in repo.prompts:
+        raise UsageError(f"unknown suite {suite!r} or prompt {prompt!r}")
+    changed = SuiteEntry(entry.name, entry.source, entry.suite.model_copy(update={"prompt": prompt}))
+    return dataclasses.replace(repo, suites={**repo.suites, suite: changed})
 
 
 class Experiments:
@@ -58,9 +74,12 @@ class Experiments:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def start(self, suite: str, models: Sequence[str] = (), sample: int | None = None) -> Job:
-        """Start evaluating ``suite`` (optionally some of its models, a stable sample of items)."""
-        job = Job(secrets.token_hex(6), suite, list(models), sample)
+    def start(
+        self, suite: str, models: Sequence[str] = (), sample: int | None = None, prompt: str | None = None
+    ) -> Job:
+        """Start evaluating ``suite`` (optionally some of its models, a stable sample of items, or
+        another prompt on the suite's dataset with its evaluators)."""
+        job = Job(secrets.token_hex(6), suite, list(models), sample, prompt)
         with self._lock:
             self._jobs[job.id] = job
         threading.Thread(target=self._run, args=(job,), name=f"labs-experiment-{job.id}", daemon=True).start()
@@ -83,7 +102,8 @@ class Experiments:
             on_progress=progress,
         )
         try:
-            outcome = evaluate(self.root, request)
+            repo = with_prompt(load_valid_repo(self.root), job.suite, job.prompt) if job.prompt else None
+            outcome = evaluate(self.root, request, repo)
         except PromptshipError as exc:
             job.error, job.status = exc.format(), "failed"
             return

@@ -121,7 +121,7 @@ def runs_page(root: Path) -> dict[str, Any]:
         }
         for name, entry in sorted(repo.suites.items())
     }
-    return {"runs": list_runs(root), "suites": suites}
+    return {"runs": list_runs(root), "suites": suites, "prompts": sorted(repo.prompts)}
 
 
 @dataclass(frozen=True)

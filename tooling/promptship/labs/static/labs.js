@@ -168,6 +168,7 @@ function setupExperiments() {
     button.disabled = true;
     const response = await postJson("/api/experiments", {
       suite: suite.value,
+      prompt: document.getElementById("prompt-select").value || null,
       models: models.value.split(",").map((m) => m.trim()).filter(Boolean),
       sample: form.elements.sample.value.trim() || null,
     });
@@ -183,7 +184,7 @@ function setupExperiments() {
       const s = JSON.parse(msg.data);
       bar.max = Math.max(1, s.total);
       bar.value = s.done;
-      text.textContent = `${s.suite}: ${s.done} / ${s.total || "?"} samples`;
+      text.textContent = `${s.suite}${s.prompt ? " with " + s.prompt : ""}: ${s.done} / ${s.total || "?"} samples`;
       return s;
     };
     source.addEventListener("running", update);
