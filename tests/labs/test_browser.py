@@ -101,6 +101,8 @@ def test_experiment_shows_live_progress_then_the_run_with_filters(labs_server: L
         page.wait_for_selector("#experiment-run")
         assert "finished: 12 samples" in page.locator("#experiment-text").inner_text()
         assert page.locator("#experiment-progress").evaluate("bar => bar.value === bar.max")
+        run_link = page.locator("#experiment-run").get_attribute("href")
+        page.wait_for_selector(f'#runs a[href="{run_link}"]')  # the stored-runs table shows it
     screenshot(page, "runs-experiment")
     page.click("#experiment-run")
     page.wait_for_url(re.compile(r".*/runs/classify-[0-9a-f]{12}-[0-9a-f]{6}$"))

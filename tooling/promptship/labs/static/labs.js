@@ -195,6 +195,7 @@ function setupExperiments() {
       const link = el("a", { href: `/runs/${s.run_id}`, id: "experiment-run" }, `open run ${s.run_id}`);
       text.append(" — ", link);
       button.disabled = false;
+      refreshRuns();
     });
     source.addEventListener("failed", (msg) => {
       const s = JSON.parse(msg.data);
@@ -204,6 +205,15 @@ function setupExperiments() {
       button.disabled = false;
     });
   });
+}
+
+async function refreshRuns() {
+  // The stored-runs table as the server renders it now (the new run included).
+  const response = await fetch("/runs");
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("#runs tbody");
+  const table = document.querySelector("#runs tbody");
+  if (fresh && table) table.replaceWith(document.adoptNode(fresh));
 }
 
 function setupRunPicker() {
