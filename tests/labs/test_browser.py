@@ -211,7 +211,7 @@ def test_uploaded_csv_rows_are_mapped_validated_and_saved_to_a_new_branch(labs_s
     page.set_input_files(
         "#rows-file", files=[{"name": "more.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}]
     )
-    page.wait_for_selector("#mapping:not([hidden])")
+    page.wait_for_selector('#mapping[data-loaded="1"]')
     assert page.locator('select[data-field="expected"]').input_value() == "label"  # guessed by name
     page.select_option('select[data-field="id"]', "review_id")
     page.select_option('select[data-var="review"]', "text")
@@ -223,7 +223,7 @@ def test_uploaded_csv_rows_are_mapped_validated_and_saved_to_a_new_branch(labs_s
     page.set_input_files(
         "#rows-file", files=[{"name": "more.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}]
     )
-    page.wait_for_function("document.querySelector('select[data-field=\"id\"]').options.length > 1")
+    page.wait_for_selector('#mapping[data-loaded="2"]')
     page.select_option('select[data-field="id"]', "review_id")
     page.select_option('select[data-var="review"]', "text")
     page.click("#rows-preview")

@@ -352,6 +352,7 @@ function setupRows() {
       select.value = (field === "input" ? found.guess.input[select.dataset.var] : found.guess[field]) || "";
     }
     mapping.hidden = false;
+    mapping.dataset.loaded = String(Number(mapping.dataset.loaded || 0) + 1); // tests wait for it
   });
   document.getElementById("rows-preview").addEventListener("click", async () => {
     const mapping = { input: {} };
