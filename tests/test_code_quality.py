@@ -18,6 +18,6 @@ def test_ruff_is_clean() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_mypy_is_clean() -> None:
-    done = subprocess.run([BIN / "mypy", "tooling/promptship"], cwd=PROJECT, capture_output=True, text=True)
+def test_mypy_strict_is_clean() -> None:
+    done = subprocess.run([BIN / "mypy", "--strict", "tooling/promptship"], cwd=PROJECT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

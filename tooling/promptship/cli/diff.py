@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -89,7 +90,7 @@ def diff(
         exc.verdict = False  # for `diff`, 1 means "a gate failed": an invalid tree is user input (2)
         raise
     markdown = render_markdown(report)
-    outputs = {
+    outputs: dict[Path | None, Callable[[], str]] = {
         markdown_out: lambda: markdown,
         html_out: lambda: render_html(report),
         json_out: lambda: render_json(report),

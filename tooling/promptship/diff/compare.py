@@ -68,8 +68,8 @@ class ModelComparison:
 
 
 def _truncate(text: Any, limit: int = TRUNCATE) -> str:
-    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    shown: str = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _per_item(samples: Sequence[SampleResult], model: str) -> dict[str, list[SampleResult]]:

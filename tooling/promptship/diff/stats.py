@@ -49,7 +49,7 @@ def sign_test_p(up: int, down: int) -> float:
     moved = up + down
     if moved == 0:
         return 1.0
-    tail = sum(math.comb(moved, i) for i in range(min(up, down) + 1)) / 2**moved
+    tail: float = sum(math.comb(moved, i) for i in range(min(up, down) + 1)) / 2**moved
     return min(1.0, 2 * tail)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import CacheMissError, UsageError
 from ..files.repo import Repository
@@ -113,10 +114,10 @@ class _progress:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._bar = None
-        self._task = None
+        self._bar: Any = None
+        self._task: Any = None
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> Callable[[int, int], None] | None:
         if not self.enabled:
             return None
         from rich.console import Console

@@ -18,15 +18,15 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ..diff.fingerprint import judge_aliases, suite_fingerprint, suite_models
-from ..errors import PromptshipError, UsageError
+from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError, UsageError
 from ..files.render import RenderedPrompt, render_prompt
 from ..files.repo import Repository
 from ..files.schema import Item
 from ..files.schema.run import Run, SampleError, SampleResult, Selection
 from ..files.sources import describe_worktree
 from ..llm.cache import ResponseCache, request_key
-from ..llm.routing import Completion, ModelCallFailed, ModelRouter
-from ..pii.policy import PiiBlockedError, guard_messages
+from ..llm.routing import Completion, ModelRouter
+from ..pii.policy import guard_messages
 from .runs import make_selection
 from .scoring import Scorer
 from .summary import aggregate

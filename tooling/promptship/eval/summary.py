@@ -24,7 +24,7 @@ def aggregate_model(samples: Sequence[SampleResult]) -> Aggregate:
     for name in names:
         values = [s.scores[name].value or 0.0 for s in answered if name in s.scores]
         passed = [bool(s.scores[name].passed) for s in answered if name in s.scores]
-        scores[name] = round(sum(values) / len(values), 6) if values else 0.0  # type: ignore[arg-type]
+        scores[name] = round(sum(values) / len(values), 6) if values else 0.0
         pass_rates[name] = round(sum(passed) / len(samples), 6) if samples else 0.0
     all_passed = sum(1 for s in answered if s.scores and all(r.passed for r in s.scores.values()))
     latencies = [s.latency_ms for s in answered]

@@ -576,7 +576,7 @@ class _Loader:
                 )
                 continue
             end_of_previous = reader.line_num
-            extra = record.get(None)  # type: ignore[call-overload]  # DictReader's key for surplus cells
+            extra = record.get(None)  # DictReader's key for surplus cells
             if extra or None in record.values():
                 self.error(
                     path,

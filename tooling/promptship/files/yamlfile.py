@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YamlSyntaxError(ValueError):
@@ -34,7 +34,8 @@ class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
                 mark = key_node.start_mark
                 raise YamlSyntaxError(f"duplicate key {key!r}", mark.line + 1, mark.column + 1)
             seen.add(key)  # type: ignore[arg-type]
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 _StrictLoader.add_constructor(

@@ -6,19 +6,21 @@ import importlib.util
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 #: Models promptship serves itself at zero cost.
 LOCAL_MODELS = frozenset({"local/smollm2"})
 
 
 @lru_cache(maxsize=1)
-def _price_map() -> dict[str, dict]:
+def _price_map() -> dict[str, dict[str, Any]]:
     spec = importlib.util.find_spec("litellm")
     if spec is None or spec.origin is None:
         return {}
     path = Path(spec.origin).parent / "model_prices_and_context_window_backup.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        prices: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+        return prices
     except (OSError, ValueError):
         return {}
 
@@ -37,5 +39,5 @@ def known_model(model: str) -> bool:
     prices = _price_map()
     if not prices:
         return True  # cannot tell without litellm installed: do not raise false alarms
-    entry: dict = prices.get(model) or prices.get(model.split("/", 1)[-1]) or {}
+    entry: dict[str, Any] = prices.get(model) or prices.get(model.split("/", 1)[-1]) or {}
     return bool(entry) and "input_cost_per_token" in entry

@@ -57,7 +57,7 @@ class Decision:
 
 def backoff(policy: RetryPolicy, attempt: int, jitter: float = 1.0) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based) when the server named no time."""
-    return min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** (attempt - 1)) * jitter
+    return min(policy.backoff_cap_s, policy.backoff_base_s * 2.0 ** (attempt - 1)) * jitter
 
 
 def decide(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from .detectors import TYPES, Finding, detect, mask_value
-from .policy import GuardResult, PiiBlockedError, PiiPolicy, guard_messages, guard_text
+from ..errors import PiiBlockedError
+from .detectors import TYPES, detect, mask_value
+from .finding import Finding
+from .policy import GuardResult, PiiPolicy, guard_messages, guard_text
 
 __all__ = [
     "TYPES",

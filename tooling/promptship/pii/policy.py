@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import MalformedMessageError, PiiBlockedError
-from .detectors import COMPANY_TYPES, TYPES, Finding, detect
+from .detectors import COMPANY_TYPES, TYPES, detect
+from .finding import Finding
 
 Action = Literal["block", "mask", "allow"]
 

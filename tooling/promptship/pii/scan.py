@@ -10,7 +10,8 @@ from typing import IO
 
 from ..errors import UsageError
 from ..files.textpos import LineIndex
-from .detectors import Finding, detect, mask_value
+from .detectors import detect, mask_value
+from .finding import Finding
 
 SCANNED_SUFFIXES = (".yaml", ".yml", ".jsonl", ".json", ".csv", ".md", ".txt")
 

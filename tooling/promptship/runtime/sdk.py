@@ -27,16 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CredentialError, UsageError
+from ..errors import CredentialError, PiiBlockedError, PromptNotFound, UsageError
 from ..files.render import render_prompt
 from ..files.repo import Repository
 from ..files.schema import Prompt, nfc
 from ..files.schema.run import Attempt
 from ..files.validate import load_valid_repo
+from ..llm.credentials import required_env
 from ..llm.loop_thread import LoopThread
-from ..llm.routing import Completion, Delta, ModelRouter, required_env
-from ..pii.policy import PiiBlockedError, guard_messages
-from .prompt_store import ManagedPrompt, PromptNotFound, PromptStore, Source
+from ..llm.routing import Completion, Delta, ModelRouter
+from ..pii.policy import guard_messages
+from .prompt_store import ManagedPrompt, PromptStore, Source
 
 logger = logging.getLogger("promptship.runtime.sdk")
 

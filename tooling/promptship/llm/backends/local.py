@@ -102,7 +102,7 @@ class LocalModel:
         if params.get("top_p") is not None:
             kwargs["top_p"] = params["top_p"]
         started = time.perf_counter()
-        self._llama.reset()  # no KV-cache carry-over between requests: same input, same output
+        self._llama.reset()  # type: ignore[no-untyped-call]  # no KV-cache carry-over between requests: same input, same output
         result: Any = self._llama.create_chat_completion(messages=_text_only(messages), **kwargs)  # type: ignore[arg-type]
         result["service_ms"] = (time.perf_counter() - started) * 1000
         return result  # type: ignore[no-any-return]
@@ -155,11 +155,11 @@ def _text_only(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
 def make_litellm_handler() -> Any:
     """A ``litellm.CustomLLM`` serving :data:`LITELLM_MODEL` (litellm imported by the caller)."""
     import litellm
-    from litellm import CustomLLM
+    from litellm.llms.custom_llm import CustomLLM
 
-    class SmolLM2Handler(CustomLLM):  # type: ignore[misc]
+    class SmolLM2Handler(CustomLLM):
         def completion(  # type: ignore[override]
-            self, model: str, messages: list, model_response: Any, optional_params: dict, **_: Any
+            self, model: str, messages: list[Any], model_response: Any, optional_params: dict[str, Any], **_: Any
         ) -> Any:
             result = LocalModel.shared().chat(messages, optional_params)
             choice = result["choices"][0]

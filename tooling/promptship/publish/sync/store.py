@@ -212,7 +212,7 @@ class LangfuseStore:
             "commit_message": f"promptship {commit[:12]} content {prompt.hash[:12]}",
         }
         request = (
-            CreateChatPromptRequest(**fields, type=CreateChatPromptType.CHAT)
+            CreateChatPromptRequest(**fields, type=CreateChatPromptType.CHAT)  # type: ignore[arg-type]  # Fern's enum
             if prompt.type == "chat"
             else CreateTextPromptRequest(**fields)
         )
