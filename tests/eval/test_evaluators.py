@@ -9,6 +9,7 @@ import pytest
 
 from promptship.eval.evaluators import Sample, registry
 from promptship.eval.scoring import parse_judge_score
+from promptship.llm.usage import Usage
 
 from ..doubles.fake_llm import FakeLLM, Rule
 from .test_eval import make_repo, run_json
@@ -23,9 +24,7 @@ def score(name: str, output: str, expected: object = None, **params: object):
             input={},
             expected=expected,
             output=output,
-            completion_tokens=7,
-            cost_usd=0.002,
-            latency_ms=1200,
+            usage=Usage(completion_tokens=7, cost_usd=0.002, latency_ms=1200),
         ),
     )
 

@@ -171,5 +171,5 @@ def test_stream_through_the_router_and_the_direct_path(fake_llm, monkeypatch: py
     for alias, deployments in (("pool", {"a", "b"}), ("single", {"s"})):
         pieces, completion = asyncio.run(collect(alias))
         assert "".join(pieces) == "alpha beta gamma" and len(pieces) == 3
-        assert completion.text == "alpha beta gamma" and completion.completion_tokens == 3
-        assert completion.deployment in deployments and completion.cost_usd > 0
+        assert completion.text == "alpha beta gamma" and completion.usage.completion_tokens == 3
+        assert completion.deployment in deployments and completion.usage.cost_usd > 0

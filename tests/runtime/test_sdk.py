@@ -59,7 +59,7 @@ def test_complete_serves_the_production_version_from_langfuse(
     client = Client(published)
     result = client.complete("classify", REVIEW)
     assert (result.prompt_version, result.prompt_source, result.model_alias) == (1, "langfuse", "primary")
-    assert result.deployment == "fake-primary" and result.cost_usd > 0 and result.completion_tokens > 0
+    assert result.deployment == "fake-primary" and result.usage.cost_usd > 0 and result.usage.completion_tokens > 0
     assert "One word." in sent_texts(fake_llm)[-1] and "LOCAL EDIT" not in sent_texts(fake_llm)[-1]
     client.close()
     generations = [s for s in langfuse_double.spans if s["attributes"].get("langfuse.observation.type") == "generation"]
@@ -117,7 +117,7 @@ def test_vendor_failures_are_absorbed_by_the_fallback(
     fake_llm.faults("m-primary", error_500=1.0)
     client = Client(published)
     result = client.complete("classify", REVIEW)
-    assert result.fallback_used == "backup" and result.attempts == 5 and result.text == "positive"
+    assert result.fallback_used == "backup" and result.usage.attempts == 5 and result.text == "positive"
     client.close()
     events = [s["name"] for s in langfuse_double.spans if s["attributes"].get("langfuse.observation.type") == "event"]
     assert events == ["retry: server_error"] * 4, "every failed attempt is an event of the generation"
@@ -196,8 +196,8 @@ def test_streaming_yields_pieces_then_the_result(published: Path, fake_llm: Fake
     assert len(pieces) == 7 and "".join(pieces) == "this review sounds quite positive to me"
     from ..doubles.fake_llm import count_tokens
 
-    assert result.text == "".join(pieces) and result.completion_tokens == count_tokens(result.text) > 0
-    assert result.cost_usd > 0
+    assert result.text == "".join(pieces) and result.usage.completion_tokens == count_tokens(result.text) > 0
+    assert result.usage.cost_usd > 0
     assert fake_llm.journal[-1].params["stream"] is True
 
 

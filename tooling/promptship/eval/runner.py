@@ -26,6 +26,7 @@ from ..files.schema.run import Run, SampleError, SampleResult, Selection
 from ..files.sources import describe_worktree
 from ..llm.cache import ResponseCache, request_key
 from ..llm.routing import Completion, ModelRouter
+from ..llm.usage import Usage
 from ..pii.policy import guard_messages
 from .runs import make_selection
 from .scoring import Scorer
@@ -209,7 +210,7 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
     pii_masked = dict(guarded.counts)
     cached = context.cache.get(key) if context.options.cache_mode != "off" else None
     if cached is not None:
-        completion = Completion(**{**cached, "attempts": []})
+        completion = _from_cache(cached)
     elif context.options.cache_mode == "only":
         return SampleResult(
             **base,
@@ -240,10 +241,7 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
         output=completion.text,
         finish_reason=completion.finish_reason,
         scores=scores,
-        latency_ms=completion.latency_ms,
-        prompt_tokens=completion.prompt_tokens,
-        completion_tokens=completion.completion_tokens,
-        cost_usd=completion.cost_usd,
+        **completion.usage.to_dict(),
         judge_cost_usd=judge_cost,
         deployment=completion.deployment,
         fallback_used=completion.alias if completion.alias != job.model else None,
@@ -257,13 +255,16 @@ def _cacheable(completion: Completion) -> dict[str, Any]:
     return {
         "text": completion.text,
         "finish_reason": completion.finish_reason,
-        "prompt_tokens": completion.prompt_tokens,
-        "completion_tokens": completion.completion_tokens,
-        "cost_usd": completion.cost_usd,
-        "latency_ms": completion.latency_ms,
+        **completion.usage.to_dict(),
         "deployment": completion.deployment,
         "alias": completion.alias,
     }
+
+
+def _from_cache(entry: dict[str, Any]) -> Completion:
+    """A cached answer (no attempt was made for it)."""
+    usage = Usage(**{k: entry[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd", "latency_ms")}, attempts=0)
+    return Completion(entry["text"], entry["finish_reason"], entry["deployment"], entry["alias"], usage, [])
 
 
 def _now() -> str:

@@ -54,10 +54,7 @@ class Scorer:
             expected=item.expected,
             output=output,
             metadata=item.metadata,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            cost_usd=completion.cost_usd,
-            latency_ms=completion.latency_ms,
+            usage=completion.usage,
         )
         results: dict[str, ScoreResult] = {}
         judge_cost = 0.0
@@ -122,7 +119,7 @@ class Scorer:
         value = parse_judge_score(completion.text)
         if value is None:
             raise ValueError(f"the judge did not answer with a number: {completion.text[:80]!r}")
-        return Score(value, value >= params.pass_threshold, {"judge": completion.text[:80]}), completion.cost_usd
+        return Score(value, value >= params.pass_threshold, {"judge": completion.text[:80]}), completion.usage.cost_usd
 
 
 def spec_names(specs: list[EvaluatorSpec]) -> list[str]:

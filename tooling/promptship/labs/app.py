@@ -28,9 +28,10 @@ from ..errors import EditRejected, PromptshipError, UsageError
 from ..files.schema import Prompt
 from . import pages
 from .branch import head_text, save_to_branch, validate_edit
+from .catalog import load_tree
 from .experiments import Experiments
 from .rows import append_items, guess_mapping, items_from, mapping_from, read_upload
-from .runstore import NotFound
+from .runstore import NotFound, list_runs
 from .security import CSRF_HEADER, HEADERS, TOKEN_COOKIE, Access
 from .single import TestRequest, stream_test
 
@@ -168,7 +169,7 @@ def create_app(config: LabsConfig) -> FastAPI:
     async def start_experiment(request: Request) -> JSONResponse:
         body = await _json(request)
         suite = str(body.get("suite", ""))
-        repo = pages.load_tree(root).repo
+        repo = load_tree(root).repo
         if suite not in repo.suites:
             raise UsageError(f"unknown suite {suite!r}", hint=f"suites: {', '.join(sorted(repo.suites))}")
         sample, prompt = body.get("sample"), str(body.get("prompt") or "") or None
@@ -203,7 +204,7 @@ def create_app(config: LabsConfig) -> FastAPI:
     @app.get("/compare", response_class=HTMLResponse)
     def compare(request: Request, runs: str = "", models: str = "") -> HTMLResponse:
         if not runs.strip():
-            return page(request, "compare.html", pick=True, runs=pages.list_runs(root))
+            return page(request, "compare.html", pick=True, runs=list_runs(root))
         return page(request, "compare.html", **pages.compare_page(root, runs, models))
 
     @app.get("/edit", response_class=HTMLResponse)

@@ -158,10 +158,10 @@ def _done(alias: str, completion: Completion) -> dict[str, Any]:
     return {
         "type": "done",
         "alias": alias,
-        "latency_ms": round(completion.latency_ms, 1),
-        "prompt_tokens": completion.prompt_tokens,
-        "completion_tokens": completion.completion_tokens,
-        "cost_usd": completion.cost_usd,
+        "latency_ms": round(completion.usage.latency_ms, 1),
+        "prompt_tokens": completion.usage.prompt_tokens,
+        "completion_tokens": completion.usage.completion_tokens,
+        "cost_usd": completion.usage.cost_usd,
         "deployment": completion.deployment,
         "fallback_used": completion.alias if completion.alias != alias else None,
     }

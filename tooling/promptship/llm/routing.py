@@ -29,6 +29,7 @@ from .credentials import check_credentials, required_env
 from .failures import Failure, classify, elapsed_ms
 from .policy import alias_identity, apply_profile, deployment_prices, reachable
 from .retry import Action, RetryPolicy, decide
+from .usage import Usage
 
 __all__ = [
     "Completion",
@@ -36,6 +37,7 @@ __all__ = [
     "Embeddings",
     "ModelRouter",
     "RetrySettings",
+    "Usage",
     "alias_identity",
     "apply_profile",
     "check_credentials",
@@ -49,14 +51,14 @@ _Opened = TypeVar("_Opened")
 
 @dataclass
 class Completion:
+    """One answer of an alias: ``alias`` is the one that answered (a fallback, maybe), ``attempts``
+    records every attempt (``usage.attempts`` counts them)."""
+
     text: str
     finish_reason: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    latency_ms: float
     deployment: str | None
     alias: str
+    usage: Usage
     attempts: list[Attempt] = field(default_factory=list)
     #: OpenAI ``message.tool_calls`` (the vendor's), when the model called tools.
     tool_calls: list[dict[str, Any]] | None = None
@@ -238,7 +240,6 @@ class ModelRouter:
             raise ModelCallFailed(
                 f"{alias}: stream broke: it ended before the model finished", "connection", opened.attempts
             )
-        prompt_tokens, completion_tokens = raw.prompt_tokens, raw.completion_tokens
         latency = elapsed_ms(opened.started)
         opened.attempts.append(
             Attempt(alias=opened.alias, deployment=opened.deployment, outcome="ok", status=200, latency_ms=latency)
@@ -246,12 +247,9 @@ class ModelRouter:
         yield Completion(
             text="".join(pieces),
             finish_reason=raw.finish_reason,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            cost_usd=self._cost(opened.deployment, prompt_tokens, completion_tokens),
-            latency_ms=latency,
             deployment=opened.deployment,
             alias=opened.alias,
+            usage=self._usage(opened.deployment, raw, latency, opened.attempts),
             attempts=opened.attempts,
             tool_calls=tool_calls or None,
             refusal="".join(refusal) or None,
@@ -405,21 +403,25 @@ class ModelRouter:
         return Completion(
             text=raw.text,
             finish_reason=raw.finish_reason,
-            prompt_tokens=raw.prompt_tokens,
-            completion_tokens=raw.completion_tokens,
-            cost_usd=self._cost(deployment, raw.prompt_tokens, raw.completion_tokens),
-            latency_ms=latency,
             deployment=deployment,
             alias=alias,
+            usage=self._usage(deployment, raw, latency, attempts),
             attempts=attempts,
             tool_calls=raw.tool_calls,
             refusal=raw.refusal,
             logprobs=raw.logprobs,
         )
 
-    def _cost(self, deployment: str | None, prompt_tokens: int, completion_tokens: int) -> float:
+    def _usage(self, deployment: str | None, raw: RawCompletion, latency_ms: float, attempts: list[Attempt]) -> Usage:
+        """Tokens, cost from the deployment's prices, latency and the number of attempts."""
         price_in, price_out = self._prices.get(deployment or "", (0.0, 0.0))
-        return prompt_tokens * price_in + completion_tokens * price_out
+        return Usage(
+            prompt_tokens=raw.prompt_tokens,
+            completion_tokens=raw.completion_tokens,
+            cost_usd=raw.prompt_tokens * price_in + raw.completion_tokens * price_out,
+            latency_ms=latency_ms,
+            attempts=len(attempts),
+        )
 
     async def aclose(self) -> None:
         """Close pooled connections of the current event loop."""

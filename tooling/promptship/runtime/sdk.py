@@ -3,7 +3,7 @@
     from promptship import Client
     client = Client()                                   # policies and bundled prompts from the repository
     answer = client.complete("catalog/menu-description", {"dish_name": "비빔밥", "ingredients": ["밥"]})
-    answer.text, answer.cost_usd, answer.deployment, answer.prompt_version
+    answer.text, answer.usage.cost_usd, answer.deployment, answer.prompt_version
 
 Prompts come from Langfuse by label (``production`` by default) through a TTL cache. When Langfuse
 cannot be reached, the last version fetched is served, and failing that the prompt file bundled from
@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from ..files.validate import load_valid_repo
 from ..llm.credentials import required_env
 from ..llm.loop_thread import LoopThread
 from ..llm.routing import Completion, Delta, ModelRouter
+from ..llm.usage import Usage
 from ..pii.policy import guard_messages
 from .prompt_store import ManagedPrompt, PromptStore, Source
 
@@ -52,11 +53,8 @@ class CompletionResult:
     deployment: str | None
     finish_reason: str | None
     fallback_used: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    latency_ms: float
-    attempts: int
+    #: Tokens, cost, attempts; latency from the request to the answer (rendering and guard included).
+    usage: Usage
     pii_masked: dict[str, int]
     tool_calls: list[dict[str, Any]] | None = None
     refusal: str | None = None
@@ -84,11 +82,7 @@ class CompletionResult:
             deployment=completion.deployment,
             finish_reason=completion.finish_reason,
             fallback_used=completion.alias if completion.alias != alias else None,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            cost_usd=completion.cost_usd,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-            attempts=len(completion.attempts),
+            usage=replace(completion.usage, latency_ms=round((time.perf_counter() - started) * 1000, 2)),
             pii_masked=pii_masked,
             tool_calls=completion.tool_calls,
             refusal=completion.refusal,
@@ -501,15 +495,15 @@ class Client:
                 input=messages,
                 model=result.deployment,
                 prompt=langfuse_prompt,
-                usage_details={"input": result.prompt_tokens, "output": result.completion_tokens},
-                cost_details={"total": result.cost_usd},
+                usage_details={"input": result.usage.prompt_tokens, "output": result.usage.completion_tokens},
+                cost_details={"total": result.usage.cost_usd},
                 metadata={
                     "alias": result.model_alias,
                     "fallback_used": result.fallback_used,
-                    "attempts": result.attempts,
+                    "attempts": result.usage.attempts,
                     "prompt_source": result.prompt_source,
                     "pii_masked": result.pii_masked,
-                    "latency_ms": result.latency_ms,
+                    "latency_ms": result.usage.latency_ms,
                 },
             ) as generation,
         ):

@@ -29,7 +29,7 @@ def length(params: LengthParams, sample: Sample) -> Score:
     size = {
         "chars": len(sample.output),
         "words": len(sample.output.split()),
-        "tokens": sample.completion_tokens,
+        "tokens": sample.usage.completion_tokens,
     }[params.unit]
     ok = (params.min is None or size >= params.min) and (params.max is None or size <= params.max)
     return Score(float(ok), ok, {params.unit: size})
@@ -42,8 +42,8 @@ class MaxCostParams(Params):
 @evaluator("max_cost", MaxCostParams, reads=("cost",))
 def max_cost(params: MaxCostParams, sample: Sample) -> Score:
     """1 when the call cost at most `usd`."""
-    ok = sample.cost_usd <= params.usd
-    return Score(float(ok), ok, {"cost_usd": sample.cost_usd})
+    ok = sample.usage.cost_usd <= params.usd
+    return Score(float(ok), ok, {"cost_usd": sample.usage.cost_usd})
 
 
 class MaxLatencyParams(Params):
@@ -53,5 +53,5 @@ class MaxLatencyParams(Params):
 @evaluator("max_latency", MaxLatencyParams, reads=("latency",))
 def max_latency(params: MaxLatencyParams, sample: Sample) -> Score:
     """1 when the call took at most `ms` milliseconds."""
-    ok = sample.latency_ms <= params.ms
-    return Score(float(ok), ok, {"latency_ms": round(sample.latency_ms, 1)})
+    ok = sample.usage.latency_ms <= params.ms
+    return Score(float(ok), ok, {"latency_ms": round(sample.usage.latency_ms, 1)})

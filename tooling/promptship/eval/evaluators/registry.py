@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ...llm.usage import Usage
+
 
 class Params(BaseModel):
     """Base of every evaluator's parameters: unknown parameters are errors."""
@@ -28,10 +30,7 @@ class Sample:
     expected: Any
     output: str
     metadata: dict[str, Any] = field(default_factory=dict)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_ms: float = 0.0
+    usage: Usage = field(default_factory=Usage)
 
 
 @dataclass(frozen=True)

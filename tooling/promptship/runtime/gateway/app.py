@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 
 from ...errors import PromptshipError
 from ...llm.routing import Completion, Delta
+from ...llm.usage import Usage
 from ..sdk import Client, GuardedCall
 from .access_log import AccessLog
 from .errors import GatewayError, from_library, interrupted, logger, unexpected
@@ -45,10 +46,7 @@ class Finished(Protocol):
     def text(self) -> str: ...
 
     @property
-    def prompt_tokens(self) -> int: ...
-
-    @property
-    def completion_tokens(self) -> int: ...
+    def usage(self) -> Usage: ...
 
     @property
     def finish_reason(self) -> str | None: ...
@@ -66,7 +64,7 @@ class Finished(Protocol):
 def completion_body(alias: str, done: Finished, extra: dict[str, Any]) -> dict[str, Any]:
     """An OpenAI ``chat.completion`` for a finished call (tool calls, refusal and logprobs as the
     vendor sent them)."""
-    prompt_tokens, completion_tokens = done.prompt_tokens, done.completion_tokens
+    prompt_tokens, completion_tokens = done.usage.prompt_tokens, done.usage.completion_tokens
     message: dict[str, Any] = {"role": "assistant", "content": done.text, "refusal": done.refusal}
     if done.tool_calls:
         message["tool_calls"] = done.tool_calls
@@ -152,10 +150,10 @@ def note_completion(request: Request, done: Completion, alias: str) -> None:
         request,
         deployment=done.deployment,
         fallback_used=done.alias if done.alias != alias else None,
-        prompt_tokens=done.prompt_tokens,
-        completion_tokens=done.completion_tokens,
-        cost_usd=done.cost_usd,
-        attempts=len(done.attempts),
+        prompt_tokens=done.usage.prompt_tokens,
+        completion_tokens=done.usage.completion_tokens,
+        cost_usd=done.usage.cost_usd,
+        attempts=done.usage.attempts,
     )
 
 
@@ -249,7 +247,7 @@ def create_app(
         return client.router.cost_ceiling(alias, messages, {"max_tokens": output})
 
     def observed(request: Request, done: Completion, alias: str) -> None:
-        estimates.observe(alias, done.completion_tokens)
+        estimates.observe(alias, done.usage.completion_tokens)
         note_completion(request, done, alias)
 
     async def check_budget(project: str, settlement: Settlement, ceiling_usd: float) -> None:
@@ -379,12 +377,12 @@ def create_app(
             call.finish(done)
             extra = {
                 "deployment": done.deployment,
-                "cost_usd": done.cost_usd,
+                "cost_usd": done.usage.cost_usd,
                 "pii_masked": call.pii_masked,
                 "fallback_used": done.alias if done.alias != alias else None,
             }
             observed(request, done, alias)
-            return completion_body(alias, done, extra), done.cost_usd
+            return completion_body(alias, done, extra), done.usage.cost_usd
 
         async def open_stream(settlement: Settlement) -> Response:
             call = guard()
@@ -416,7 +414,7 @@ def create_app(
                 observed(request, event, call.alias)
                 final = {**completion_body(call.alias, event, {}), "id": head["id"]}
                 final["created"] = head["created"]
-                await settlement.settle(final, event.cost_usd)
+                await settlement.settle(final, event.usage.cost_usd)
                 yield chunk(head, [{"index": 0, "delta": {}, "finish_reason": final["choices"][0]["finish_reason"]}])
                 if include_usage:
                     yield chunk(head, [], usage=final["usage"])
@@ -491,25 +489,25 @@ def create_app(
 
         async def answer() -> tuple[dict[str, Any], float]:
             done = await client.acomplete(name, managed_request.variables, label=managed_request.label)
-            estimates.observe(done.model_alias, done.completion_tokens)
+            estimates.observe(done.model_alias, done.usage.completion_tokens)
             note(
                 request,
                 deployment=done.deployment,
                 fallback_used=done.fallback_used,
-                prompt_tokens=done.prompt_tokens,
-                completion_tokens=done.completion_tokens,
-                cost_usd=done.cost_usd,
-                attempts=done.attempts,
+                prompt_tokens=done.usage.prompt_tokens,
+                completion_tokens=done.usage.completion_tokens,
+                cost_usd=done.usage.cost_usd,
+                attempts=done.usage.attempts,
             )
             extra = {
                 "deployment": done.deployment,
-                "cost_usd": done.cost_usd,
+                "cost_usd": done.usage.cost_usd,
                 "prompt_version": done.prompt_version,
                 "prompt_source": done.prompt_source,
                 "pii_masked": done.pii_masked,
                 "fallback_used": done.fallback_used,
             }
-            return completion_body(done.model_alias, done, extra), done.cost_usd
+            return completion_body(done.model_alias, done, extra), done.usage.cost_usd
 
         prompt = (await client.aprompt(name, managed_request.label)).prompt
         variables = json.dumps(managed_request.variables, ensure_ascii=False)
