@@ -1,1 +1,7 @@
-"""Turning runs and comparisons into text: console tables, Markdown, HTML, JSON."""
+"""Runs and comparisons as text, and where the text goes: ``markdown.py`` builds the PR comment (always
+within GitHub's limit), ``html.py`` a self-contained page, ``jsonout.py`` JSON, ``console.py`` terminal
+tables; ``github.py`` posts the sticky PR comment and the job summary."""
+
+from __future__ import annotations
+
+__all__ = ["console", "github", "html", "jsonout", "markdown"]
