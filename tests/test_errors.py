@@ -93,3 +93,24 @@ def test_errors_and_result_types_are_exported() -> None:
 def test_an_unknown_export_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError):
         _ = promptship.no_such_name  # type: ignore[attr-defined]
+
+
+def test_the_public_api_is_visible_to_type_checkers(tmp_path) -> None:
+    """`from promptship import Client` is the real class for mypy, not Any from the lazy __getattr__."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from promptship import Client, Usage\n"
+        "def cost(client: Client) -> float:\n"
+        "    return client.complete('x', {}).usage.cost_usd\n"
+        "def wrong(client: Client) -> int:\n"
+        "    return client.no_such_method()\n"
+    )
+    mypy = Path(sys.executable).parent / "mypy"
+    done = subprocess.run([mypy, "--strict", str(probe)], capture_output=True, text=True, cwd=PROJECT)
+    assert '"Client" has no attribute "no_such_method"' in done.stdout, done.stdout
+    lines = [line for line in done.stdout.splitlines() if "error:" in line]
+    assert lines and all("probe.py:5:" in line for line in lines), "only the wrong use is an error"

@@ -9,7 +9,7 @@ The public API. Functions and result types are imported lazily so that importing
 - ``evaluate(root, EvalRequest(...))`` → ``EvalOutcome``: run eval suites (the library behind ``promptship eval``).
 - ``run_diff(root, DiffRequest(...))`` → ``DiffReport``: base vs head comparison (``promptship diff``).
 - ``Client``: the runtime SDK (prompt by label, completion with routing, PII guard and tracing) →
-  ``CompletionResult``.
+  ``CompletionResult``, whose ``usage`` is a ``Usage`` (tokens in/out, cost, latency, attempts).
 - Errors: ``PromptshipError`` and its category classes (``UserInputError``, ``ConfigurationError``,
   ``ProviderError``, ``PublishingError``, ``InternalError``) with their concrete classes; ``CODES`` is
   the code table (code → name, category, raising class).
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from .files.render import render_prompt
     from .files.repo import LoadResult, Repository, load_repo
     from .files.validate import load_valid_repo, validate_repo
+    from .llm.usage import Usage
     from .runtime.sdk import Client, CompletionResult
 
 _LAZY = {
@@ -70,6 +71,7 @@ _LAZY = {
     "DiffReport": "diff.change",
     "Client": "runtime.sdk",
     "CompletionResult": "runtime.sdk",
+    "Usage": "llm.usage",
 }
 
 __all__ = [
@@ -103,6 +105,7 @@ __all__ = [
     "Repository",
     "RepositoryInvalid",
     "SyncError",
+    "Usage",
     "UsageError",
     "UserInputError",
     "evaluate",
