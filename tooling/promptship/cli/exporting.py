@@ -31,7 +31,7 @@ def _command(kind: str) -> click.Command:
     def command(ctx: click.Context, prompts: tuple[str, ...], out: str) -> int:
         import importlib
 
-        from ..files.interop import UsageError
+        from ..errors import UsageError
         from ..files.validate import load_valid_repo
 
         repo = load_valid_repo(root_of(ctx))

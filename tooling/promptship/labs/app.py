@@ -242,7 +242,7 @@ def create_app(config: LabsConfig) -> FastAPI:
         )
 
     def _dataset_prompt(name: str) -> Prompt:
-        repo = pages.load_tree(root).repo
+        repo = load_tree(root).repo
         dataset = repo.datasets.get(name)
         if dataset is None or dataset.meta.prompt not in repo.prompts:
             raise NotFound(f"no dataset {name!r} with a known prompt")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from . import UsageError, dump_yaml
+from ...errors import UsageError
+from . import dump_yaml
 
 ROUTING = "policies/routing.yaml"
 

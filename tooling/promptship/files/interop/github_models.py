@@ -17,12 +17,12 @@ from typing import Any
 
 import yaml
 
+from ...errors import UsageError
 from ..repo import Repository
 from ..schema import Message
 from . import (
     JINJA_BEYOND_NAMES,
     Conversion,
-    UsageError,
     alias_for,
     dump_yaml,
     litellm_model,

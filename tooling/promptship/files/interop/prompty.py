@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 
+from ...errors import UsageError
 from ..repo import Repository
 from ..schema import Message
-from . import Conversion, UsageError, alias_for, dump_yaml, litellm_model, schema_header, slug, template_variables
+from . import Conversion, alias_for, dump_yaml, litellm_model, schema_header, slug, template_variables
 from .aliases import resolve_aliases
 
 ROLE_LINE = re.compile(r"^\s*#?\s*(system|user|assistant|developer|function|tool)(\[[^\]]*\])?\s*:\s*$", re.I)
