@@ -111,6 +111,6 @@ def test_sdk_embeds_with_the_routing_policy(repo, fake_llm: FakeLLM) -> None:
         vectors = client.embed("embed", TEXTS)
         assert all(close_to(v, fake_embedding(t)) for v, t in zip(vectors, TEXTS, strict=True))
         result = asyncio.run(client.aembed("embed-pool", ["cold noodles"], dimensions=3))
-        assert close_to(result.vectors[0], fake_embedding("cold noodles", 3)) and result.cost_usd > 0
+        assert close_to(result.vectors[0], fake_embedding("cold noodles", 3)) and result.usage.cost_usd > 0
     finally:
         client.close()

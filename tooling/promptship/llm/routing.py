@@ -80,11 +80,9 @@ class Embeddings:
     """Vectors in input order, with usage, cost and the attempts that produced them."""
 
     vectors: list[list[float]]
-    prompt_tokens: int
-    cost_usd: float
-    latency_ms: float
     deployment: str | None
     alias: str
+    usage: Usage
     attempts: list[Attempt] = field(default_factory=list)
 
 
@@ -249,7 +247,7 @@ class ModelRouter:
             finish_reason=raw.finish_reason,
             deployment=opened.deployment,
             alias=opened.alias,
-            usage=self._usage(opened.deployment, raw, latency, opened.attempts),
+            usage=self._usage(opened.deployment, raw.prompt_tokens, raw.completion_tokens, latency, opened.attempts),
             attempts=opened.attempts,
             tool_calls=tool_calls or None,
             refusal="".join(refusal) or None,
@@ -290,11 +288,9 @@ class ModelRouter:
         attempts.append(Attempt(alias=alias, deployment=deployment, outcome="ok", status=200, latency_ms=latency))
         return Embeddings(
             vectors=raw.vectors,
-            prompt_tokens=raw.prompt_tokens,
-            cost_usd=self._cost(deployment, raw.prompt_tokens, 0),
-            latency_ms=latency,
             deployment=deployment,
             alias=alias,
+            usage=self._usage(deployment, raw.prompt_tokens, 0, latency, attempts),
             attempts=attempts,
         )
 
@@ -405,20 +401,27 @@ class ModelRouter:
             finish_reason=raw.finish_reason,
             deployment=deployment,
             alias=alias,
-            usage=self._usage(deployment, raw, latency, attempts),
+            usage=self._usage(deployment, raw.prompt_tokens, raw.completion_tokens, latency, attempts),
             attempts=attempts,
             tool_calls=raw.tool_calls,
             refusal=raw.refusal,
             logprobs=raw.logprobs,
         )
 
-    def _usage(self, deployment: str | None, raw: RawCompletion, latency_ms: float, attempts: list[Attempt]) -> Usage:
+    def _usage(
+        self,
+        deployment: str | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+        latency_ms: float,
+        attempts: list[Attempt],
+    ) -> Usage:
         """Tokens, cost from the deployment's prices, latency and the number of attempts."""
         price_in, price_out = self._prices.get(deployment or "", (0.0, 0.0))
         return Usage(
-            prompt_tokens=raw.prompt_tokens,
-            completion_tokens=raw.completion_tokens,
-            cost_usd=raw.prompt_tokens * price_in + raw.completion_tokens * price_out,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=prompt_tokens * price_in + completion_tokens * price_out,
             latency_ms=latency_ms,
             attempts=len(attempts),
         )

@@ -98,10 +98,8 @@ class EmbeddingResult:
     model_alias: str
     deployment: str | None
     fallback_used: str | None
-    prompt_tokens: int
-    cost_usd: float
-    latency_ms: float
-    attempts: int
+    #: Input tokens, cost, attempts; latency from the request to the answer (guard included).
+    usage: Usage
     pii_masked: dict[str, int]
 
 
@@ -417,10 +415,7 @@ class Client:
             model_alias=alias,
             deployment=done.deployment,
             fallback_used=done.alias if done.alias != alias else None,
-            prompt_tokens=done.prompt_tokens,
-            cost_usd=done.cost_usd,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-            attempts=len(done.attempts),
+            usage=replace(done.usage, latency_ms=round((time.perf_counter() - started) * 1000, 2)),
             pii_masked=masked,
         )
         self.trace_embedding(trace_name or alias, len(sent), result)
@@ -446,15 +441,15 @@ class Client:
                 as_type="embedding",
                 name=name,
                 model=result.deployment,
-                usage_details={"input": result.prompt_tokens},
-                cost_details={"total": result.cost_usd},
+                usage_details={"input": result.usage.prompt_tokens},
+                cost_details={"total": result.usage.cost_usd},
                 metadata={
                     "alias": result.model_alias,
                     "inputs": inputs,
                     "fallback_used": result.fallback_used,
-                    "attempts": result.attempts,
+                    "attempts": result.usage.attempts,
                     "pii_masked": result.pii_masked,
-                    "latency_ms": result.latency_ms,
+                    "latency_ms": result.usage.latency_ms,
                 },
             ),
         ):

@@ -467,13 +467,13 @@ def create_app(
                 request,
                 deployment=done.deployment,
                 fallback_used=done.alias if done.alias != alias else None,
-                prompt_tokens=done.prompt_tokens,
-                cost_usd=done.cost_usd,
-                attempts=len(done.attempts),
+                prompt_tokens=done.usage.prompt_tokens,
+                cost_usd=done.usage.cost_usd,
+                attempts=done.usage.attempts,
             )
-            body = embedding_body(alias, done.vectors, done.prompt_tokens, embedding_request.encoding_format)
-            body["promptship"] = {"deployment": done.deployment, "cost_usd": done.cost_usd, "pii_masked": masked}
-            return body, done.cost_usd
+            body = embedding_body(alias, done.vectors, done.usage.prompt_tokens, embedding_request.encoding_format)
+            body["promptship"] = {"deployment": done.deployment, "cost_usd": done.usage.cost_usd, "pii_masked": masked}
+            return body, done.usage.cost_usd
 
         await client.aprepare(alias)
         ceiling = client.router.cost_ceiling(alias, [{"role": "user", "content": t} for t in texts], {"max_tokens": 1})
