@@ -567,19 +567,27 @@ _PRECHECKS: dict[str, re.Pattern[str]] = {
 _LINE_HINTS = {"address": _ADDRESS_HINT, "ip_address": _IP_HINT, "passport": re.compile("여권|(?i:passport)")}
 
 Detector = Callable[[str], Iterator[Finding]]
+#: Detectors that cannot match a text without a digit (one search skips them all).
+_NEED_DIGITS = frozenset({*_NUMERIC, "service_number", "ip_address", "passport"})
+_DIGIT = re.compile(r"\d")
 
 
 @functools.lru_cache(maxsize=64)
 def _plan(
     wanted: frozenset[str],
+    has_digit: bool,
 ) -> tuple[
     tuple[tuple[Detector, re.Pattern[str] | None], ...],
     tuple[tuple[Detector, re.Pattern[str]], ...],
     tuple[Detector, ...],
 ]:
-    """The detectors to run for ``wanted`` types: (whole-text with their pre-check, line-hinted with their
-    hint, numeric)."""
-    run = [name for name, (_, yields) in DETECTORS.items() if wanted.intersection(yields)]
+    """The detectors to run for ``wanted`` types on a text with or without digits: (whole-text with their
+    pre-check, line-hinted with their hint, numeric)."""
+    run = [
+        name
+        for name, (_, yields) in DETECTORS.items()
+        if wanted.intersection(yields) and (has_digit or name not in _NEED_DIGITS)
+    ]
     whole = tuple((DETECTORS[n][0], _PRECHECKS.get(n)) for n in run if n not in _NUMERIC and n not in _LINE_HINTS)
     hinted = tuple((DETECTORS[n][0], _LINE_HINTS[n]) for n in run if n in _LINE_HINTS)
     return whole, hinted, tuple(DETECTORS[n][0] for n in run if n in _NUMERIC)
@@ -603,7 +611,7 @@ def _inside_id(text: str, finding: Finding) -> bool:
 
 def _candidates(text: str, wanted: frozenset[str]) -> list[Finding]:
     """Every detector's findings of the wanted types, overlapping ones included."""
-    whole, hinted, numeric = _plan(wanted)
+    whole, hinted, numeric = _plan(wanted, _DIGIT.search(text) is not None)
     found = [f for detector, check in whole if check is None or check.search(text) for f in detector(text)]
     for detector, hint in hinted:
         for start, end in _digit_lines(text, hint):
