@@ -20,14 +20,21 @@ holds none; it is *wrongly acted on* when the policy blocks or masks anything in
 Targets (issue 15, on the held-out corpus): personal lines caught >= 0.95, clean lines acted on <= 0.02,
 person_name recall >= 0.85, address recall >= 0.90, every type's precision >= 0.90.
 
-    python bench/pii_quality.py [--public ../shared/data/pii/public-dev.jsonl] [--write-docs]
+- ``--ko-pii PATH``: a file in ko-pii's own format (``{"text", "pii": [{"type", "text"}]}``, e.g. its
+  ``data/generated_eval_large.jsonl``); gold strings become spans by exact search, documents that are in
+  the public development set are skipped (``KO_PII_TYPES`` maps the type names; 15xx/16xx/18xx and 080
+  "phones" count as ``business_phone``).
+
+    python bench/pii_quality.py [--public ../shared/data/pii/public-dev.jsonl] [--ko-pii PATH] [--write-docs]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +55,22 @@ PUBLIC_TYPES = {
     "rep_phone": "business_phone",
     "other:CORP_REG": "corporate_registration_number",
 }
+KO_PII_TYPES = {
+    "PERSON": "person_name",
+    "PHONE": "phone",
+    "ADDRESS": "address",
+    "EMAIL": "email",
+    "RRN": "rrn",
+    "FRN": "rrn",
+    "ACCOUNT": "bank_account",
+    "BUSINESS_REG": "business_registration_number",
+    "CARD": "card_number",
+    "IP": "ip_address",
+    "DRIVER_LICENSE": "driver_license",
+    "CORP_REG": "corporate_registration_number",
+    "PASSPORT": "passport",
+}
+_SERVICE_NUMBER = re.compile(r"(?:1[568]\d\d|080)\D")
 TARGETS = {"personal_lines_caught": 0.95, "clean_lines_acted_on": 0.02, "name_recall": 0.85, "address_recall": 0.90}
 MIN_PRECISION = 0.90
 
@@ -68,6 +91,27 @@ def load(corpus: Path) -> Iterator[tuple[str, set[Span], list[tuple[int, int]]]]
             else:
                 ignored.append((span["start"], span["end"]))
         yield record["text"], gold, ignored
+
+
+def convert_ko_pii(source: Path, exclude: Path | None) -> Path:
+    """``source`` in ko-pii's format → a temporary JSONL file in ours (see the module docstring)."""
+    seen = {json.loads(line)["text"] for line in exclude.read_text(encoding="utf-8").splitlines()} if exclude else set()
+    records = []
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines()):
+        record = json.loads(line)
+        if record["text"] in seen:
+            continue
+        spans = []
+        for item in record["pii"]:
+            kind = KO_PII_TYPES.get(item["type"], "other:" + item["type"])
+            if kind == "phone" and _SERVICE_NUMBER.match(item["text"] + " "):
+                kind = "business_phone"
+            for m in re.finditer(re.escape(item["text"]), record["text"]):
+                spans.append({"type": kind, "start": m.start(), "end": m.end()})
+        records.append({"id": f"ko-pii-{number}", "text": record["text"], "spans": spans})
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle:
+        handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    return Path(handle.name)
 
 
 def _overlaps(span: Span, others: set[Span]) -> bool:
@@ -232,6 +276,7 @@ def print_table(title: str, result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--public", type=Path, default=PUBLIC if PUBLIC.exists() else None)
+    parser.add_argument("--ko-pii", type=Path, help="a ko-pii format file, e.g. data/generated_eval_large.jsonl")
     parser.add_argument("--write-docs", action="store_true", help=f"rewrite {DOCS.relative_to(PROJECT)}")
     args = parser.parse_args()
     heldout = score(HELDOUT)
@@ -241,6 +286,10 @@ def main() -> None:
     print_table(f"generated corpus ({CORPUS.relative_to(PROJECT)}, from templates)", score(CORPUS))
     if args.public is not None:
         print_table(f"public development set ({args.public})", score(args.public))
+    if args.ko_pii is not None:
+        converted = convert_ko_pii(args.ko_pii, args.public)
+        print_table(f"ko-pii set ({args.ko_pii}, minus the public development set)", score(converted))
+        converted.unlink()
     if args.write_docs:
         DOCS.write_text(docs_page(), encoding="utf-8")
         print(f"wrote {DOCS}")

@@ -594,3 +594,32 @@ def test_validate_catches_pii_in_a_non_synthetic_dataset(example_repo: Path, run
         and "error[E601] personal data (person_name)" in result.out
     )
     assert "010-1234-5678" not in result.out
+
+
+def test_ko_pii_format_is_converted_to_spans_without_the_public_set(tmp_path: Path) -> None:
+    bench = _bench()
+    source, public = tmp_path / "large.jsonl", tmp_path / "dev.jsonl"
+    records = [
+        {
+            "text": "김민수 010-1234-5678, 문의 1588-1234",
+            "pii": [
+                {"type": "PERSON", "text": "김민수"},
+                {"type": "PHONE", "text": "010-1234-5678"},
+                {"type": "PHONE", "text": "1588-1234"},
+                {"type": "AGE", "text": "5"},
+            ],
+        },
+        {"text": "이미 본 문서", "pii": []},
+    ]
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    public.write_text(json.dumps({"text": "이미 본 문서", "spans": []}, ensure_ascii=False) + "\n", encoding="utf-8")
+    converted = bench.convert_ko_pii(source, public)
+    (record,) = _lines(converted)
+    converted.unlink()
+    assert [(s["type"], record["text"][s["start"] : s["end"]]) for s in record["spans"]] == [
+        ("person_name", "김민수"),
+        ("phone", "010-1234-5678"),
+        ("business_phone", "1588-1234"),
+        ("other:AGE", "5"),
+        ("other:AGE", "5"),
+    ]
