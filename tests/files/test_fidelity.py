@@ -370,3 +370,18 @@ def test_an_absent_optional_variable_is_undefined_to_jinja_tests_and_filters() -
     assert render_prompt(prompt, {}).text == "[none given|no|]"
     assert render_prompt(prompt, {"note": None}).text == "[none given|no|]"
     assert render_prompt(prompt, {"note": "hot", "tags": ["a", "b"]}).text == "[hot|yes|a,b]"
+
+
+def test_a_key_is_the_name_written_even_when_yaml_1_1_reads_it_as_a_boolean_or_number(tmp_path: Path) -> None:
+    text = PROMPT.replace("  dish:\n", "  on:\n").replace("{{ dish }}", "{{ on }}")
+    suite = SUITE.replace("models: [fast]\n", "models: [fast]\ngates:\n  min: {yes: 0.5}\n").replace(
+        "  - type: contains\n", '  - type: contains\n    name: "yes"\n'
+    )
+    write_repo(
+        tmp_path,
+        {"prompts/p.yaml": text, "datasets/d.jsonl": '{"id": "a", "input": {"on": "x"}}\n', "evals/s.yaml": suite},
+    )
+    assert validate_repo(tmp_path) == []
+    repo = load_repo(tmp_path).repo
+    assert render_prompt(repo.prompts["p"].prompt, {"on": "soup"}).messages[1]["content"] == "Describe soup"
+    assert repo.suites["s"].suite.gates.min == {"yes": 0.5}

@@ -137,7 +137,7 @@ def test_parse_cache_keeps_only_documents_json_holds_exactly(tmp_path: Path) -> 
     store = tmp_path / "c.json"
     cache = ParseCache(store)
     assert cache.parse("when: !!timestamp 2024-03-15\n") == {"when": datetime.date(2024, 3, 15)}
-    assert cache.parse("1: one\n") == {1: "one"}
+    assert cache.parse("bin: !!binary aGk=\n") == {"bin": b"hi"}
     assert cache.parse("a: b\n") == {"a": "b"}
     cache.save()
     assert list(json.loads(store.read_text())["documents"].values()) == [{"a": "b"}]

@@ -29,6 +29,10 @@ class _StrictLoader(_Loader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
         for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and not key_node.style and key_node.tag in _NOT_TEXT:
+                # Every key in promptship's formats is a name: `on:` or `1:` is the text written,
+                # never true or the number 1.
+                key_node.tag = "tag:yaml.org,2002:str"
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
             if key in seen:
                 mark = key_node.start_mark
