@@ -99,23 +99,25 @@ def _first_samples(run: Run, model: str) -> dict[str, SampleResult]:
     return found
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A value as one line of text for a table cell (strings as they are, the rest as JSON)."""
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _passed(sample: SampleResult) -> bool:
+def sample_passed(sample: SampleResult) -> bool:
+    """Answered and passed every evaluator (the run's own definition of a passing sample)."""
     return sample.error is None and bool(sample.scores) and all(r.passed for r in sample.scores.values())
 
 
 def _cell(sample: SampleResult, base: SampleResult | None) -> Cell:
     output = sample.output
-    diff = word_diff(_text(base.output), _text(output)) if base is not None else None
+    diff = word_diff(as_text(base.output), as_text(output)) if base is not None else None
     return Cell(
         output=output,
         error=f"{sample.error.kind}: {sample.error.message}" if sample.error else None,
-        passed=_passed(sample),
+        passed=sample_passed(sample),
         scores={name: result.value for name, result in sample.scores.items()},
         latency_ms=sample.latency_ms,
         cost_usd=sample.cost_usd,
@@ -158,6 +160,6 @@ def compare_columns(
             else:
                 cells.append(_cell(sample, base_sample if index > 0 else None))
         given, expected = (items or {}).get(item_id, (None, None))
-        rows.append(Row(item_id, _text(given), _text(expected), cells))
+        rows.append(Row(item_id, as_text(given), as_text(expected), cells))
     metrics = sorted({n for c in columns for n in c.aggregate.scores})
     return Comparison(list(columns), versus, rows, metrics)

@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..diff.fingerprint import suite_models
 from ..errors import Diagnostic, UsageError
 from ..eval.gates import GateResult, absolute_gate_results
 from ..files.schema import Message
 from ..files.schema.run import SampleResult
 from ..files.validate import check
+from .branch import head_text
 from .catalog import datasets_of, file_history, langfuse_labels, load_tree, prompt_entry, run_items, suites_of
-from .comparison import Column, Comparison, columns_of, compare_columns
+from .comparison import Column, Comparison, as_text, columns_of, compare_columns, sample_passed
 from .runstore import NotFound, StoredRun, get_run, list_runs, parse_run_ids
 
 #: Charts are bars of at most this many pixels.
@@ -115,9 +117,7 @@ def runs_page(root: Path) -> dict[str, Any]:
     suites = {
         name: {
             "prompt": entry.suite.prompt,
-            "models": list(entry.suite.models) or [repo.prompts[entry.suite.prompt].prompt.model]
-            if entry.suite.prompt in repo.prompts
-            else list(entry.suite.models),
+            "models": suite_models(repo, entry) if entry.suite.prompt in repo.prompts else list(entry.suite.models),
         }
         for name, entry in sorted(repo.suites.items())
     }
@@ -131,16 +131,6 @@ class SampleRow:
     expected: str
     passed: bool
     changed: bool | None  # None when there is no earlier run to compare with
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _passed(sample: SampleResult) -> bool:
-    return sample.error is None and bool(sample.scores) and all(r.passed for r in sample.scores.values())
 
 
 def previous_run(root: Path, stored: StoredRun) -> StoredRun | None:
@@ -166,9 +156,11 @@ def run_page(root: Path, run_id: str) -> dict[str, Any]:
         given, expected = items.get(sample.item_id, (None, None))
         old = before.get((sample.item_id, sample.model, sample.repeat))
         changed = (
-            None if previous is None else old is None or old.output != sample.output or _passed(old) != _passed(sample)
+            None
+            if previous is None
+            else old is None or old.output != sample.output or sample_passed(old) != sample_passed(sample)
         )
-        rows.append(SampleRow(sample, _text(given), _text(expected), _passed(sample), changed))
+        rows.append(SampleRow(sample, as_text(given), as_text(expected), sample_passed(sample), changed))
     repo = load_tree(root).repo
     gates: list[GateResult] = []
     if run.suite in repo.suites:
@@ -233,7 +225,6 @@ def compare_page(root: Path, runs_param: str, models_param: str = "") -> dict[st
 
 
 def edit_page(root: Path, name: str) -> dict[str, Any]:
-    from .branch import head_text
 
     repo = load_tree(root).repo
     entry = prompt_entry(repo, name)
@@ -258,7 +249,6 @@ def diagnostics_json(diagnostics: Sequence[Diagnostic]) -> list[dict[str, object
 
 
 def dataset_page(root: Path, name: str) -> dict[str, Any]:
-    from .branch import head_text
 
     repo = load_tree(root).repo
     dataset = repo.datasets.get(name)
