@@ -49,3 +49,23 @@ def test_an_experiment_on_an_invalid_tree_reports_validates_located_errors(tmp_p
         and "error[E900]" in last["error"]
     )
     assert not (root / ".promptship/runs").exists() or not list((root / ".promptship/runs").rglob("*.json"))
+
+
+def test_single_test_streams_the_answer_piece_by_piece_as_ndjson(labs_server: LabsServer) -> None:
+    import json
+
+    with httpx.Client(base_url=labs_server.url) as client:
+        csrf = client.get("/test").text.split('name="labs-csrf" content="')[1].split('"')[0]
+        body = {"prompt": "classify", "variables": {"review": "<b> please"}, "aliases": ["fast"]}
+        with client.stream("POST", "/api/test", json=body, headers={"X-Labs-CSRF": csrf}) as response:
+            assert response.headers["content-type"].startswith("application/x-ndjson")
+            events = [json.loads(line) for line in response.iter_lines() if line]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "request" and kinds[-1] == "done" and kinds.count("piece") >= 3
+    text = "".join(e["text"] for e in events if e["type"] == "piece")
+    assert text == "<b>bold</b><script>window.__pwned = 1</script><img src=x onerror=alert(1)>"
+    blocked = {"prompt": "classify", "variables": {"review": "주민번호 900101-1234568"}, "aliases": ["fast"]}
+    with httpx.Client(base_url=labs_server.url) as client:
+        answer = client.post("/api/test", json=blocked, headers={"X-Labs-CSRF": csrf}).text
+    error = json.loads(answer.splitlines()[0])
+    assert error["type"] == "error" and error["code"] == "E602" and "900101" not in answer
