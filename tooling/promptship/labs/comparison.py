@@ -80,7 +80,12 @@ class Comparison:
 
 def columns_of(runs: Sequence[tuple[str, Run]], models: Sequence[str] = ()) -> list[Column]:
     """One column per (run, model), in the given order; ``models`` keeps only those aliases."""
-    return [Column(run_id, run, model) for run_id, run in runs for model in run.models if not models or model in models]
+    return [
+        Column(run_id, run, model)
+        for run_id, run in runs
+        for model in run.models
+        if model in run.aggregates and (not models or model in models)  # an interrupted run may lack a model
+    ]
 
 
 def _as_paired(run: Run, model: str) -> Run:
