@@ -122,7 +122,7 @@ def main() -> None:
             rps = asyncio.run(concurrent(f"{gateway_url}/chat/completions", auth, "bench", 2000, 32))
             print(f"gateway throughput at concurrency 32: {rps:.0f} requests/s")
 
-            from promptship.llm.routing import litellm_module
+            from promptship.llm.backends import litellm_module
 
             litellm = litellm_module()
 

@@ -89,7 +89,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 def direct_litellm(base_url: str, calls: int, concurrency: int) -> float:
-    from promptship.llm.routing import litellm_module
+    from promptship.llm.backends import litellm_module
 
     litellm = litellm_module()
 

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from promptship.llm.routing import litellm_module
+from promptship.llm.backends import litellm_module
 
 from .fake_llm import FakeLLM, Rule
 

@@ -10,14 +10,10 @@ import pytest
 from promptship.errors import CredentialError, UsageError
 from promptship.files.repo import load_repo
 from promptship.files.schema import RoutingPolicy
-from promptship.llm.routing import (
-    alias_identity,
-    apply_profile,
-    check_credentials,
-    classify,
-    litellm_module,
-    required_env,
-)
+from promptship.llm.backends import litellm_module
+from promptship.llm.credentials import check_credentials, required_env
+from promptship.llm.failures import classify
+from promptship.llm.policy import alias_identity, apply_profile
 
 from ..conftest import PROJECT
 

@@ -21,7 +21,8 @@ from ..files.schema.run import Run
 from ..files.sources import merge_base, resolve_commit, tracked_files
 from ..files.validate import load_valid_repo
 from ..llm.cache import ResponseCache
-from ..llm.routing import ModelRouter, apply_profile
+from ..llm.policy import apply_profile
+from ..llm.routing import ModelRouter
 from .affected import SuiteChange, affected_suites
 from .compare import GateResult, ModelComparison, check_gates, compare_model
 from .prompt_diff import PromptDiff, diff_prompts

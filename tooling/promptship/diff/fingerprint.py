@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..files.repo import Repository, SuiteEntry, content_hash
 from ..files.schema import RoutingPolicy
 from ..files.schema.run import Fingerprint
-from ..llm.routing import alias_identity
+from ..llm.policy import alias_identity
 
 #: Prompt fields that change what is sent.
 PROMPT_RESULT_FIELDS = ("type", "model", "params", "variables", "messages", "template")

@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 from ..errors import ConfigurationError, ModelCallFailed, UsageError
 from ..files.schema import AliasPolicy, RoutingPolicy
 from ..files.schema.run import Attempt
-from .backends import Backends, RawCompletion, RawEmbedding, StreamEvent, litellm_module
-from .credentials import check_credentials, required_env
+from .backends import Backends, RawCompletion, RawEmbedding, StreamEvent
+from .credentials import check_credentials
 from .failures import Failure, classify, elapsed_ms
 from .policy import alias_identity, apply_profile, deployment_prices, reachable
 from .retry import Action, RetryPolicy, decide
@@ -37,13 +37,6 @@ __all__ = [
     "Embeddings",
     "ModelRouter",
     "RetrySettings",
-    "Usage",
-    "alias_identity",
-    "apply_profile",
-    "check_credentials",
-    "classify",
-    "litellm_module",
-    "required_env",
 ]
 
 _Opened = TypeVar("_Opened")
