@@ -113,6 +113,12 @@ class Faults:
     fail_first_n: int = 0
     #: The first N requests are rate limited (429 with ``Retry-After: retry_after_s``).
     rate_limit_first_n: int = 0
+    #: The first N requests hang (past the client's timeout), whatever the probabilities say.
+    hang_first_n: int = 0
+    #: Requests whose prompt matches this regex get OpenAI's 400 ``context_length_exceeded``.
+    context_length_pattern: str | None = None
+    #: Every request is refused with OpenAI's 401 ``invalid_api_key``, echoing the key it got.
+    bad_key: bool = False
     #: Streamed answers stop after this many content pieces: no finish_reason, no ``[DONE]``.
     cut_stream_after: int | None = None
     #: How a cut stream ends: "reset" (the connection is closed) or "end" (the body ends cleanly).
@@ -185,6 +191,16 @@ OPENAI_FILTER_BODY = {
         "code": "content_policy_violation",
     }
 }
+CONTEXT_LENGTH_BODY = {
+    "error": {
+        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+        "131072 tokens. Please reduce the length of the messages.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
+INVALID_KEY_ERROR = {"type": "invalid_request_error", "param": None, "code": "invalid_api_key"}
 GEMINI_FILTER_BODY = [
     {
         "error": {
@@ -281,6 +297,12 @@ class FakeLLM:
             latency = faults.latency_s + (faults.rng.random() * faults.jitter_s if faults.jitter_s else 0.0)
             if faults.content_filter_pattern and re.search(faults.content_filter_pattern, text):
                 return "content_filter", latency
+            if faults.context_length_pattern and re.search(faults.context_length_pattern, text):
+                return "context_length", latency
+            if faults.bad_key:
+                return "401", latency
+            if faults.seen <= faults.hang_first_n:
+                return "hang", latency
             if faults.seen <= faults.fail_first_n:
                 return "500", latency
             if faults.seen <= faults.rate_limit_first_n:
@@ -415,6 +437,12 @@ class FakeLLM:
                 status=429,
                 headers={"Retry-After": f"{retry_after:g}", "x-ratelimit-remaining-requests": "0"},
             )
+        if outcome == "context_length":
+            return web.json_response(CONTEXT_LENGTH_BODY, status=400)
+        if outcome == "401":
+            key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            body = {"error": {**INVALID_KEY_ERROR, "message": f"Incorrect API key provided: {key}."}}
+            return web.json_response(body, status=401)
         if outcome == "content_filter":
             kind = faults.content_filter_kind if faults else "azure"
             if kind == "openai":

@@ -123,3 +123,15 @@ def ask(client: openai.OpenAI, text: str, **extra: object):
     return client.chat.completions.create(
         model="primary", messages=[{"role": "user", "content": f"Review: {text}"}], **extra
     )
+
+
+@pytest.fixture
+def gateway_over(fake_llm: FakeLLM):
+    """``gateway_over(repo)``: a gateway over ``repo`` as it is now (a test may edit its policies first)."""
+
+    def start(root: Path) -> RunningGateway:
+        client = Client(root, langfuse=False)
+        keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
+        return RunningGateway(create_app(client, keys, MemoryCounters()))
+
+    return start

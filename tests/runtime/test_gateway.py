@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -69,31 +70,69 @@ def test_pii_is_masked_or_blocked_at_the_gateway(gateway: RunningGateway, fake_l
 
 
 def test_concurrent_calls_cannot_overshoot_the_budget(repo: Path, fake_llm: FakeLLM) -> None:
-    """Calls in flight hold their cost ceiling, so a burst cannot all start under the same budget."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Calls in flight hold their cost ceiling, so a burst cannot all start under the same budget;
+    and an attempt that timed out counts as billed, so its retry needs budget room too (the old
+    flake: under CPU load a timed-out call was retried and its first attempt never charged)."""
     (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.0002}\n")
-    fake_llm.faults("m-primary", latency_s=0.3)  # under the alias's 0.5 s timeout: one attempt per call
+    routing = repo / "policies/routing.yaml"
+    routing.write_text(routing.read_text().replace("timeout_s: 0.5", "timeout_s: 5", 1))
+    fake_llm.faults("m-primary", latency_s=1.0)  # all 20 calls are in flight together
     client = Client(repo, langfuse=False)
     counters = MemoryCounters()
-    keys = KeyStore.from_policy(client.repo.policies.credentials, __import__("os").environ)
+    keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
+
+    async def burst(port: int) -> list[str]:
+        async with openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0) as api:
+
+            async def one() -> str:
+                try:
+                    await api.chat.completions.create(
+                        model="primary", messages=[{"role": "user", "content": "Review: good"}], max_tokens=5
+                    )
+                    return "answered"
+                except openai.APIStatusError as exc:
+                    return str(exc.code)
+
+            return list(await asyncio.gather(*(one() for _ in range(20))))
+
     with RunningGateway(create_app(client, keys, counters)) as running:
-
-        def one(_: int) -> str:
-            try:
-                ask(running.client(), "good", max_tokens=5)
-                return "answered"
-            except openai.RateLimitError as exc:
-                return str(exc.code)
-
-        with ThreadPoolExecutor(20) as pool:
-            outcomes = list(pool.map(one, range(20)))
-    # Each call may cost up to ~$0.00011 (its request and 5 output tokens at the priciest fallback),
-    # so only two fit the $0.0002 budget at once; the others are refused before any model call.
-    assert outcomes.count("answered") == fake_llm.count() <= 2
+        outcomes = asyncio.run(burst(running.port))
+    # Each attempt may cost up to ~$0.00018 (its request and 5 output tokens at the priciest route,
+    # the content-policy fallback), so the vendor is called at most twice; the others are refused
+    # before any model call.
+    assert fake_llm.count() <= 2 and 1 <= outcomes.count("answered") <= fake_llm.count()
     assert outcomes.count("budget_exceeded") >= 18
     spent = asyncio.run(counters.spent("reviews"))
     assert 0 < spent < 0.0002, "reservations were replaced by the real cost"
+    client.close()
+
+
+def test_a_timed_out_attempt_is_billed_and_its_retry_needs_budget(repo: Path, fake_llm: FakeLLM) -> None:
+    """The vendor may bill an attempt the gateway gave up on: its reservation is kept as spent, and
+    the retry reserves anew within the budget."""
+    fake_llm.faults("m-primary", hang_first_n=1, hang_s=5)  # past primary's 0.5 s timeout, once
+    client = Client(repo, langfuse=False)
+    counters = MemoryCounters()
+    keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
+    with RunningGateway(create_app(client, keys, counters)) as running:
+        response = running.client().chat.completions.with_raw_response.create(
+            model="primary", messages=[{"role": "user", "content": "Review: good"}], max_tokens=5
+        )
+        answer = response.parse()
+        assert response.headers["x-promptship-attempts"] == "2" and fake_llm.count() == 2
+        spent = asyncio.run(counters.spent("reviews"))
+        cost = answer.model_extra["promptship"]["cost_usd"]
+        assert spent > 2 * cost, "the timed-out attempt is charged (at its ceiling), not only the answer"
+        (repo / "policies/budgets.yaml").write_text(f"projects:\n  reviews: {{monthly_usd: {spent * 1.5}}}\n")
+    client = Client(repo, langfuse=False)
+    counters = MemoryCounters()
+    asyncio.run(counters.add_spend("reviews", spent * 0.9))
+    fake_llm.reset()
+    fake_llm.faults("m-primary", hang_first_n=1, hang_s=5)
+    with RunningGateway(create_app(client, keys, counters)) as running, pytest.raises(openai.RateLimitError) as info:
+        ask(running.client(), "good", max_tokens=5)
+    assert info.value.code == "budget_exceeded" and info.value.response.headers["x-should-retry"] == "false"
+    assert fake_llm.count() == 1, "no retry without budget room"
     client.close()
 
 

@@ -397,10 +397,26 @@ class ModelCallFailed(ProviderError):
 
     default_code = "E810"
 
-    def __init__(self, message: str, kind: str, attempts: list[Attempt]) -> None:
+    def __init__(
+        self,
+        message: str,
+        kind: str,
+        attempts: list[Attempt],
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        vendor_code: str | None = None,
+        vendor_message: str | None = None,
+    ) -> None:
         super().__init__(message, hint="see the attempts recorded in the run artifact")
         self.kind = kind
         self.attempts = attempts
+        #: Of the last failure: HTTP status, Retry-After (s), the vendor's error code and message
+        #: (the message unscrubbed: it may echo a key).
+        self.status = status
+        self.retry_after_s = retry_after_s
+        self.vendor_code = vendor_code
+        self.vendor_message = vendor_message
 
 
 class CacheMissError(ProviderError):

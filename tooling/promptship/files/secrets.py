@@ -25,6 +25,21 @@ _KEY_WORDS = ("key", "secret", "token", "passw")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
+_QUERY_KEY = re.compile(r"(?i)([?&](?:api[_-]?key|key|token|sig|code)=)[^&\s\"']+")
+REDACTED = "[REDACTED]"
+
+
+def scrub(text: str, known: tuple[str, ...] = ()) -> str:
+    """``text`` with every literal secret replaced by ``[REDACTED]``: the patterns above, ``key=``
+    query parameters (Gemini puts the key in the URL), and each of ``known`` (the values of the
+    credential variables in use) of 8 characters or more. For vendor messages shown to clients."""
+    for value in sorted((v for v in known if v and len(v) >= 8), key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    for _, pattern in _PATTERNS:
+        text = pattern.sub(REDACTED, text)
+    return _QUERY_KEY.sub(lambda match: match.group(1) + REDACTED, text)
+
+
 @dataclass(frozen=True, order=True)
 class SecretFinding:
     line: int

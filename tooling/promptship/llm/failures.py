@@ -8,6 +8,7 @@ LiteLLM chose for them (an OpenAI-compatible 400 ``content_policy_violation`` is
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 
@@ -23,6 +24,17 @@ CONTENT_FILTER_MARKERS = (
     "blocked due to safety",  # Gemini finish reason SAFETY, as LiteLLM words it
     "finishreason.safety",
     '"finish_reason": "safety"',
+)
+
+#: How vendors word a request longer than the model's context window (OpenAI sends the code
+#: ``context_length_exceeded``; Anthropic, Gemini and others only say it in the message).
+CONTEXT_LENGTH_MARKERS = (
+    "context_length_exceeded",
+    "maximum context length",
+    "context window",
+    "prompt is too long",
+    "input is too long",
+    "too many tokens",
 )
 
 #: The retry decision's view of each attempt outcome; anything else is transient.
@@ -41,6 +53,10 @@ class Failure:
     status: int | None
     retry_after_s: float | None
     message: str
+    #: The vendor's error code (``context_length_exceeded``, ``rate_limit_exceeded`` ...), when it gave one.
+    code: str | None = None
+    #: The vendor's own error message, unshortened (may hold secrets: scrub before showing it).
+    detail: str | None = None
 
     @property
     def error_class(self) -> ErrorClass:
@@ -66,6 +82,9 @@ def classify(exc: BaseException) -> Failure:
     lowered = " ".join([message, str(getattr(exc, "body", "") or ""), _response_text(exc)]).lower()
     retry_after = _retry_after(exc)
     name = type(exc).__name__
+    code, detail = vendor_error(exc)
+    if code is None and any(marker in lowered for marker in CONTEXT_LENGTH_MARKERS):
+        code = "context_length_exceeded"
     if any(marker in lowered for marker in CONTENT_FILTER_MARKERS) or name == "ContentPolicyViolationError":
         return Failure("content_filter", status, None, _short(message))
     if isinstance(exc, asyncio.TimeoutError | TimeoutError) or name in ("Timeout", "APITimeoutError"):
@@ -73,16 +92,32 @@ def classify(exc: BaseException) -> Failure:
     if name == "RouterRateLimitError" or "no deployments available" in lowered:
         return Failure("unavailable", None, retry_after, _short(message))
     if status == 429 or name == "RateLimitError":
-        return Failure("rate_limited", status or 429, retry_after, _short(message))
+        return Failure("rate_limited", status or 429, retry_after, _short(message), code, detail)
     if status in (401, 403) or name in ("AuthenticationError", "PermissionDeniedError"):
-        return Failure("auth", status, None, _short(message))
+        return Failure("auth", status, None, _short(message), code, detail)
     if name in ("APIConnectionError",) and status in (None, 500):
         return Failure("connection", status, None, _short(message))
     if status is not None and status >= 500:
-        return Failure("server_error", status, retry_after, _short(message))
+        return Failure("server_error", status, retry_after, _short(message), code, detail)
     if status is not None and 400 <= status < 500:
-        return Failure("bad_request", status, None, _short(message))
-    return Failure("error", status, None, _short(message))
+        return Failure("bad_request", status, None, _short(message), code, detail)
+    return Failure("error", status, None, _short(message), code, detail)
+
+
+def vendor_error(exc: BaseException) -> tuple[str | None, str | None]:
+    """The vendor's own error ``code`` and ``message`` from an OpenAI-style body (``{"error": {...}}``),
+    read from the exception's parsed body or its raw response text; (None, None) when absent."""
+    body = getattr(exc, "body", None)
+    if not isinstance(body, dict):
+        try:
+            body = json.loads(_response_text(exc) or "null")
+        except ValueError:
+            body = None
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, None
+    code, message = error.get("code"), error.get("message")
+    return (str(code) if isinstance(code, str) and code else None), (message if isinstance(message, str) else None)
 
 
 def _response_text(exc: BaseException) -> str:

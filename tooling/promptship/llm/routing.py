@@ -41,6 +41,10 @@ __all__ = [
 
 _Opened = TypeVar("_Opened")
 
+#: Called before every attempt but the first, with the failure that made it necessary; it may raise
+#: to stop (the gateway charges a timed-out attempt, which the vendor may bill, and re-reserves).
+BeforeRetry = Callable[[Failure], Awaitable[None]]
+
 
 @dataclass
 class Completion:
@@ -111,6 +115,9 @@ class RetrySettings:
     backoff_cap_s: float = 8.0
     #: Longest Retry-After honoured; a longer one moves on to the fallback instead of stalling.
     max_retry_after_s: float = 30.0
+    #: The per-call retry budget: upstream attempts of one call, retries and fallbacks together
+    #: (a policy's retries × fallbacks could otherwise multiply one call into a dozen).
+    max_attempts: int = 8
 
     def policy(self, alias: AliasPolicy) -> RetryPolicy:
         """The retry policy of one alias (its ``retries`` plus the first attempt)."""
@@ -170,17 +177,29 @@ class ModelRouter:
         for name in reachable(self.policy, aliases):
             self.backends.choose(self.policy.aliases[name]).prepare()
 
-    async def complete(self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> Completion:
+    async def complete(
+        self,
+        alias: str,
+        messages: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        *,
+        before_retry: BeforeRetry | None = None,
+    ) -> Completion:
         """Call ``alias`` with retries, then its fallbacks; content-filter refusals go to its
         content-policy fallbacks. Raises :class:`ModelCallFailed` after the last attempt."""
 
         async def attempt(current: str, policy: AliasPolicy, attempts: list[Attempt]) -> Completion | Failure:
             return await self._attempt(current, policy, messages, params, attempts)
 
-        return await self._with_fallbacks(alias, attempt)
+        return await self._with_fallbacks(alias, attempt, before_retry)
 
     async def stream(
-        self, alias: str, messages: list[dict[str, Any]], params: Mapping[str, Any]
+        self,
+        alias: str,
+        messages: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        *,
+        before_retry: BeforeRetry | None = None,
     ) -> AsyncIterator[str | Delta | Completion]:
         """Yield the answer's text pieces as they arrive (and a :class:`Delta` for any other piece:
         tool calls, refusal, logprobs), then the :class:`Completion`, which holds them all.
@@ -192,7 +211,7 @@ class ModelRouter:
         async def attempt(current: str, policy: AliasPolicy, attempts: list[Attempt]) -> _OpenStream | Failure:
             return await self._open_stream(current, policy, messages, params, attempts)
 
-        opened = await self._with_fallbacks(alias, attempt)
+        opened = await self._with_fallbacks(alias, attempt, before_retry)
         pieces: list[str] = []
         tool_calls: list[dict[str, Any]] = []
         refusal: list[str] = []
@@ -247,7 +266,9 @@ class ModelRouter:
             logprobs=logprobs or None,
         )
 
-    async def embed(self, alias: str, inputs: list[str], params: Mapping[str, Any]) -> Embeddings:
+    async def embed(
+        self, alias: str, inputs: list[str], params: Mapping[str, Any], *, before_retry: BeforeRetry | None = None
+    ) -> Embeddings:
         """Embed ``inputs`` with an embedding alias (``kind: embedding``), with its retries and
         fallbacks. Raises :class:`UsageError` for a chat alias, :class:`ModelCallFailed` after the
         last attempt."""
@@ -272,7 +293,7 @@ class ModelRouter:
                 return failure
             return self._embedded(current, deployment, raw, started, attempts)
 
-        return await self._with_fallbacks(alias, attempt)
+        return await self._with_fallbacks(alias, attempt, before_retry)
 
     def _embedded(
         self, alias: str, deployment: str | None, raw: RawEmbedding, started: float, attempts: list[Attempt]
@@ -288,10 +309,14 @@ class ModelRouter:
         )
 
     async def _with_fallbacks(
-        self, alias: str, attempt: Callable[[str, AliasPolicy, list[Attempt]], Awaitable[_Opened | Failure]]
+        self,
+        alias: str,
+        attempt: Callable[[str, AliasPolicy, list[Attempt]], Awaitable[_Opened | Failure]],
+        before_retry: BeforeRetry | None = None,
     ) -> _Opened:
         """Run ``attempt`` (which returns a success or a Failure) on ``alias``, then on its fallbacks,
-        as :func:`~promptship.llm.retry.decide` says; :class:`ModelCallFailed` when it says stop."""
+        as :func:`~promptship.llm.retry.decide` says, within ``max_attempts`` attempts in all;
+        :class:`ModelCallFailed` when it says stop or the budget is used."""
         primary = self.policy.aliases.get(alias)
         if primary is None:
             raise UsageError(f"unknown model alias {alias!r}", hint=f"aliases: {', '.join(self.policy.aliases)}")
@@ -306,6 +331,12 @@ class ModelRouter:
             number = 0
             while True:
                 number += 1
+                if attempts:
+                    if len(attempts) >= self.retry.max_attempts:
+                        queue = []
+                        break
+                    if before_retry is not None:
+                        await before_retry(last)
                 result = await attempt(current, policy, attempts)
                 if not isinstance(result, Failure):
                     return result
@@ -328,7 +359,15 @@ class ModelRouter:
                 if decision.action is Action.STOP:
                     queue = []
                 break
-        raise ModelCallFailed(f"{alias}: {last.outcome}: {last.message}", last.outcome, attempts)
+        raise ModelCallFailed(
+            f"{alias}: {last.outcome}: {last.message}",
+            last.outcome,
+            attempts,
+            status=last.status,
+            retry_after_s=last.retry_after_s,
+            vendor_code=last.code,
+            vendor_message=last.detail,
+        )
 
     async def _open_stream(
         self,

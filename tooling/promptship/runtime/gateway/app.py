@@ -25,7 +25,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from ...errors import PromptshipError
-from ...llm.routing import Completion, Delta
+from ...llm.failures import Failure
+from ...llm.routing import BeforeRetry, Completion, Delta, required_env
 from ...llm.usage import Usage
 from ..sdk import Client, GuardedCall
 from .access_log import AccessLog
@@ -35,7 +36,9 @@ from .requests import ChatRequest, EmbeddingRequest, ManagedRequest, parse_json,
 from .reservations import OutputEstimates
 from .state import SHARED_PROJECT, Counters, KeyStore
 
-Answer = Callable[[], Awaitable[tuple[dict[str, Any], float]]]
+Answer = Callable[[Settlement], Awaitable[tuple[dict[str, Any], float]]]
+#: Failed attempts the vendor may have processed, and billed, without answering.
+BILLABLE_FAILURES = ("timeout", "connection")
 OpenStream = Callable[[Settlement], Awaitable[Response]]
 
 
@@ -146,6 +149,7 @@ def note(request: Request, **fields: Any) -> None:
 
 
 def note_completion(request: Request, done: Completion, alias: str) -> None:
+    request.state.attempts = len(done.attempts)
     note(
         request,
         deployment=done.deployment,
@@ -166,13 +170,13 @@ def delta_choice(delta: Delta) -> dict[str, Any]:
     return choice
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, secrets: tuple[str, ...] = ()) -> None:
     """OpenAI-format answers for every error: ours, the library's, routing (404/405) and crashes."""
 
     def answer(error: GatewayError, request: Request | None = None) -> JSONResponse:
         if request is not None:
             note(request, error=error.code or error.kind)
-        return JSONResponse(error.body(), status_code=error.status)
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers or None)
 
     @app.exception_handler(GatewayError)
     async def gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
@@ -183,7 +187,7 @@ def install_error_handlers(app: FastAPI) -> None:
         attempts = getattr(exc, "attempts", None)
         if attempts is not None:
             note(request, attempts=len(attempts))
-        return answer(from_library(exc, getattr(request.state, "alias", None)), request)
+        return answer(from_library(exc, getattr(request.state, "alias", None), secrets), request)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -225,7 +229,10 @@ def create_app(
             await closing()
 
     app = FastAPI(title="promptship gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    install_error_handlers(app)
+    # Vendor messages shown to clients are scrubbed of these (and of anything shaped like a key).
+    policy = client.router.policy
+    secrets = tuple(v for name in required_env(policy, list(policy.aliases)) if (v := client.env.get(name)))
+    install_error_handlers(app, secrets)
     if access_log is not None:
         app.add_middleware(AccessLog, write=access_log)
     repo = client.repo
@@ -265,13 +272,33 @@ def create_app(
         if budget is None or not budget.hard_limit:
             return
         if await settlement.reserve(ceiling_usd) >= budget.monthly_usd:
-            raise GatewayError(
-                429,
-                f"monthly budget of project '{project}' is spent; it resets next month or "
-                "when the budget in policies/budgets.yaml is raised",
-                "insufficient_quota",
-                "budget_exceeded",
-            )
+            raise budget_exceeded(project)
+
+    def budget_exceeded(project: str) -> GatewayError:
+        return GatewayError(
+            429,
+            f"monthly budget of project '{project}' is spent; it resets next month or "
+            "when the budget in policies/budgets.yaml is raised",
+            "insufficient_quota",
+            "budget_exceeded",
+            headers={"x-should-retry": "false"},
+        )
+
+    def billing_retries(project: str, settlement: Settlement, ceiling_usd: float) -> BeforeRetry:
+        """Before a retry: an attempt that timed out or lost its connection may have been billed by
+        the vendor, so its reservation is kept as spent, and the retry needs a new one within the
+        budget (else 429 ``budget_exceeded``)."""
+
+        async def before_retry(failure: Failure) -> None:
+            if failure.outcome not in BILLABLE_FAILURES:
+                return  # refused requests (429, 5xx, 4xx) are not billed: the reservation still holds
+            await settlement.keep(ceiling_usd)
+            spent_before = await settlement.reserve(ceiling_usd)
+            budget = repo.policies.budgets.budget_of(project)
+            if budget is not None and budget.hard_limit and spent_before >= budget.monthly_usd:
+                raise budget_exceeded(project)
+
+        return before_retry
 
     async def serve(
         request: Request,
@@ -312,9 +339,10 @@ def create_app(
             await check_budget(project, settlement, ceiling_usd)
             if open_stream is not None:
                 return await open_stream(settlement)
-            body, cost = await answer()
+            body, cost = await answer(settlement)
             await settlement.settle(body, cost)
-            return JSONResponse(body)
+            attempts = getattr(request.state, "attempts", None)
+            return JSONResponse(body, headers={"x-promptship-attempts": str(attempts)} if attempts else None)
         except BaseException:
             await settlement.abandon()
             raise
@@ -371,9 +399,10 @@ def create_app(
         def guard() -> GuardedCall:
             return client.guard(f"{project}/{alias}", messages, params, alias=alias)
 
-        async def answer() -> tuple[dict[str, Any], float]:
+        async def answer(settlement: Settlement) -> tuple[dict[str, Any], float]:
             call = guard()
-            done = await client.router.complete(alias, call.messages, call.params)
+            before_retry = billing_retries(project, settlement, ceiling)
+            done = await client.router.complete(alias, call.messages, call.params, before_retry=before_retry)
             call.finish(done)
             extra = {
                 "deployment": done.deployment,
@@ -386,16 +415,20 @@ def create_app(
 
         async def open_stream(settlement: Settlement) -> Response:
             call = guard()
-            return await stream(request, call, settlement, chat_request.include_usage)
+            before_retry = billing_retries(project, settlement, ceiling)
+            return await stream(request, call, settlement, chat_request.include_usage, before_retry)
 
         await client.aprepare(alias)  # never imports LiteLLM on the event loop
         ceiling = reservation(alias, messages, params)
         return await serve(request, project, payload, answer, ceiling, open_stream if chat_request.streamed else None)
 
-    async def stream(request: Request, call: GuardedCall, settlement: Settlement, include_usage: bool) -> Response:
+    async def stream(
+        request: Request, call: GuardedCall, settlement: Settlement, include_usage: bool, before_retry: BeforeRetry
+    ) -> Response:
         """True streaming: pieces are forwarded as they arrive; a failure before the first piece is
-        an ordinary error answer, one after it an ``error`` event; spend is charged at the end."""
-        events = client.router.stream(call.alias, call.messages, call.params)
+        an ordinary error answer, one after it an ``error`` event (its reservation is kept as spent:
+        the vendor bills what it streamed); spend is charged at the end."""
+        events = client.router.stream(call.alias, call.messages, call.params, before_retry=before_retry)
         first = await anext(events)
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time())}
         head["model"] = call.alias
@@ -420,6 +453,7 @@ def create_app(
                     yield chunk(head, [], usage=final["usage"])
                 yield "data: [DONE]\n\n"
             except PromptshipError as exc:
+                await settlement.keep()
                 error = interrupted(exc, call.alias)
                 note(request, error=error.code, attempts=len(getattr(exc, "attempts", ())))
                 yield f"data: {json.dumps(error.body())}\n\n"
@@ -461,8 +495,9 @@ def create_app(
         client.router.check_credentials([alias])
         sent, masked = client.guard_texts(f"{project}/{alias}", texts)
 
-        async def answer() -> tuple[dict[str, Any], float]:
-            done = await client.router.embed(alias, sent, params)
+        async def answer(settlement: Settlement) -> tuple[dict[str, Any], float]:
+            before_retry = billing_retries(project, settlement, ceiling)
+            done = await client.router.embed(alias, sent, params, before_retry=before_retry)
             note(
                 request,
                 deployment=done.deployment,
@@ -487,7 +522,7 @@ def create_app(
         request.state.alias = name
         note(request, alias=name, stream=False)
 
-        async def answer() -> tuple[dict[str, Any], float]:
+        async def answer(settlement: Settlement) -> tuple[dict[str, Any], float]:
             done = await client.acomplete(name, managed_request.variables, label=managed_request.label)
             estimates.observe(done.model_alias, done.usage.completion_tokens)
             note(

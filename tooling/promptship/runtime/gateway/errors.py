@@ -8,14 +8,13 @@ only to the server log.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from ...errors import Category, ModelCallFailed, PromptshipError
+from ...files.secrets import scrub
 
 logger = logging.getLogger("promptship.runtime.gateway")
-
-#: ModelCallFailed kinds that are the request's fault: the same answer on every vendor.
-CLIENT_FAILURES = ("content_filter", "bad_request")
 
 
 class GatewayError(Exception):
@@ -28,6 +27,7 @@ class GatewayError(Exception):
         kind: str = "invalid_request_error",
         code: str | None = None,
         param: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -35,6 +35,8 @@ class GatewayError(Exception):
         self.kind = kind
         self.code = code
         self.param = param
+        #: Response headers (Retry-After, x-should-retry, x-promptship-attempts).
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
@@ -61,17 +63,48 @@ _OPENAI_CODES: dict[str, tuple[str, int | None, str | None]] = {
 }
 
 
-def from_library(exc: PromptshipError, alias: str | None = None) -> GatewayError:
+#: HTTP status, OpenAI type and code of a failed model call, by the last attempt's outcome. A
+#: timeout is the gateway's upstream timing out (504); an auth failure is the gateway's own
+#: vendor credential (502), never the client's key.
+_MODEL_FAILURES: dict[str, tuple[int, str, str]] = {
+    "rate_limited": (429, "rate_limit_error", "rate_limit_exceeded"),
+    "unavailable": (429, "rate_limit_error", "rate_limit_exceeded"),
+    "timeout": (504, "api_error", "timeout"),
+    "content_filter": (400, "invalid_request_error", "content_filter"),
+    "bad_request": (400, "invalid_request_error", "bad_request"),
+}
+
+
+def model_call_failed(exc: ModelCallFailed, alias: str | None, secrets: tuple[str, ...] = ()) -> GatewayError:
+    """The answer for a call whose every attempt failed, faithful to the last vendor answer: 429
+    with Retry-After, 504 for a timeout, 400 ``context_length_exceeded`` (param ``messages``) or
+    the vendor's own 400 code, else 502; the vendor's message kept with secrets scrubbed.
+
+    The gateway has already applied the routing policy's retries and fallbacks, so the answer says
+    ``x-should-retry: false`` (the openai SDKs honour it) and how many upstream attempts it made.
+    """
+    status, kind, code = _MODEL_FAILURES.get(exc.kind, (STATUS[exc.category], "api_error", exc.kind))
+    param = None
+    if exc.kind == "bad_request":
+        code = exc.vendor_code or code
+        param = "messages" if code == "context_length_exceeded" else None
+    detail = scrub(exc.vendor_message, secrets) if exc.vendor_message else None
+    message = f"all deployments of '{alias or '?'}' failed: {exc.kind}" + (f": {detail}" if detail else "")
+    headers = {"x-should-retry": "false", "x-promptship-attempts": str(len(exc.attempts))}
+    if status == 429:
+        headers["retry-after"] = str(max(1, math.ceil(exc.retry_after_s or 1)))
+    return GatewayError(status, message, kind, code, param, headers)
+
+
+def from_library(exc: PromptshipError, alias: str | None = None, secrets: tuple[str, ...] = ()) -> GatewayError:
     """The answer for an error raised by the SDK, the PII guard or the router: status by category.
 
     A model call refused by every vendor for the request itself (content filter, malformed request)
-    is the client's fault: 400. A configuration error's message (which names environment
-    variables) goes only to the log.
+    is the client's fault: 400 (see :func:`model_call_failed`). A configuration error's message
+    (which names environment variables) goes only to the log.
     """
     if isinstance(exc, ModelCallFailed):
-        status = 400 if exc.kind in CLIENT_FAILURES else STATUS[exc.category]
-        message = f"all deployments of '{alias or '?'}' failed: {exc.kind}"
-        return GatewayError(status, message, _KINDS[status // 100], exc.kind)
+        return model_call_failed(exc, alias, secrets)
     code, override, param = _OPENAI_CODES.get(exc.code, (exc.code, None, None))
     status = override or STATUS[exc.category]
     if exc.category in (Category.CONFIGURATION, Category.INTERNAL):

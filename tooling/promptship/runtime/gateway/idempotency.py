@@ -71,6 +71,12 @@ class Settlement:
         self._reserved += usd
         return await self._counters.add_spend(self._project, usd) - usd
 
+    async def keep(self, usd: float | None = None) -> None:
+        """Keep ``usd`` of the reservation (all of it by default) as spent: an attempt the vendor may
+        have billed without answering (a timeout, a stream cut mid-way)."""
+        kept = self._reserved if usd is None else min(usd, self._reserved)
+        self._reserved -= kept
+
     async def settle(self, response: dict[str, Any], cost_usd: float) -> None:
         reserved, self._reserved = self._reserved, 0.0
         await self._counters.add_spend(self._project, cost_usd - reserved)
