@@ -25,8 +25,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from ...errors import PromptshipError
+from ...llm.credentials import required_env
 from ...llm.failures import Failure
-from ...llm.routing import BeforeRetry, Completion, Delta, required_env
+from ...llm.routing import BeforeRetry, Completion, Delta
 from ...llm.usage import Usage
 from ..sdk import Client, GuardedCall
 from .access_log import AccessLog
