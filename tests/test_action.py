@@ -330,7 +330,10 @@ def test_main_command_syncs_when_langfuse_is_configured_and_evaluates_each_profi
         "inputs": inputs(command="main", profile="fake"),
         "github": {"action_path": str(PROJECT), "sha": head, "ref_name": "main"},
     }
+    (repo / ".promptship").mkdir(exist_ok=True)
+    (repo / ".promptship" / "planted").write_text("committed by someone")
     without_langfuse = ActionRun(repo, context, env).run()
+    assert not (repo / ".promptship" / "planted").exists()
     assert without_langfuse.failed is None, without_langfuse.log
     assert "promptship sync skipped" in without_langfuse.log and not langfuse_double.prompts
     assert list((repo / ".promptship" / "runs" / "feedback-sentiment").glob("*.json"))

@@ -102,19 +102,49 @@ class LangfuseDouble:
         labels: list[str] | None = None,
         message: str | None = None,
         config: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
     ) -> int:
         """A version created by someone else (UI, another tool), as Langfuse would store it."""
         with self._lock:
-            return self._create(
-                {
-                    "name": name,
-                    "prompt": prompt,
-                    "type": kind,
-                    "labels": labels or [],
-                    "config": config or {},
-                    "commitMessage": message,
+            body = {
+                "name": name,
+                "prompt": prompt,
+                "type": kind,
+                "labels": labels or [],
+                "config": config or {},
+                "commitMessage": message,
+            }
+            return self._create(body | ({"tags": tags} if tags is not None else {}))["version"]
+
+    def add_dataset(self, name: str, items: list[dict[str, Any]], description: str | None = None) -> None:
+        """A dataset made in Langfuse (UI or another tool): items ``{id, input, expectedOutput?, metadata?, status?}``."""
+        with self._lock:
+            dataset = {
+                "id": f"ds-{len(self.datasets) + 1}",
+                "name": name,
+                "projectId": "project-1",
+                "description": description,
+                "metadata": None,
+                "createdAt": _now(),
+                "updatedAt": _now(),
+                "inputSchema": None,
+                "expectedOutputSchema": None,
+            }
+            self.datasets[name] = dataset
+            for item in items:
+                self.items[item["id"]] = {
+                    "createdAt": _now(),
+                    "sourceTraceId": None,
+                    "sourceObservationId": None,
+                    "mediaReferences": [],
+                    "status": "ACTIVE",
+                    "expectedOutput": None,
+                    "metadata": None,
+                    **item,
+                    "datasetId": dataset["id"],
+                    "datasetName": name,
+                    "updatedAt": _now(),
                 }
-            )["version"]
 
     def remove_label(self, name: str, label: str) -> None:
         """Take ``label`` off whichever version holds it, as the Langfuse UI can (the API cannot)."""
@@ -168,6 +198,7 @@ class LangfuseDouble:
         app.router.add_patch(r"/api/public/v2/prompts/{name:.+}/versions/{version:\d+}", self._update_labels)
         app.router.add_get("/api/public/v2/prompts/{name:.+}", self._get_prompt)
         app.router.add_post("/api/public/v2/datasets", self._create_dataset)
+        app.router.add_get("/api/public/v2/datasets", self._list_datasets)
         app.router.add_get("/api/public/v2/datasets/{name:.+}", self._get_dataset)
         app.router.add_post("/api/public/dataset-items", self._upsert_item)
         app.router.add_get("/api/public/dataset-items", self._list_items)
@@ -353,6 +384,14 @@ class LangfuseDouble:
             )
             self.datasets[body["name"]] = dataset
             return self._respond("Dataset", dataset)
+
+    async def _list_datasets(self, request: web.Request) -> web.Response:
+        page, limit = int(request.query.get("page", 1)), int(request.query.get("limit", 50))
+        with self._lock:
+            everything = [self.datasets[n] for n in sorted(self.datasets)]
+        chunk = everything[(page - 1) * limit : page * limit]
+        meta = {"page": page, "limit": limit, "totalItems": len(everything), "totalPages": -(-len(everything) // limit)}
+        return self._respond("PaginatedDatasets", {"data": chunk, "meta": meta})
 
     async def _get_dataset(self, request: web.Request) -> web.Response:
         with self._lock:

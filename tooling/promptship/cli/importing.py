@@ -64,3 +64,38 @@ def _file_command(kind: str, suffixes: str) -> click.Command:
 
 import_group.add_command(_file_command("github-models", ".prompt.yml / .prompt.yaml"))
 import_group.add_command(_file_command("prompty", ".prompty"))
+
+
+@import_group.command(name="langfuse")
+@click.option("--label", default="production", show_default=True, help="The label whose versions the files hold.")
+@click.option("--branch", default="main", show_default=True, help="The branch that publishes --label.")
+@click.option(
+    "--versions",
+    type=click.Choice(["labelled", "all"]),
+    default="labelled",
+    show_default=True,
+    help="all: commit every version as git history (oldest first), then the labelled state.",
+)
+@click.option("--model", "default_model", default=None, help="Alias for prompts whose config names no model.")
+@click.pass_context
+def langfuse(ctx: click.Context, label: str, branch: str, versions: str, default_model: str | None) -> int:
+    """Import a Langfuse project's prompts (text, chat, placeholders; names with `/`), their labels
+    and config, and its datasets with their items; write policies/release.yaml so that BRANCH
+    publishes LABEL. A `promptship sync --check` right after reports no drift, and `sync --apply`
+    creates no version. Keys: LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY, LANGFUSE_HOST.
+    """
+    import os
+
+    from ..publish.langfuse_import import run_import
+    from ..publish.sync import LangfuseSettings, LangfuseStore
+
+    root = root_of(ctx)
+    store = LangfuseStore(
+        LangfuseSettings.from_env(os.environ, ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_HOST"))
+    )
+    written, lossy = run_import(
+        root, store, label=label, branch=branch, all_versions=versions == "all", default_model=default_model
+    )
+    report(written, lossy, "langfuse")
+    click.echo("next: promptship validate, commit, then promptship sync --check", err=True)
+    return EXIT_OK

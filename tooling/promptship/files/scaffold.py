@@ -51,8 +51,13 @@ def _walk(node: Traversable, prefix: PurePosixPath) -> list[tuple[PurePosixPath,
     return found
 
 
-def starter_files(action: str) -> list[StarterFile]:
-    """Every file ``init`` writes, in path order; ``action`` fills the workflows' ``uses:``.
+#: The example content (left out by ``init --no-example``, e.g. before importing prompts).
+EXAMPLE_DIRS = ("prompts/", "datasets/", "evals/")
+
+
+def starter_files(action: str, *, example: bool = True) -> list[StarterFile]:
+    """Every file ``init`` writes, in path order; ``action`` fills the workflows' ``uses:``;
+    without ``example``, no example prompt, dataset or suite.
 
     Raises :class:`UsageError` (E941) when ``action`` is not something ``uses:`` accepts.
     """
@@ -69,6 +74,8 @@ def starter_files(action: str) -> list[StarterFile]:
         for path, entry in _walk(resources.files("promptship.files").joinpath("starter"), PurePosixPath())
     ]
     files += [StarterFile(f"schemas/{name}", text) for name, text in schema_documents().items()]
+    if not example:
+        files = [f for f in files if not f.path.startswith(EXAMPLE_DIRS)]
     return sorted(files, key=lambda f: f.path)
 
 
@@ -79,14 +86,14 @@ def _inside_git(target: Path) -> bool:
     return done.returncode == 0 and done.stdout.strip() == "true"
 
 
-def scaffold(target: Path, *, action: str | None = None, git: bool = True) -> list[str]:
+def scaffold(target: Path, *, action: str | None = None, git: bool = True, example: bool = True) -> list[str]:
     """Write the starter repository into ``target`` (created when missing); return the paths written.
 
     Refuses (:class:`UsageError` E940, nothing written) when any file it would write already exists,
     or ``target`` is a file. With ``git``, a directory outside any git work tree becomes a repository
     on branch ``main`` (git itself is then required).
     """
-    files = starter_files(action or default_action())
+    files = starter_files(action or default_action(), example=example)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} is a file", code="E940", hint="give a directory (new or existing)")
     clashes = [f.path for f in files if (target / f.path).exists() or (target / f.path).is_symlink()]

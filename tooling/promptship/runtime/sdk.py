@@ -103,13 +103,24 @@ class EmbeddingResult:
     pii_masked: dict[str, int]
 
 
-def prompt_from_langfuse(kind: str, body: Any, config: Mapping[str, Any]) -> Prompt:
-    """Rebuild a promptship prompt from what ``promptship sync`` published (config holds the rest)."""
+def prompt_from_langfuse(kind: str, body: Any, config: Mapping[str, Any], bundled: Prompt | None = None) -> Prompt:
+    """Rebuild a promptship prompt from what ``promptship sync`` published (config holds the rest).
+
+    A version whose config is the ``bundled`` file's ``langfuse_config`` (published verbatim, e.g. after
+    ``promptship import langfuse``) takes model, params and variables from that file; any other config
+    that is not promptship's leaves them missing, so the version is unusable (the caller serves the file).
+    """
+    verbatim = {k: v for k, v in config.items() if k != "promptship"}
+    source: Mapping[str, Any] = config
+    if bundled is not None and bundled.langfuse_config is not None and verbatim == bundled.langfuse_config:
+        source = bundled.model_dump(
+            mode="json", by_alias=True, exclude_none=True, include={"model", "params", "variables"}
+        )
     data: dict[str, Any] = {
         "type": kind,
-        "model": config.get("model"),
-        "params": config.get("params") or {},
-        "variables": config.get("variables") or {},
+        "model": source.get("model"),
+        "params": source.get("params") or {},
+        "variables": source.get("variables") or {},
     }
     if kind == "chat":
         data["messages"] = [
@@ -290,7 +301,12 @@ class Client:
         config = raw.get("config") or {}
         handle = ChatPromptClient(data) if kind == "chat" else TextPromptClient(data)  # links traces to the version
         return ManagedPrompt(
-            name, label, prompt_from_langfuse(kind, raw["prompt"], config), raw["version"], "langfuse", handle
+            name,
+            label,
+            prompt_from_langfuse(kind, raw["prompt"], config, entry.prompt if entry is not None else None),
+            raw["version"],
+            "langfuse",
+            handle,
         )
 
     def _bundled(self, name: str, label: str) -> ManagedPrompt:

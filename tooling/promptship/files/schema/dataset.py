@@ -50,3 +50,11 @@ class DatasetMeta(Model):
     pii_allow: list[PiiAllowance] = Field(
         default_factory=list, description="PII findings accepted in a synthetic dataset."
     )
+    langfuse_item_ids: bool = Field(
+        default=False,
+        description=(
+            "true: the item ids are Langfuse's own (written by `promptship import langfuse`), so sync "
+            "publishes items under these ids with their metadata as is, instead of `DATASET:ID` ids whose "
+            "metadata records `promptship_id`."
+        ),
+    )

@@ -165,6 +165,15 @@ class Prompt(Model):
     template: str | None = Field(default=None, description="The Jinja2 template (type text).")
     traffic: Traffic | None = Field(default=None, description="Expected production volume.")
     release: PromptRelease | None = Field(default=None, description="Per-prompt release override.")
+    langfuse_config: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Published verbatim as the Langfuse version's `config` instead of promptship's "
+            "{model, params, variables} (written by `promptship import langfuse`, so imported versions keep "
+            "serving unchanged). While it is set, changes to model, params and variables are not published; "
+            "remove it to let promptship manage the config (the next sync then creates a version)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _body_matches_type(self) -> Prompt:

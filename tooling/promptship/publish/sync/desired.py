@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...files.repo import Repository, content_hash
-from ...files.schema import Message, ReleaseRule
+from ...files.schema import Item, Message, ReleaseRule
 
 # -- desired state (pure) -------------------------------------------------------------------------------
 
@@ -77,11 +77,15 @@ def desired_prompts(repo: Repository, branch: str) -> list[DesiredPrompt]:
             if prompt.messages is not None
             else prompt.template
         )
-        config = {
-            "model": prompt.model,
-            "params": prompt.params.model_dump(mode="json", by_alias=True, exclude_none=True),
-            "variables": {k: v.model_dump(mode="json", exclude_none=True) for k, v in prompt.variables.items()},
-        }
+        config = (
+            dict(prompt.langfuse_config)
+            if prompt.langfuse_config is not None
+            else {
+                "model": prompt.model,
+                "params": prompt.params.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "variables": {k: v.model_dump(mode="json", exclude_none=True) for k, v in prompt.variables.items()},
+            }
+        )
         wanted.append(
             DesiredPrompt(
                 name,
@@ -101,11 +105,18 @@ def langfuse_item_id(dataset: str, item_id: str) -> str:
     return f"{dataset.replace('/', '__')}:{item_id}"
 
 
+def desired_item(dataset: str, item: Item, langfuse_ids: bool) -> DesiredItem:
+    """Item ``item`` of ``dataset`` as Langfuse should hold it: under a dataset-qualified id with its
+    promptship id in the metadata, or (``langfuse_ids``: imported from Langfuse) exactly as it was."""
+    if langfuse_ids:
+        return DesiredItem(item.id, item.input, item.expected, item.metadata or None)
+    return DesiredItem(
+        langfuse_item_id(dataset, item.id), item.input, item.expected, {**item.metadata, "promptship_id": item.id}
+    )
+
+
 def desired_datasets(repo: Repository) -> dict[str, list[DesiredItem]]:
     return {
-        name: [
-            DesiredItem(langfuse_item_id(name, i.id), i.input, i.expected, {**i.metadata, "promptship_id": i.id})
-            for i in entry.items
-        ]
+        name: [desired_item(name, i, entry.meta.langfuse_item_ids) for i in entry.items]
         for name, entry in sorted(repo.datasets.items())
     }

@@ -56,7 +56,9 @@ class Plan:
 
 
 def version_with_hash(versions: Sequence[ActualVersion], digest: str) -> ActualVersion | None:
-    matching = [v for v in versions if v.recorded_hash == digest and v.served_hash == digest]
+    """The newest version serving ``digest``: one promptship created with that content, or one created
+    elsewhere (no recorded hash, e.g. before `promptship import langfuse`) that serves exactly it."""
+    matching = [v for v in versions if v.recorded_hash in (digest, None) and v.served_hash == digest]
     return max(matching, key=lambda v: v.version) if matching else None
 
 
