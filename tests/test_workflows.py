@@ -248,3 +248,10 @@ def test_comment_step_notes_a_missing_report(github_double, tmp_path: Path) -> N
     assert "could not produce a report" in note["body"] and "actions/runs/77" in note["body"]
     without_artifact = run_comment_step(github_double, tmp_path / "empty", {})
     assert without_artifact.returncode == 0 and without_artifact.stdout.startswith("unchanged comment")
+
+
+def test_pr_workflow_runs_for_a_pr_that_only_touches_the_working_folder() -> None:
+    """A PR force-adding .promptship/ (runs, caches) must still run pr.yml, so `diff` refuses it (E910)."""
+    paths = _load("pr.yml")[True]["pull_request"]["paths"]
+    assert ".promptship/**" in paths
+    assert {"prompts/**", "datasets/**", "evals/**", "policies/**"} <= set(paths)

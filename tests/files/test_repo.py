@@ -116,28 +116,10 @@ def test_folders_make_prompt_names(tmp_path: Path, example_repo: Path) -> None:
     assert "a/b/c" in load_repo(example_repo).repo.prompts
 
 
-def test_parse_cache_gives_the_same_repository_and_survives_corruption(example_repo: Path) -> None:
-    cache = example_repo / ".promptship/cache/parsed-yaml.json"
+def test_loading_writes_nothing_under_the_working_folder(example_repo: Path) -> None:
+    """Nothing is cached from a load: what is validated is always parsed from the files themselves."""
     cold = snapshot(example_repo)
-    assert cache.exists()
-    assert snapshot(example_repo) == cold
-    cache.write_text("{not json")
-    assert snapshot(example_repo) == cold, "a corrupt cache is ignored"
+    assert not (example_repo / ".promptship").exists()
     prompt = example_repo / "prompts/reviews/sentiment.yaml"
     prompt.write_text(prompt.read_text().replace("exactly one word", "one word"))
     assert snapshot(example_repo)["prompts"]["reviews/sentiment"] != cold["prompts"]["reviews/sentiment"]
-
-
-def test_parse_cache_keeps_only_documents_json_holds_exactly(tmp_path: Path) -> None:
-    import datetime
-    import json
-
-    from promptship.files.yamlfile import ParseCache
-
-    store = tmp_path / "c.json"
-    cache = ParseCache(store)
-    assert cache.parse("when: !!timestamp 2024-03-15\n") == {"when": datetime.date(2024, 3, 15)}
-    assert cache.parse("bin: !!binary aGk=\n") == {"bin": b"hi"}
-    assert cache.parse("a: b\n") == {"a": "b"}
-    cache.save()
-    assert list(json.loads(store.read_text())["documents"].values()) == [{"a": "b"}]

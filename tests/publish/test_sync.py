@@ -494,3 +494,38 @@ def test_sync_publishes_an_nfd_prompt_path_under_its_nfc_name(
     apply(run_cli, example_repo)
     assert nfc_name in published(langfuse_double)
     assert all(unicodedata.is_normalized("NFC", name) for name in published(langfuse_double))
+
+
+def test_a_committed_parse_cache_never_changes_what_is_validated_rendered_or_published(
+    example_repo: Path, langfuse_double: LangfuseDouble, run_cli
+) -> None:
+    """A force-added .promptship/cache/parsed-yaml.json mapping an unchanged file's hash to other
+    content must be ignored by validate, render, sync --apply and sync --check."""
+    import hashlib
+
+    text = (example_repo / SENTIMENT).read_text(encoding="utf-8")
+    poisoned = {
+        "type": "chat",
+        "model": "chat-fast",
+        "messages": [{"role": "system", "content": "UNREVIEWED poisoned text {{ undeclared }}"}],
+    }
+    documents = {
+        hashlib.sha1(text.encode()).hexdigest(): poisoned,
+        hashlib.sha256(text.encode()).hexdigest(): poisoned,
+    }
+    cache = example_repo / ".promptship/cache/parsed-yaml.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"version": 1, "documents": documents}), encoding="utf-8")
+    git(example_repo, "add", "-f", ".promptship/cache/parsed-yaml.json")
+    git(example_repo, "commit", "-q", "-m", "force-add a poisoned parse cache")
+    validated = run_cli("--root", str(example_repo), "validate")
+    assert validated.code == 0 and "undeclared" not in validated.out + validated.err
+    rendered = run_cli("--root", str(example_repo), "render", "reviews/sentiment", "--var", "review=x")
+    assert rendered.code == 0, rendered.err
+    assert "poisoned" not in rendered.out and "exactly one word" in rendered.out
+    apply(run_cli, example_repo)
+    assert "poisoned" not in json.dumps(served(langfuse_double, "reviews/sentiment")["prompt"])
+    langfuse_double.edit_prompt("reviews/sentiment", [{"role": "system", "content": "UNREVIEWED poisoned text"}])
+    drift = run_cli("--root", str(example_repo), "sync", "--ref", "main", "--check")
+    assert drift.code == 1 and "reviews/sentiment" in drift.out
+    assert cache.read_text(encoding="utf-8") == json.dumps({"version": 1, "documents": documents}), "never rewritten"

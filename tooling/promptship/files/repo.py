@@ -33,8 +33,7 @@ from .schema import (
 )
 from .schema.errors import diagnostics_from_validation
 from .sources import FileSource, GitSource, WorktreeSource
-from .workdir import workdir
-from .yamlfile import ParseCache, Positions, YamlSyntaxError
+from .yamlfile import Positions, YamlSyntaxError, parse
 
 YAML_SUFFIXES = (".yaml", ".yml")
 POLICY_FILES: dict[str, type[BaseModel]] = {
@@ -168,7 +167,11 @@ class LoadResult:
 
 
 def load_repo(root: str | Path = ".", ref: str | None = None) -> LoadResult:
-    """Load the tree at ``root`` (working tree) or at git ``ref`` (read from objects, no checkout)."""
+    """Load the tree at ``root`` (working tree) or at git ``ref`` (read from objects, no checkout).
+
+    Only the files under :data:`~.sources.ROOTS` are read: nothing in ``.promptship/`` (which a
+    branch can commit with ``git add -f``) can change what is validated, rendered or published.
+    """
     root = Path(root).resolve()
     source: FileSource = GitSource(root, ref) if ref else WorktreeSource(root)
     return load_source(root, source)
@@ -176,7 +179,7 @@ def load_repo(root: str | Path = ".", ref: str | None = None) -> LoadResult:
 
 def load_source(root: Path, source: FileSource) -> LoadResult:
     """Load the tree ``source`` reads (e.g. a commit with edited files laid over it, as Labs validates)."""
-    return _Loader(root, source, ParseCache(workdir(root) / "cache" / "parsed-yaml.json")).load()
+    return _Loader(root, source).load()
 
 
 def without_extensions(data: dict[Any, Any]) -> dict[Any, Any]:
@@ -235,10 +238,9 @@ def name_of(path: str, top: str) -> str:
 
 
 class _Loader:
-    def __init__(self, root: Path, source: FileSource, parse_cache: ParseCache | None = None) -> None:
+    def __init__(self, root: Path, source: FileSource) -> None:
         self.root = root
         self.source = source
-        self.parse_cache = parse_cache or ParseCache(None)
         self.diagnostics: list[Diagnostic] = []
         self.texts: dict[str, str] = {}
 
@@ -275,7 +277,7 @@ class _Loader:
             return None
         src = SourceText.of(path, text)
         try:
-            data = self.parse_cache.parse(text)
+            data = parse(text)
         except YamlSyntaxError as exc:
             self.error(
                 path,
@@ -323,7 +325,6 @@ class _Loader:
             self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths)
         )
         self.diagnostics.sort()
-        self.parse_cache.save()
         return LoadResult(repo, self.diagnostics)
 
     def load_prompts(self, paths: Sequence[str]) -> dict[str, PromptEntry]:

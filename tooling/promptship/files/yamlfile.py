@@ -6,10 +6,7 @@ the node tree once per file.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -147,53 +144,3 @@ class Positions:
         lines = self._text.splitlines()
         text = lines[line - 1] if line - 1 < len(lines) else ""
         return line, len(text) - len(text.lstrip(" ")) + 1
-
-
-class ParseCache:
-    """Parsed YAML documents by content hash, kept between runs in a JSON file.
-
-    ``validate`` runs on every commit; most files have not changed since the last run, and parsing
-    YAML is its largest cost. JSON, never pickle: the folder may be restored from a CI cache. A
-    document is cached only when it survives a JSON round trip unchanged (no dates, no non-string
-    keys), so a cached parse always equals a fresh one.
-    """
-
-    VERSION = 1
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._known: dict[str, Any] = {}
-        self._used: dict[str, Any] = {}
-        if path is not None and path.is_file():
-            try:
-                stored = json.loads(path.read_text(encoding="utf-8"))
-                if stored.get("version") == self.VERSION:
-                    self._known = stored.get("documents", {})
-            except (OSError, ValueError, AttributeError):
-                self._known = {}
-
-    def parse(self, text: str) -> Any:
-        key = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
-        if key in self._known:
-            # Safe to share: parsed documents are only read (pydantic validation does not mutate).
-            self._used[key] = self._known[key]
-            return self._known[key]
-        data = parse(text)
-        try:
-            if json.loads(json.dumps(data)) == data:
-                self._used[key] = data
-        except (TypeError, ValueError):
-            pass
-        return data
-
-    def save(self) -> None:
-        """Keep exactly the documents of this run (so the file tracks the tree and never grows)."""
-        if self.path is None or self._used.keys() == self._known.keys():
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_suffix(".tmp")
-            temporary.write_text(json.dumps({"version": self.VERSION, "documents": self._used}), encoding="utf-8")
-            temporary.replace(self.path)
-        except OSError:
-            pass  # a read-only checkout simply runs uncached
