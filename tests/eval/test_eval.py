@@ -456,3 +456,15 @@ def test_publish_without_langfuse_credentials_fails_before_any_call(
         monkeypatch.delenv(name, raising=False)
     result = run_cli("--root", str(repo), "eval", "--quiet", "--publish")
     assert result.code == 2 and "LANGFUSE_PUBLIC_KEY" in result.err and env.count() == 0
+
+
+def test_eval_refuses_answers_cached_in_a_tracked_working_folder(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    """A committed response cache would be scored, gated and published (eval --publish) as real answers."""
+    repo = make_repo(tmp_path, items=3)
+    assert run_cli("--root", str(repo), "eval", "--quiet").code == 0
+    calls = env.count()
+    git(repo, "add", "-f", ".promptship/cache")
+    git(repo, "commit", "-q", "-m", "bring my own answers")
+    result = run_cli("--root", str(repo), "eval", "--quiet")
+    assert result.code == 2 and "error[E910]" in result.err and ".promptship/cache/" in result.err
+    assert "Traceback" not in result.err and env.count() == calls

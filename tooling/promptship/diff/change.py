@@ -18,8 +18,9 @@ from ..eval.runs import find_run, runs_dir, save_run
 from ..files.repo import Repository
 from ..files.schema import RoutingPolicy
 from ..files.schema.run import Run
-from ..files.sources import merge_base, resolve_commit, tracked_files
+from ..files.sources import merge_base, resolve_commit
 from ..files.validate import load_valid_repo
+from ..files.workdir import refuse_tracked_results
 from ..llm.cache import ResponseCache
 from ..llm.policy import apply_profile
 from ..llm.routing import ModelRouter
@@ -123,23 +124,6 @@ def _valid(root: Path, ref: str | None, label: str) -> Repository:
 def _routing(repo: Repository, profile: str | None) -> RoutingPolicy:
     assert repo.policies.routing is not None
     return apply_profile(repo.policies.routing, profile)
-
-
-def refuse_tracked_results(root: Path, results_dirs: Sequence[Path]) -> None:
-    """:class:`UsageError` when git tracks anything under ``.promptship/`` or a ``--results-dir``.
-
-    Stored runs and cached answers are trusted as evidence, so they must come from promptship (or the
-    CI cache), never from the tree under review: a PR could commit a made-up run whose fingerprint
-    matches, or cached answers a model never gave.
-    """
-    tracked = tracked_files(root, [Path(".promptship"), *results_dirs])
-    if tracked:
-        raise UsageError(
-            f"{len(tracked)} stored run or cache file(s) are tracked by git (e.g. {tracked[0]}); "
-            "promptship diff trusts only results it produced itself",
-            code="E910",
-            hint="untrack them: git rm -r --cached .promptship && echo .promptship/ >> .gitignore",
-        )
 
 
 def run_diff(root: Path, request: DiffRequest) -> DiffReport:

@@ -14,6 +14,7 @@ from ..files.repo import Repository
 from ..files.schema import nfc
 from ..files.schema.run import Run
 from ..files.validate import load_valid_repo
+from ..files.workdir import refuse_tracked_results
 from ..llm.cache import ResponseCache
 from .gates import GateResult, absolute_gate_results
 from .runs import runs_dir, save_run, write_atomically
@@ -71,10 +72,15 @@ def resolve_suites(repo: Repository, names: Sequence[str]) -> list[str]:
 
 
 def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -> EvalOutcome:
-    """Run the requested suites, store each run under ``.promptship/runs/``, check absolute gates."""
+    """Run the requested suites, store each run under ``.promptship/runs/``, check absolute gates.
+
+    Raises :class:`UsageError` E910 when git tracks ``.promptship/`` (answers cached there would be
+    scored, gated and published as if a model had given them).
+    """
     from ..llm.routing import ModelRouter
     from .runner import RunOptions, run_suites
 
+    refuse_tracked_results(root)
     repo = repo or load_valid_repo(root)
     names = resolve_suites(repo, request.suites)
     if repo.policies.routing is None:

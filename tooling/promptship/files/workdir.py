@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+
+from ..errors import UsageError
+from .sources import tracked_files
 
 NAME = ".promptship"
 
@@ -20,3 +24,20 @@ def workdir(root: Path) -> Path:
         except OSError:
             pass  # a read-only checkout: nothing will be written here either
     return path
+
+
+def refuse_tracked_results(root: Path, results_dirs: Sequence[Path] = ()) -> None:
+    """:class:`UsageError` (E910) when git tracks anything under ``.promptship/`` or a results folder.
+
+    Stored runs and cached answers are trusted as evidence (``diff``'s gates, ``eval --publish``), so
+    they must come from promptship (or the CI cache), never from the tree under review: a PR could
+    commit a made-up run whose fingerprint matches, or cached answers a model never gave.
+    """
+    tracked = tracked_files(root, [Path(NAME), *results_dirs])
+    if tracked:
+        raise UsageError(
+            f"{len(tracked)} stored run or cache file(s) are tracked by git (e.g. {tracked[0]}); "
+            "promptship trusts only results it produced itself",
+            code="E910",
+            hint="untrack them: git rm -r --cached .promptship && echo .promptship/ >> .gitignore",
+        )
