@@ -328,3 +328,40 @@ def test_a_partial_run_on_main_is_never_reused_as_the_full_base(pr_repo: Path, f
     # The full base run is stored now and reused by the next diff; the partial one stays separate.
     again = json.loads(run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json").out)
     assert {s["suite"]: s["base"]["source"] for s in again["suites"]}["summary"] == "stored"
+
+
+def test_a_key_echoed_by_the_upstream_reaches_no_output(
+    pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path, github_double, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upstream that repeats the key (in 401 bodies and in answers) leaks it nowhere: not in the
+    terminal, the PR comment, report.json/html, the job summary, stored runs or the response cache."""
+    from urllib.parse import quote
+
+    key = os.environ["FAKE_LLM_KEY"]
+    fake_llm.faults("m-fast", echo_key=0.4, echo_key_in_reply=True, seed=5)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    out = tmp_path / "report"
+    result = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--format", "text",
+        "--markdown", str(out / "comment.md"), "--html", str(out / "report.html"), "--json", str(out / "report.json"),
+    )  # fmt: skip
+    assert result.code in (0, 1), result.err
+    monkeypatch.setenv("GITHUB_TOKEN", github_double.token)
+    handwritten = tmp_path / "handwritten.md"
+    handwritten.write_text(f"<!-- promptship:report -->\nthe upstream said {key}")
+    outputs = [result.out, result.err]
+    for body in (out / "comment.md", handwritten):
+        posted = run_cli(
+            "ci", "comment", "--repo", "acme/menu", "--pr", "9", "--body-file", str(body), "--api-url", github_double.url
+        )
+        assert posted.code == 0, posted.err
+        outputs += [posted.out, posted.err, github_double.comments[("acme/menu", 9)][0]["body"]]
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p != handwritten]
+    runs = [p for p in files if "/.promptship/runs/" in p.as_posix()]
+    assert runs and any(p.name.endswith(".sqlite3") for p in files) and summary.exists()
+    assert "[redacted FAKE_LLM_KEY]" in "".join(p.read_text() for p in runs), "the upstream did echo the key"
+    assert "[redacted FAKE_LLM_KEY]" in outputs[-1]
+    everything = b"".join(p.read_bytes() for p in files) + "".join(outputs).encode()
+    for form in (key, quote(key), key[:20]):
+        assert form.encode() not in everything

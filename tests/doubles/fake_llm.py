@@ -14,6 +14,8 @@
   endpoint reports it (400 whose message names the block reason).
 - Streams cut mid-way (``cut_stream_after``): the connection is closed, or the body ends, before
   ``finish_reason`` and ``[DONE]``.
+- An echoing upstream: ``echo_key`` answers 401 with a body quoting the key it received, and
+  ``echo_key_in_reply`` answers 200 with the key inside the reply (a proxy or model that repeats it).
 - A request counter per model and outcome, and a journal of what was received (Authorization is
   recorded only as present/absent).
 
@@ -109,6 +111,10 @@ class Faults:
     content_filter_kind: str = "azure"
     #: Requests whose prompt matches this regex are always refused by the content filter.
     content_filter_pattern: str | None = None
+    #: Probability of a 401 whose body repeats the key the request carried (as some proxies do).
+    echo_key: float = 0.0
+    #: Every successful reply carries the request's key.
+    echo_key_in_reply: bool = False
     #: The first N requests fail with 500, whatever the probabilities say.
     fail_first_n: int = 0
     #: The first N requests are rate limited (429 with ``Retry-After: retry_after_s``).
@@ -313,6 +319,7 @@ class FakeLLM:
                 ("429", faults.error_429),
                 ("hang", faults.hang),
                 ("content_filter", faults.content_filter),
+                ("echo_key", faults.echo_key),
             ):
                 if draw < probability:
                     return outcome, latency
@@ -452,7 +459,22 @@ class FakeLLM:
             if kind == "azure_finish":
                 return web.json_response(self._completion(model, body, None, "content_filter"))
             return web.json_response(AZURE_FILTER_BODY, status=400)
+        key = request.headers.get("api-key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if outcome == "echo_key":
+            return web.json_response(
+                {
+                    "error": {
+                        "message": f"Incorrect API key provided: {key}. Header was 'Authorization: Bearer {key}'",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+                status=401,
+            )
         reply = self._reply(model, body)
+        if faults is not None and faults.echo_key_in_reply:
+            reply = f"{reply} (you sent me {key})"
         if body.get("stream"):
             return await self._stream(request, model, body, reply, faults)
         return web.json_response(self._completion(model, body, reply, "stop"))

@@ -123,3 +123,15 @@ def test_loading_writes_nothing_under_the_working_folder(example_repo: Path) -> 
     prompt = example_repo / "prompts/reviews/sentiment.yaml"
     prompt.write_text(prompt.read_text().replace("exactly one word", "one word"))
     assert snapshot(example_repo)["prompts"]["reviews/sentiment"] != cold["prompts"]["reviews/sentiment"]
+
+
+def test_the_redactor_replaces_every_form_of_a_known_credential_and_nothing_short() -> None:
+    from promptship.files.redact import Redactor
+
+    env = {"MY_KEY": "sk-live/abc+def 0123", "SHORT": "true", "OTHER": "unrelated-value"}
+    redactor = Redactor(env, ["MY_KEY", "SHORT"])
+    text = 'raw sk-live/abc+def 0123, url sk-live%2Fabc%2Bdef%200123, form sk-live%2Fabc%2Bdef+0123, "true"'
+    assert redactor(text) == 'raw [redacted MY_KEY], url [redacted MY_KEY], form [redacted MY_KEY], "true"'
+    env["MY_KEY"] = "rotated-key-000"
+    assert redactor("now rotated-key-000") == "now [redacted MY_KEY]", "values are read when redacting"
+    assert redactor.data({"a": ["rotated-key-000", 1]}) == {"a": ["[redacted MY_KEY]", 1]}

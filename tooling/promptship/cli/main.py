@@ -89,7 +89,22 @@ def root_of(ctx: click.Context) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; render a :class:`PromptshipError` once, as text, with its exit code."""
+    """Run the CLI; render a :class:`PromptshipError` once, as text, with its exit code.
+
+    Everything written to stdout and stderr meanwhile passes through the credential redactor
+    (``files/redact.py``): no key an upstream echoes reaches a terminal or a CI log.
+    """
+    from ..files.redact import RedactingStream
+
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)  # type: ignore[assignment]
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         result = cli.main(args=argv, prog_name="promptship", standalone_mode=False)
     except click.exceptions.Abort:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from ..diff.fingerprint import judge_aliases, suite_fingerprint, suite_models
 from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError, UsageError
+from ..files.redact import redact_data
 from ..files.render import RenderedPrompt, render_prompt
 from ..files.repo import Repository
 from ..files.schema import Item
@@ -151,7 +152,7 @@ async def run_suite_async(
             )
         else:
             samples.append(task.result())
-    return Run(
+    run = Run(
         suite=suite_name,
         prompt=entry.suite.prompt,
         dataset=entry.suite.dataset,
@@ -169,6 +170,8 @@ async def run_suite_async(
         cache_hits=sum(s.cached for s in samples),
         cache_misses=sum(1 for s in samples if s.request_hash and not s.cached),
     )
+    # Upstream texts (answers, error bodies, attempts) may echo a key: no run carries one.
+    return Run.model_validate(redact_data(run.model_dump(mode="json")))
 
 
 async def _wait_all(tasks: list[asyncio.Task[SampleResult]], stop: asyncio.Event | None) -> bool:

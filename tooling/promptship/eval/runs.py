@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..files.redact import redact
 from ..files.repo import content_hash
 from ..files.schema.run import Run, Selection
 from ..files.workdir import workdir
@@ -53,7 +54,11 @@ def run_path(directory: Path, suite: str, fingerprint: str, selection_key: str, 
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` so readers see the old file or the new one, never half of it."""
+    """Write ``text`` so readers see the old file or the new one, never half of it.
+
+    Credential values are redacted: every run, report and ``--out`` file is written here.
+    """
+    text = redact(text)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

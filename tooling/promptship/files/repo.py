@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic
+from .redact import remember
 from .schema import (
     BudgetPolicy,
     CredentialsPolicy,
@@ -320,6 +321,7 @@ class _Loader:
         datasets = self.load_datasets(by_top.get("datasets", []), prompts)
         suites = self.load_suites(by_top.get("evals", []))
         policies = self.load_policies(by_top.get("policies", []))
+        remember(policies)  # whatever is printed or written from here on never shows their values
         self.read_the_rest(paths)
         repo = Repository(
             self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..files.redact import redact_data
 from ..files.repo import content_hash
 from ..files.workdir import workdir
 
@@ -61,6 +62,8 @@ class ResponseCache:
         return json.loads(row[0])  # type: ignore[no-any-return]
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store ``value`` with credential values redacted (CI caches carry this file to other runs)."""
+        value = redact_data(value)
         if self._db is None:
             return
         self._db.execute(

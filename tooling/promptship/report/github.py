@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from ..errors import CredentialError, GitHubError, GitHubUnavailable, UsageError
+from ..files.redact import redact
 from ..llm import retry
 from ..llm.retry import Action, ErrorClass, backoff, decide
 
@@ -276,6 +277,7 @@ def post_sticky_comment(
     never becomes two.
     """
     _check_repo(repo)
+    body = redact(body)
     if marker not in body:
         body = f"{marker}\n{body}"
     if len(body) > COMMENT_LIMIT:
@@ -325,5 +327,5 @@ def write_step_summary(markdown: str, env: Mapping[str, str] = os.environ) -> bo
     if not path:
         return False
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(markdown.rstrip("\n") + "\n")
+        handle.write(redact(markdown).rstrip("\n") + "\n")
     return True
