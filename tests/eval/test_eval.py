@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -468,3 +469,10 @@ def test_eval_refuses_answers_cached_in_a_tracked_working_folder(tmp_path: Path,
     result = run_cli("--root", str(repo), "eval", "--quiet")
     assert result.code == 2 and "error[E910]" in result.err and ".promptship/cache/" in result.err
     assert "Traceback" not in result.err and env.count() == calls
+
+
+def test_eval_runs_outside_a_git_repository(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    repo = make_repo(tmp_path, items=2)
+    shutil.rmtree(repo / ".git")
+    result = run_cli("--root", str(repo), "eval", "--quiet")
+    assert result.code == 0, result.err

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import GitError, UsageError
 from .sources import tracked_files
 
 NAME = ".promptship"
@@ -31,9 +31,13 @@ def refuse_tracked_results(root: Path, results_dirs: Sequence[Path] = ()) -> Non
 
     Stored runs and cached answers are trusted as evidence (``diff``'s gates, ``eval --publish``), so
     they must come from promptship (or the CI cache), never from the tree under review: a PR could
-    commit a made-up run whose fingerprint matches, or cached answers a model never gave.
+    commit a made-up run whose fingerprint matches, or cached answers a model never gave. Outside a
+    git repository nothing is tracked and nothing is refused.
     """
-    tracked = tracked_files(root, [Path(NAME), *results_dirs])
+    try:
+        tracked = tracked_files(root, [Path(NAME), *results_dirs])
+    except GitError:
+        return  # not a git repository (or no git): nothing can be tracked
     if tracked:
         raise UsageError(
             f"{len(tracked)} stored run or cache file(s) are tracked by git (e.g. {tracked[0]}); "
