@@ -13,6 +13,7 @@ the validation error, so the SDK call fails loudly instead of the double driftin
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import re
@@ -61,6 +62,10 @@ class LangfuseDouble:
     #: The next create of a version of this prompt takes effect, then the connection drops before any
     #: response (a timeout or a proxy failure after the server committed): the client cannot tell it landed.
     lose_create_response_of: str | None = None
+    #: Every label assignment, in the order the server made them: (prompt, label, version).
+    label_moves: list[tuple[str, str, int]] = field(default_factory=list)
+    #: Seconds every request on the prompts API waits before it is handled (slow servers widen races).
+    prompt_latency_s: float = 0.0
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -188,6 +193,8 @@ class LangfuseDouble:
                     return self._error(self.fail_writes.pop(0), "injected failure", "InternalServerError")
                 if self.fail_from_write is not None and self.writes >= self.fail_from_write:
                     return self._error(500, "injected outage", "InternalServerError")
+        if self.prompt_latency_s and request.path.startswith("/api/public/v2/prompts"):
+            await asyncio.sleep(self.prompt_latency_s)
         return await handler(request)
 
     def _routes(self, app: web.Application) -> None:
@@ -278,6 +285,7 @@ class LangfuseDouble:
             "createdAt": _now(),
         }
         versions.append(new)
+        self.label_moves.extend((name, label, new["version"]) for label in labels)
         return new
 
     @staticmethod
@@ -365,6 +373,7 @@ class LangfuseDouble:
                 if version is not target:
                     version["labels"] = [label for label in version["labels"] if label not in labels]
             target["labels"] = list(dict.fromkeys([*target["labels"], *labels]))
+            self.label_moves.extend((name, label, number) for label in labels)
             return self._respond("Prompt", self._public(target))
 
     # -- datasets --------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -529,3 +530,57 @@ def test_a_committed_parse_cache_never_changes_what_is_validated_rendered_or_pub
     drift = run_cli("--root", str(example_repo), "sync", "--ref", "main", "--check")
     assert drift.code == 1 and "reviews/sentiment" in drift.out
     assert cache.read_text(encoding="utf-8") == json.dumps({"version": 1, "documents": documents}), "never rewritten"
+
+
+def test_racing_syncs_never_move_a_label_backwards_even_for_a_moment(
+    example_repo: Path, langfuse_double: LangfuseDouble
+) -> None:
+    """A newer sync starts just before an older one on a slow server: the older one must never put its
+    content on `production` after the newer content served (claim before write, re-checked per write)."""
+    sync(example_repo, store(langfuse_double), ref="main", branch="main", apply=True)
+    base = head(example_repo)
+    names = ("reviews/sentiment", "support/reply", "catalog/menu-description")
+
+    def set_temperature(value: str) -> None:
+        for name in names:
+            path = example_repo / "prompts" / f"{name}.yaml"
+            path.write_text(re.sub(r"temperature: [0-9.]+", f"temperature: {value}", path.read_text()))
+
+    set_temperature("0.3")
+    older = commit_all(example_repo, "older: every prompt changes")
+    set_temperature("0.7")
+    newer = commit_all(example_repo, "newer: every prompt changes again")
+    langfuse_double.prompt_latency_s = 0.02
+    moves_before = len(langfuse_double.label_moves)
+    errors: list[BaseException] = []
+
+    def run(ref: str) -> None:
+        try:
+            sync(
+                example_repo,
+                store(langfuse_double),
+                ref=ref,
+                branch="main",
+                apply=True,
+                sleep=lambda s: time.sleep(0.01),
+            )
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(newer,)), threading.Thread(target=run, args=(older,))]
+    threads[0].start()
+    time.sleep(0.15)  # the newer sync is planning (reading every prompt) when the older one starts
+    threads[1].start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    rank = {base: 0, older: 1, newer: 2}
+    for name in names:
+        shas = {v["version"]: v["config"]["promptship"]["git_sha"] for v in langfuse_double.versions(name)}
+        served = [
+            rank[shas[v]]
+            for n, label, v in langfuse_double.label_moves[moves_before:]
+            if n == name and label == "production"
+        ]
+        assert served == sorted(served), f"{name}: production moved backwards: {served}"
+        assert served and served[-1] == 2, "the newest commit serves in the end"

@@ -6,10 +6,14 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 LEDGER_PREFIX = "_promptship/sync-ledgers/"
 LEDGER_WINDOW = 20
+#: A claim older than this (seconds, by the claimant's clock) no longer holds back newer syncs: its
+#: sync crashed without releasing it. A live sync re-checks the ledger before every write anyway.
+CLAIM_LEASE_S = 120.0
 #: A full commit id as git prints it (SHA-1, or SHA-256 in repositories that use it).
 COMMIT_ID = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 #: Branch names usable as they are in a Langfuse prompt name (folders separated by single slashes).
@@ -32,18 +36,38 @@ def ledger_name(branch: str) -> str:
     return f"{LEDGER_PREFIX}{slug}-h{hashlib.sha256(branch.encode()).hexdigest()[:12]}"
 
 
-def ledger_entry(branch: str, commit: str) -> str:
-    """The text of the ledger version recording that ``branch`` published ``commit``."""
-    return json.dumps({"commit": commit, "branch": branch}, sort_keys=True)
+State = Literal["claim", "done"]
 
 
-def ledger_commits(entries: Iterable[tuple[int, Any]], branch: str, warn: Callable[[str], None]) -> list[str]:
-    """The commits of ``branch`` in ledger versions ``entries`` (``(version, text)``), oldest first.
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger version: ``sync`` (a random id per sync run) claims ``commit`` before writing for
+    it, and marks it ``done`` when it stops writing. Entries written before claims existed have no
+    ``sync`` and count as done."""
+
+    version: int
+    commit: str
+    sync: str | None = None
+    state: State = "done"
+    at: float = 0.0
+
+
+def ledger_entry(branch: str, commit: str, sync: str | None = None, state: State = "done", at: float = 0.0) -> str:
+    """The text of the ledger version recording that ``branch``'s sync ``sync`` claimed (``claim``) or
+    published (``done``) ``commit`` at ``at`` (Unix seconds)."""
+    data: dict[str, Any] = {"commit": commit, "branch": branch}
+    if sync is not None:
+        data.update(sync=sync, state=state, at=round(at, 3))
+    return json.dumps(data, sort_keys=True)
+
+
+def ledger_entries(entries: Iterable[tuple[int, Any]], branch: str, warn: Callable[[str], None]) -> list[LedgerEntry]:
+    """The entries of ``branch`` in ledger versions ``entries`` (``(version, text)``), oldest first.
 
     Only well-formed entries of ``branch`` with a full lowercase hex commit id count; anything else
     (edited by hand, another tool, another branch) is skipped with a warning, never executed or trusted.
     """
-    commits = []
+    found = []
     for version, text in entries:
         try:
             data = json.loads(text) if isinstance(text, str) else None
@@ -52,11 +76,32 @@ def ledger_commits(entries: Iterable[tuple[int, Any]], branch: str, warn: Callab
         commit = data.get("commit") if isinstance(data, dict) else None
         if not isinstance(commit, str) or not COMMIT_ID.match(commit):
             warn(f"warning: ignoring malformed sync ledger entry v{version} of branch {branch!r}")
-        elif data.get("branch") != branch:  # type: ignore[union-attr]
+            continue
+        assert isinstance(data, dict)
+        if data.get("branch") != branch:
             warn(f"warning: ignoring sync ledger entry v{version}: it records another branch")
+            continue
+        sync, state, at = data.get("sync"), data.get("state"), data.get("at")
+        if isinstance(sync, str) and state in ("claim", "done") and isinstance(at, int | float):
+            found.append(LedgerEntry(version, commit, sync, state, float(at)))
         else:
-            commits.append(commit)
-    return commits
+            found.append(LedgerEntry(version, commit))
+    return found
+
+
+def ledger_commits(entries: Iterable[tuple[int, Any]], branch: str, warn: Callable[[str], None]) -> list[str]:
+    """The commits of ``branch`` in ledger versions ``entries``, oldest first (see :func:`ledger_entries`)."""
+    return [entry.commit for entry in ledger_entries(entries, branch, warn)]
+
+
+def active_claims(entries: Sequence[LedgerEntry], now: float, lease_s: float = CLAIM_LEASE_S) -> list[LedgerEntry]:
+    """Claims not yet marked done by their sync and younger than ``lease_s``: syncs that may still write."""
+    done = {entry.sync for entry in entries if entry.state == "done" and entry.sync}
+    return [
+        entry
+        for entry in entries
+        if entry.state == "claim" and entry.sync not in done and now - entry.at < lease_s
+    ]
 
 
 def newest_commit(

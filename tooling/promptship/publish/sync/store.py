@@ -17,7 +17,7 @@ from .desired import (
     served_hash,
     served_messages,
 )
-from .ledger import LEDGER_WINDOW, ledger_entry
+from .ledger import LEDGER_WINDOW, State, ledger_entry
 from .plan import ActualItem, ActualVersion, Plan, version_with_hash
 
 # -- Langfuse I/O -----------------------------------------------------------------------------------------
@@ -77,6 +77,7 @@ class LangfuseStore:
         self.attempts, self.backoff_s, self.sleep = attempts, backoff_s, sleep
         self.writes = 0
         self._content: dict[tuple[str, int], ActualVersion] = {}
+        self._ledger_texts: dict[tuple[str, int], Any] = {}
 
     def _call(
         self, what: str, fn: Callable[[], Any], *, write: bool = False, landed: Callable[[], bool] | None = None
@@ -278,24 +279,32 @@ class LangfuseStore:
         )
 
     def ledger(self, name: str) -> list[tuple[int, Any]]:
-        """(version, text) of the newest :data:`LEDGER_WINDOW` versions of ledger prompt ``name``, oldest first."""
+        """(version, text) of the newest :data:`LEDGER_WINDOW` versions of ledger prompt ``name``, oldest first.
+
+        Versions are immutable, so each is fetched once per store: a re-read costs one list request
+        plus one request per version added since (the check before every write relies on this).
+        """
         entries = []
         for number in self._version_numbers(name)[-LEDGER_WINDOW:]:
-            raw = self._get(name, version=number)
-            if raw is not None:
-                entries.append((number, raw.get("prompt")))
+            if (name, number) not in self._ledger_texts:
+                raw = self._get(name, version=number)
+                if raw is None:
+                    continue
+                self._ledger_texts[(name, number)] = raw.get("prompt")
+            entries.append((number, self._ledger_texts[(name, number)]))
         return entries
 
-    def record(self, name: str, branch: str, commit: str) -> None:
-        """Append ``commit`` to ``branch``'s ledger prompt ``name`` (a duplicate entry is harmless)."""
+    def record(self, name: str, branch: str, commit: str, sync: str | None = None, state: State = "done") -> None:
+        """Append an entry to ``branch``'s ledger prompt ``name``: sync ``sync`` claims (``claim``) or
+        has published (``done``) ``commit`` (a duplicate entry is harmless)."""
         from langfuse.api import CreateTextPromptRequest
 
         request = CreateTextPromptRequest(
             name=name,
-            prompt=ledger_entry(branch, commit),
+            prompt=ledger_entry(branch, commit, sync, state, time.time()),
             labels=[],
             config={},
-            commit_message=f"promptship synced {branch[:200]} at {commit[:12]}",
+            commit_message=f"promptship {'claimed' if state == 'claim' else 'synced'} {branch[:200]} at {commit[:12]}",
         )
         self._call(
             "write ledger",
@@ -316,8 +325,12 @@ def read_actual(
     return actual_prompts, actual_items
 
 
-def apply_plan(store: LangfuseStore, plan: Plan, log: Callable[[str], None]) -> None:
+def apply_plan(
+    store: LangfuseStore, plan: Plan, log: Callable[[str], None], before_write: Callable[[], None] = lambda: None
+) -> None:
+    """Execute ``plan`` in order; ``before_write`` runs before each action (and may raise to stop)."""
     for action in plan.actions:
+        before_write()
         if action.kind == "create_version":
             store.create_version(action.data["prompt"], plan.commit)
         elif action.kind == "move_label":
