@@ -365,3 +365,43 @@ def test_a_key_echoed_by_the_upstream_reaches_no_output(
     everything = b"".join(p.read_bytes() for p in files) + "".join(outputs).encode()
     for form in (key, quote(key), key[:20]):
         assert form.encode() not in everything
+
+
+HOSTILE = (
+    "@octocat @acme/security-team see #1 and GH-2 ![pixel](https://evil.example/p.png) "
+    "[click me](https://evil.example) www.evil.example <img src=x> **bold** `tick` | cell"
+)
+
+
+def test_untrusted_text_cannot_inject_markdown_into_the_pr_comment(
+    pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path
+) -> None:
+    """A prompt holding a ``` line stays inside its diff fence; model outputs and dataset values render
+    no link, image, mention, issue reference or markup in the bot's comment."""
+    from markdown_it import MarkdownIt
+
+    fake_llm.set_rules([Rule(r"Summarize\.", HOSTILE), *RULES])
+    summary = pr_repo / "prompts/summary.yaml"
+    summary.write_text(
+        "type: chat\nmodel: fast\ndescription: example\nvariables:\n  review: {type: string}\n"
+        "messages:\n  - role: system\n    content: |\n      Summarize.\n      ```\n      </details> @octocat #3\n"
+        "      [live](https://evil.example)\n  - role: user\n    content: 'Review: {{ review }}'\n"
+        "traffic:\n  calls_per_day: 5000\n",
+        encoding="utf-8",
+    )
+    commit_all(pr_repo, "a prompt with a fence line and mentions")
+    out = tmp_path / "comment.md"
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--markdown", str(out))
+    assert result.code == 1, result.err
+    comment = out.read_text(encoding="utf-8")
+    assert "newly failing" in comment and "evil" in comment, "the hostile output is in the comment"
+    tokens = MarkdownIt("commonmark").enable("table").enable("strikethrough").parse(comment)
+    inline = [child for token in tokens if token.children for child in token.children]
+    assert not [t for t in inline if t.type in ("link_open", "image", "html_inline")]
+    assert not [t for t in tokens if t.type == "html_block" and "<img" in t.content]
+    fences = [t.content for t in tokens if t.type == "fence" and "Summarize." in t.content]
+    assert len(fences) == 1 and "+```\n+</details> @octocat #3\n+[live](https://evil.example)" in fences[0]
+    text = " ".join(t.content for t in inline if t.type == "text")
+    for live in ("@octocat", "@acme/", "#1", "GH-2", "https://", "www.evil"):
+        assert live not in text, live
+    assert "**bold** `tick` | cell" in text, "shown as written, not as markup"

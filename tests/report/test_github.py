@@ -233,3 +233,16 @@ def test_a_lasting_rate_limit_says_so(github_double: GitHubDouble) -> None:
     with pytest.raises(GitHubError) as info:
         post_sticky_comment("acme/menu", 1, "body", token="", marker=MARKER, client=client(github_double))
     assert "403" in info.value.message and "rate-limiting" in (info.value.hint or "")
+
+
+def test_another_bot_comment_quoting_the_marker_is_never_edited(github_double: GitHubDouble) -> None:
+    """Another workflow posting with the same token (same author) quotes our marker: not ours to edit."""
+    quoting = f"Lint report. For reference, promptship's comments start with {MARKER}"
+    other = github_double.add_comment("acme/menu", 6, quoting, "github-actions[bot]")
+    github = client(github_double)
+    result = post_sticky_comment("acme/menu", 6, "report", token="", marker=MARKER, client=github)
+    assert result.action == "created" and result.id != other["id"]
+    comments = github_double.comments[("acme/menu", 6)]
+    assert comments[0]["body"] == quoting and comments[1]["body"] == f"{MARKER}\nreport"
+    again = post_sticky_comment("acme/menu", 6, "report v2", token="", marker=MARKER, client=github)
+    assert again.action == "updated" and again.id == comments[1]["id"] and comments[0]["body"] == quoting

@@ -3,9 +3,10 @@
 The token is sent as a header and never appears in any message, log or exception: error texts are
 built from the status code and GitHub's ``message`` field only, and scrubbed of the token anyway.
 
-The sticky comment is the one holding the marker *and* written by ``author`` (the token's identity,
-``github-actions[bot]`` for the workflow token), so nobody else's comment quoting the marker is ever
-edited. A create is never retried blindly: after a 5xx or a timeout the comments are listed again,
+The sticky comment is the one that *starts* with the marker *and* was written by ``author`` (the
+token's identity, ``github-actions[bot]`` for the workflow token), so no comment merely quoting the
+marker is ever edited, not even another workflow's comment posted with the same token. A create is
+never retried blindly: after a 5xx or a timeout the comments are listed again,
 because the first POST may have landed.
 """
 
@@ -253,7 +254,8 @@ def _find_sticky(comments: list[dict[str, Any]], marker: str, author: str) -> di
         (
             c
             for c in comments
-            if marker in (c.get("body") or "") and ((c.get("user") or {}).get("login") or "").lower() == author.lower()
+            if (c.get("body") or "").startswith(marker)
+            and ((c.get("user") or {}).get("login") or "").lower() == author.lower()
         ),
         None,
     )
@@ -278,7 +280,7 @@ def post_sticky_comment(
     """
     _check_repo(repo)
     body = redact(body)
-    if marker not in body:
+    if not body.startswith(marker):
         body = f"{marker}\n{body}"
     if len(body) > COMMENT_LIMIT:
         raise UsageError(

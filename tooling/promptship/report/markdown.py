@@ -7,6 +7,8 @@ lets ``promptship ci comment`` update the same comment on every push.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
 
 from ..diff.change import DiffReport, SuiteReport
@@ -17,8 +19,58 @@ GITHUB_LIMIT = 65_536
 ITEM_ROWS = 20
 
 
+#: A zero-width space as an HTML entity: breaks mentions, references and autolinks without a visible change.
+_ZWSP = "&#8203;"
+#: Markdown punctuation that could start emphasis, links, images, code or strikethrough (&, < and > are
+#: HTML-escaped; without a `[` no link or image can form).
+_PUNCTUATION = re.compile(r"([\\`*_\[\]~|])")
+#: What GitHub turns into a live link or a notification on its own: @user, @org/team, #123, GH-123,
+#: bare URLs (scheme:// and www.), and e-mail addresses (an @ again). "\0" marks where the space goes.
+_AUTOLINKS = [
+    (re.compile(r"@(?=\w)"), "@\0"),
+    (re.compile(r"#(?=\d)"), "#\0"),
+    (re.compile(r"\b(GH)-(?=\d)", re.IGNORECASE), "\\1-\0"),
+    (re.compile(r"://"), ":\0//"),
+    (re.compile(r"\b(www)\.", re.IGNORECASE), "\\1\0."),
+]
+
+
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+    """Untrusted text (model outputs, dataset values, messages) as inert Markdown for one table cell:
+    HTML and Markdown syntax are escaped, and mentions, issue references and autolinks neutralised,
+    so nothing in it renders as a link, an image, a mention or markup in the bot's comment."""
+    text = " ".join(text.replace("\0", "").splitlines())
+    for pattern, replacement in _AUTOLINKS:
+        text = pattern.sub(replacement, text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _PUNCTUATION.sub(r"\\\1", text)
+    return text.replace("\0", _ZWSP)
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span that nothing in it can close (and safe in a table cell)."""
+    text = " ".join(text.splitlines()).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def fence(text: str, info: str = "") -> str:
+    """``text`` in a fenced code block longer than any backtick run inside it, so no line of
+    ``text`` can close it (a prompt holding a ```` ``` ```` line stays inside)."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{info}\n{text}\n{ticks}"
+
+
+def _html(text: str) -> str:
+    """Untrusted text inside an HTML element of the comment (``<summary>``), where Markdown is not
+    parsed: HTML-escaped, mentions and autolinks neutralised."""
+    text = " ".join(text.replace("\0", "").splitlines())
+    for pattern, replacement in _AUTOLINKS:
+        text = pattern.sub(replacement, text)
+    return html.escape(text, quote=False).replace("\0", _ZWSP)
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -64,17 +116,21 @@ def summary_rows(report: DiffReport) -> list[str]:
     ]
     for suite in report.suites:
         if suite.change.status == "removed":
-            rows.append(f"| {suite.change.suite} | – | – | | | | | suite removed |")
+            rows.append(f"| {_escape(suite.change.suite)} | – | – | | | | | suite removed |")
             continue
         if suite.change.status == "added":
             for model, aggregate in suite.head_run.aggregates.items() if suite.head_run else []:
                 for name, value in aggregate.scores.items():
-                    rows.append(f"| {suite.change.suite} | {model} | {name} | new | {value:.3f} | | | new suite |")
+                    rows.append(
+                        f"| {_escape(suite.change.suite)} | {_escape(model)} | {_escape(name)} | new | {value:.3f} "
+                        "| | | new suite |"
+                    )
             continue
         for comparison in suite.comparisons:
             for metric in comparison.metrics:
                 rows.append(
-                    f"| {suite.change.suite} | {comparison.model} | {metric.metric} | {_number(metric.base)} | "
+                    f"| {_escape(suite.change.suite)} | {_escape(comparison.model)} | {_escape(metric.metric)} | "
+                    f"{_number(metric.base)} | "
                     f"{_number(metric.head)} | {_signed(metric.delta)} | {_ci(metric)} | {_significance(metric)} |"
                 )
     return rows
@@ -89,7 +145,8 @@ def cost_rows(comparisons: Iterable[tuple[str, ModelComparison]]) -> list[str]:
     for suite, c in comparisons:
         change = "–" if c.cost_change_pct is None else f"{c.cost_change_pct:+.1f}%"
         rows.append(
-            f"| {suite} | {c.model} | {_usd(c.cost_per_call_base)} → {_usd(c.cost_per_call_head)} | {change} | "
+            f"| {_escape(suite)} | {_escape(c.model)} | "
+            f"{_usd(c.cost_per_call_base)} → {_usd(c.cost_per_call_head)} | {change} | "
             f"{_usd(c.monthly_cost_delta, signed=True)} | {c.latency_p50_base:.0f} → {c.latency_p50_head:.0f} | "
             f"{c.latency_p95_base:.0f} → {c.latency_p95_head:.0f} | "
             f"{c.tokens_per_call_base:.0f} → {c.tokens_per_call_head:.0f} | {c.errors_base} → {c.errors_head} |"
@@ -107,12 +164,14 @@ def prompt_section(suite: SuiteReport) -> str | None:
         return None
     parts = []
     for location, text in diff.template_diffs:
-        parts.append(f"**{location}**\n\n```diff\n{text}\n```")
+        parts.append(f"**{_escape(location)}**\n\n{fence(text, 'diff')}")
     if diff.field_changes:
         lines = ["| field | base | head |", "|---|---|---|"]
-        lines += [f"| `{c.path}` | {_escape(repr(c.before))} | {_escape(repr(c.after))} |" for c in diff.field_changes]
+        lines += [
+            f"| {code(c.path)} | {_escape(repr(c.before))} | {_escape(repr(c.after))} |" for c in diff.field_changes
+        ]
         parts.append("\n".join(lines))
-    return _details(f"Prompt <code>{suite.prompt}</code>: what changed", "\n\n".join(parts))
+    return _details(f"Prompt <code>{_html(suite.prompt)}</code>: what changed", "\n\n".join(parts))
 
 
 def items_section(suite: SuiteReport) -> str | None:
@@ -123,7 +182,7 @@ def items_section(suite: SuiteReport) -> str | None:
             continue
         failing = sum(c.change == "newly_failing" for c in changes)
         lines = [
-            f"**{comparison.model}**: {failing} newly failing, {len(changes) - failing} newly passing",
+            f"**{_escape(comparison.model)}**: {failing} newly failing, {len(changes) - failing} newly passing",
             "",
             "| item | change | input | base output | head output |",
             "|---|---|---|---|---|",
@@ -131,7 +190,7 @@ def items_section(suite: SuiteReport) -> str | None:
         for change in changes[:ITEM_ROWS]:
             label = "❌ newly failing" if change.change == "newly_failing" else "✅ newly passing"
             lines.append(
-                f"| `{change.item_id}` | {label} | {_escape(change.input)} | "
+                f"| {code(change.item_id)} | {label} | {_escape(change.input)} | "
                 f"{_escape(change.base_output)} | {_escape(change.head_output)} |"
             )
         if len(changes) > ITEM_ROWS:
@@ -139,7 +198,7 @@ def items_section(suite: SuiteReport) -> str | None:
         parts.append("\n".join(lines))
     if not parts:
         return None
-    return _details(f"Suite <code>{suite.change.suite}</code>: per-item changes", "\n\n".join(parts))
+    return _details(f"Suite <code>{_html(suite.change.suite)}</code>: per-item changes", "\n\n".join(parts))
 
 
 def gates_section(report: DiffReport) -> str | None:
@@ -148,7 +207,8 @@ def gates_section(report: DiffReport) -> str | None:
         return None
     lines = ["| suite | model | gate | result | detail |", "|---|---|---|---|---|"]
     lines += [
-        f"| {g.suite} | {g.model} | `{g.gate}` | {'✅ pass' if g.passed else '❌ fail'} | {_escape(g.message)} |"
+        f"| {_escape(g.suite)} | {_escape(g.model)} | {code(g.gate)} | "
+        f"{'✅ pass' if g.passed else '❌ fail'} | {_escape(g.message)} |"
         for g in gates
     ]
     return _details("Gates", "\n".join(lines))
@@ -158,11 +218,11 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
     """The PR comment body (never longer than ``limit``)."""
     head = [
         MARKER,
-        f"### promptship eval diff: `{report.base_ref}` ({_short(report.base_sha)}) → `{report.head_ref}`"
+        f"### promptship eval diff: {code(report.base_ref)} ({_short(report.base_sha)}) → {code(report.head_ref)}"
         + (f" ({_short(report.head_sha)})" if report.head_sha else "")
-        + (f", profile `{report.profile}`" if report.profile else ""),
+        + (f", profile {code(report.profile)}" if report.profile else ""),
         "",
-        f"**{report.verdict()}**",
+        f"**{_escape(report.verdict())}**",
         "",
     ]
     if any(s.change.status != "unchanged" for s in report.suites):
@@ -171,9 +231,9 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
     if costs:
         head += [*cost_rows(costs), ""]
     if report.unaffected:
-        head.append(f"Unaffected suites (not run): {', '.join(f'`{n}`' for n in report.unaffected)}")
+        head.append(f"Unaffected suites (not run): {', '.join(code(n) for n in report.unaffected)}")
     runs = [
-        f"`{s.change.suite}` base {s.base_source or '–'}, head {s.head_source or '–'}"
+        f"{code(s.change.suite)} base {s.base_source or '–'}, head {s.head_source or '–'}"
         for s in report.suites
         if s.change.affected
     ]
