@@ -93,3 +93,9 @@ def test_llm_judge_calls_the_judge_alias_and_counts_its_cost(
     assert run["aggregates"]["primary"]["judge_cost_usd"] > 0 and fake_llm.count(model="m-judge") == 4
     judged = [r for r in fake_llm.journal if r.model == "m-judge"]
     assert "one word" in json.dumps(judged[0].messages)
+
+
+def test_a_backtracking_regex_stops_at_its_time_limit_with_a_clear_error() -> None:
+    with pytest.raises(TimeoutError, match=r"regex '\(a\|aa\)\+\$' took longer than 1 s .*catastrophic backtracking"):
+        score("regex", "a" * 5000 + "b", pattern=r"(a|aa)+$")
+    assert score("regex", "Order #123", pattern=r"#\d+", full_match=False).passed

@@ -150,3 +150,46 @@ def test_a_template_failing_on_its_values_is_a_render_error_not_a_crash() -> Non
     assert info.value.code == "E103"
     with pytest.raises(RenderError, match="TypeError"):
         render_prompt(prompt, {"n": 2, "x": "a"})
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}", "loop iterations"),
+        ("{% for a in x %}{% for b in x %}{% for c in x %}.{% endfor %}{% endfor %}{% endfor %}", "loop iterations"),
+        ("{{ 'ab' * 100000000 }}", "would make a value"),
+        ("{{ 2 ** 1000000 }}", "would make an integer"),
+        ("{% for a in range(99999) %}{{ 'y' * 1000 }}{% endfor %}", "longer than"),
+    ],
+)
+def test_a_template_stops_at_its_execution_budget_with_a_located_error(template: str, reason: str) -> None:
+    prompt = Prompt.model_validate(
+        {
+            "type": "chat",
+            "model": "fast",
+            "variables": {"x": {"type": "list"}},
+            "messages": [{"role": "system", "content": "fine"}, {"role": "user", "content": template}],
+        }
+    )
+    with pytest.raises(RenderError) as info:
+        render_prompt(prompt, {"x": list(range(1000))})
+    assert info.value.code == "E103" and "messages[1] (user): rendering stopped" in str(info.value)
+    assert reason in str(info.value)
+
+
+def test_loops_within_the_budget_render_as_before() -> None:
+    template = "{% for i in x %}{{ loop.index }}{{ ',' if not loop.last }}{% endfor %} {{ 'ab' * 3 }} {{ 2 ** 10 }}"
+    assert render_prompt(chat(template, x={"type": "list"}), {"x": ["a", "b", "c"]}).messages[0]["content"] == (
+        "1,2,3 ababab 1024"
+    )
+
+
+def test_render_cli_stops_nested_range_loops(example_repo: Path, run_cli) -> None:
+    path = example_repo / "prompts/loops.yaml"
+    path.write_text(
+        "type: chat\nmodel: chat-fast\nmessages:\n  - role: user\n    content: "
+        "'{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}'\n"
+    )
+    result = run_cli("--root", str(example_repo), "render", "loops")
+    assert result.code != 0 and "error[E103]" in result.err and "loop iterations" in result.err
+    assert "Traceback" not in result.err

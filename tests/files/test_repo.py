@@ -135,3 +135,17 @@ def test_the_redactor_replaces_every_form_of_a_known_credential_and_nothing_shor
     env["MY_KEY"] = "rotated-key-000"
     assert redactor("now rotated-key-000") == "now [redacted MY_KEY]", "values are read when redacting"
     assert redactor.data({"a": ["rotated-key-000", 1]}) == {"a": ["[redacted MY_KEY]", 1]}
+
+
+def test_a_yaml_alias_bomb_is_a_located_error_not_a_memory_error(example_repo: Path, run_cli) -> None:
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        bomb += f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]\n"
+    (example_repo / "prompts/bomb.yaml").write_text(bomb + "type: chat\nmodel: chat-fast\nmessages: *i\n")
+    (example_repo / "prompts/loop.yaml").write_text("a: &a [*a]\n")
+    (example_repo / "prompts/deep.yaml").write_text("a: " + "[" * 500 + "]" * 500 + "\n")
+    result = run_cli("--root", str(example_repo), "validate")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "prompts/bomb.yaml:2:8: error[E001] invalid YAML: aliases expand to more than 100,000 values" in result.out
+    assert "prompts/loop.yaml:1:4: error[E001] invalid YAML: found unconstructable recursive node" in result.out
+    assert "prompts/deep.yaml:1:1: error[E001] invalid YAML: values are nested more than 200 levels deep" in result.out

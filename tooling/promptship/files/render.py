@@ -8,14 +8,15 @@ values are data: they are inserted as text and never compiled, so a dataset valu
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from ..errors import RenderError, UsageError
 from .schema import Message, Prompt, Variable
@@ -26,7 +27,71 @@ def _absent_is_nothing(value: Any) -> Any:
     return "" if value is None else value
 
 
-_ENV = SandboxedEnvironment(
+#: Loop iterations one render of a prompt may run, all its templates and nested loops together.
+MAX_LOOP_ITERATIONS = 100_000
+#: Characters one rendered template may have, and one ``*`` in it may make.
+MAX_RENDERED_CHARS = 2_000_000
+#: Bits of an integer ``**`` may make.
+MAX_POWER_BITS = 100_000
+_BUDGET_NAME = "__promptship_loop_budget"
+_loops_left: ContextVar[list[int]] = ContextVar("loops_left")
+
+
+class BudgetExceeded(SecurityError):
+    """A template ran past its execution budget (loops, output size, arithmetic size)."""
+
+
+def _budgeted(iterable: Any) -> Iterator[Any]:
+    """``iterable``, charging every item to the current render's loop budget."""
+    left = _loops_left.get(None)
+    for item in iterable:
+        if left is not None:
+            left[0] -= 1
+            if left[0] < 0:
+                raise BudgetExceeded(
+                    f"the template ran more than {MAX_LOOP_ITERATIONS:,} loop iterations (nested loops?)"
+                )
+        yield item
+
+
+class _BudgetedSandbox(SandboxedEnvironment):
+    """The sandbox, plus an execution budget: every ``for`` loop draws on one count of iterations
+    per render, and ``*`` / ``**`` may not build values past :data:`MAX_RENDERED_CHARS` characters or
+    :data:`MAX_POWER_BITS` bits (the sandbox already caps a single ``range()`` at 100,000)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        problem = _binop_problem(operator, left, right)
+        if problem:
+            raise BudgetExceeded(problem)
+        return super().call_binop(context, operator, left, right)
+
+    def _generate(  # type: ignore[override]
+        self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
+    ) -> str:
+        for loop in source.find_all(nodes.For):
+            loop.iter = nodes.Call(
+                nodes.Name(_BUDGET_NAME, "load", lineno=loop.lineno), [loop.iter], [], None, None, lineno=loop.lineno
+            )
+        return super()._generate(source, name, filename, defer_init)  # type: ignore[no-any-return]
+
+
+def _binop_problem(operator: str, left: Any, right: Any) -> str | None:
+    """Why ``left operator right`` would build a value past the budget, or None."""
+    if operator == "*":
+        for sized, times in ((left, right), (right, left)):
+            size = len(sized) * times if isinstance(sized, str | list | tuple) and isinstance(times, int) else 0
+            if size > MAX_RENDERED_CHARS:
+                return f"`*` would make a value of {size:,} items"
+    if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
+        bits = abs(left).bit_length() * right
+        if bits > MAX_POWER_BITS:
+            return f"`**` would make an integer of about {bits:,} bits"
+    return None
+
+
+_ENV = _BudgetedSandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
@@ -36,6 +101,18 @@ _ENV = SandboxedEnvironment(
     lstrip_blocks=True,
     finalize=_absent_is_nothing,
 )
+_ENV.globals[_BUDGET_NAME] = _budgeted
+
+
+def _render(source: str, context: Mapping[str, Any]) -> str:
+    """One template rendered within :data:`MAX_RENDERED_CHARS` (loops are charged by the caller's budget)."""
+    pieces, size = [], 0
+    for piece in _compiled(source).generate(context):
+        size += len(piece)
+        if size > MAX_RENDERED_CHARS:
+            raise BudgetExceeded(f"the rendered text is longer than {MAX_RENDERED_CHARS:,} characters")
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 @lru_cache(maxsize=4096)
@@ -170,16 +247,25 @@ def render_prompt(prompt: Prompt, values: Mapping[str, Any]) -> RenderedPrompt:
         for name, value in resolve_variables(prompt, values).items()
     }
     params = prompt.params.model_dump(mode="json", by_alias=True, exclude_none=True)
+    budget = _loops_left.set([MAX_LOOP_ITERATIONS])
+    where = "template"
     try:
         if prompt.messages is not None:
             messages: list[dict[str, Any]] = []
-            for m in prompt.messages:
+            for index, m in enumerate(prompt.messages):
                 if isinstance(m, Message):
-                    messages.append({"role": m.role, "content": _compiled(m.content).render(context)})
+                    where = f"messages[{index}] ({m.role})"
+                    messages.append({"role": m.role, "content": _render(m.content, context)})
                 else:
                     messages.extend(placeholder_messages(m.name, context.get(m.name)))
             return RenderedPrompt(messages, params)
-        text = _compiled(prompt.template or "").render(context)
+        text = _render(prompt.template or "", context)
+    except BudgetExceeded as exc:
+        raise RenderError(
+            f"{where}: rendering stopped: {exc}",
+            code="E103",
+            hint="templates are for layout: loop over the data once, and keep repetition out of the template",
+        ) from None
     except RenderError:
         raise
     except jinja2.TemplateError as exc:
@@ -194,6 +280,8 @@ def render_prompt(prompt: Prompt, values: Mapping[str, Any]) -> RenderedPrompt:
             code="E103",
             hint="the template's expression does not work with these values (e.g. adding a number to a text)",
         ) from None
+    finally:
+        _loops_left.reset(budget)
     return RenderedPrompt([{"role": "user", "content": text}], params, text=text)
 
 

@@ -54,16 +54,80 @@ _StrictLoader.yaml_implicit_resolvers = {
 _NOT_TEXT = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
+#: At most this many values once aliases are expanded: a 1.3 KB "billion laughs" file expands to
+#: billions, and every consumer (validation, hashing, JSON) would expand it.
+MAX_EXPANDED_VALUES = 100_000
+#: Deeper nesting is refused (Python's recursion would fail on it later anyway).
+MAX_DEPTH = 200
+
+
 def parse(text: str) -> Any:
-    """Parse one YAML document; raise :class:`YamlSyntaxError` on malformed YAML or duplicate keys."""
+    """Parse one YAML document; raise :class:`YamlSyntaxError` on malformed YAML, duplicate keys,
+    aliases that expand past :data:`MAX_EXPANDED_VALUES` values or refer to themselves, and nesting
+    deeper than :data:`MAX_DEPTH`."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader subclass
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a safe loader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise YamlSyntaxError(f"{exc.problem or exc.context or 'invalid YAML'}", line, col) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc), 1, 1) from None
+    except RecursionError:
+        raise YamlSyntaxError(f"values are nested more than {MAX_DEPTH} levels deep", 1, 1) from None
+    problem = _expansion_problem(data)
+    if problem is not None:
+        line, col = _first_alias(text)
+        raise YamlSyntaxError(problem, line, col)
+    return data
+
+
+def _expansion_problem(data: Any) -> str | None:
+    """Why ``data``'s shared values (YAML aliases) are refused, or None. Linear in distinct values."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(value: Any, depth: int) -> int:
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key in open_:
+            raise _Refused("an alias refers to a value that contains it (a recursive structure)")
+        if key in sizes:
+            return sizes[key]
+        if depth > MAX_DEPTH:
+            raise _Refused(f"values are nested more than {MAX_DEPTH} levels deep")
+        open_.add(key)
+        children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        total = 1 + sum(size(child, depth + 1) for child in children)
+        open_.discard(key)
+        if total > MAX_EXPANDED_VALUES:
+            raise _Refused(
+                f"aliases expand to more than {MAX_EXPANDED_VALUES:,} values (an alias bomb?)",
+            )
+        sizes[key] = total
+        return total
+
+    try:
+        size(data, 0)
+    except _Refused as exc:
+        return str(exc)
+    return None
+
+
+class _Refused(Exception):
+    pass
+
+
+def _first_alias(text: str) -> tuple[int, int]:
+    """1-based position of the first alias (``*name``) in ``text``, else 1:1."""
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if isinstance(token, yaml.AliasToken):
+                return token.start_mark.line + 1, token.start_mark.column + 1
+    except yaml.YAMLError:
+        pass
+    return 1, 1
 
 
 class Positions:

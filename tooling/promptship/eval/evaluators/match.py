@@ -86,14 +86,35 @@ class RegexParams(Params):
         return pattern
 
 
+#: Seconds one regex match may take: a backtracking pattern on a hostile output could run for ever.
+REGEX_TIMEOUT_S = 1.0
+
+
 @evaluator("regex", RegexParams)
 def regex(params: RegexParams, sample: Sample) -> Score:
-    """1 when `pattern` matches the output (search, or full match)."""
+    """1 when `pattern` matches the output (search, or full match).
+
+    Matched with the ``regex`` engine (re-compatible) under a :data:`REGEX_TIMEOUT_S` limit; a match
+    that takes longer raises (the sample's score records the error, and the run goes on).
+    """
+    import regex as engine
+
     flags = 0
     for name in params.flags:
-        flags |= getattr(re, name)
-    compiled = re.compile(params.pattern, flags)
-    ok = bool(compiled.fullmatch(sample.output.strip()) if params.full_match else compiled.search(sample.output))
+        flags |= getattr(engine, name)
+    compiled = engine.compile(params.pattern, flags)
+    try:
+        found = (
+            compiled.fullmatch(sample.output.strip(), timeout=REGEX_TIMEOUT_S)
+            if params.full_match
+            else compiled.search(sample.output, timeout=REGEX_TIMEOUT_S)
+        )
+    except TimeoutError:
+        raise TimeoutError(
+            f"regex {params.pattern!r} took longer than {REGEX_TIMEOUT_S:g} s on this output "
+            "(catastrophic backtracking? avoid nested quantifiers such as (a+)+)"
+        ) from None
+    ok = bool(found)
     return Score(float(ok), ok)
 
 
