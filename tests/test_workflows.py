@@ -86,7 +86,8 @@ def test_fork_prs_never_get_secrets() -> None:
 
 def test_comment_workflow_never_checks_out_pr_code() -> None:
     comment = _load("comment.yml")
-    assert comment["permissions"] == {"pull-requests": "write", "actions": "read", "contents": "read"}
+    assert comment["permissions"] == {}
+    assert comment["jobs"]["comment"]["permissions"] == {"pull-requests": "write", "actions": "read", "contents": "read"}
     steps = comment["jobs"]["comment"]["steps"]
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
     assert checkouts, "promptship is installed from a checkout (works for private repositories too)"
@@ -255,3 +256,54 @@ def test_pr_workflow_runs_for_a_pr_that_only_touches_the_working_folder() -> Non
     paths = _load("pr.yml")[True]["pull_request"]["paths"]
     assert ".promptship/**" in paths
     assert {"prompts/**", "datasets/**", "evals/**", "policies/**"} <= set(paths)
+
+
+PINNED = re.compile(r"^\s*-?\s*uses:\s*([\w.\-]+/[\w.\-/]+)@([0-9a-f]{40}) # v\d+(\.\d+)*\s*$")
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_tag() -> None:
+    """A tag can be moved to other code; a full commit sha cannot (the comment says which tag it was)."""
+    for path in [*WORKFLOWS, PROJECT / "action.yml"]:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if re.match(r"^\s*-?\s*uses:\s*[\w.\-]+/", line):
+                assert PINNED.match(line), f"{path.name}:{number}: not pinned by sha with a tag comment: {line.strip()}"
+
+
+def test_every_job_asks_for_least_privilege() -> None:
+    for path in WORKFLOWS:
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow.get("permissions") == {}, f"{path.name}: nothing by default"
+        for name, job in workflow["jobs"].items():
+            permissions = job.get("permissions")
+            assert isinstance(permissions, dict), f"{path.name}: job {name} names its permissions"
+            assert all(level in ("read", "none") for scope, level in permissions.items() if scope != "pull-requests")
+    assert _load("pr.yml")["jobs"]["eval-diff"]["permissions"] == {"contents": "read"}, "PR code runs read-only"
+
+
+def test_zizmor_finds_nothing_at_high_severity() -> None:
+    """zizmor (PyPI, a dev dependency) audits the workflows and action.yml offline."""
+    binary = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    assert binary, "zizmor is missing: pip install -e '.[dev]' installs it"
+    done = subprocess.run(
+        [binary, "--offline", "--no-progress", "--min-severity", "high", ".github/workflows", "action.yml"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_zizmor_catches_an_unpinned_action_and_a_template_injection(tmp_path: Path) -> None:
+    binary = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    assert binary
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(
+        "on: pull_request\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    permissions: {}\n"
+        "    steps:\n      - uses: actions/checkout@v4\n        with: {persist-credentials: false}\n"
+        "      - run: echo ${{ github.event.pull_request.title }}\n"
+    )
+    done = subprocess.run(
+        [binary, "--offline", "--no-progress", "--min-severity", "high", str(bad)], capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "unpinned-uses" in done.stdout and "template-injection" in done.stdout
