@@ -323,6 +323,8 @@ class _Loader:
         policies = self.load_policies(by_top.get("policies", []))
         remember(policies)  # whatever is printed or written from here on never shows their values
         self.read_the_rest(paths)
+        # Dotfiles (prompts/.env) are no format, but a key pasted into one is still a leak.
+        self.read_the_rest(getattr(self.source, "hidden_paths", list)())
         repo = Repository(
             self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths)
         )

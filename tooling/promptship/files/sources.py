@@ -24,6 +24,11 @@ class FileSource(Protocol):
     def read(self, path: str) -> bytes: ...
 
 
+def _hidden(path: str) -> bool:
+    """A dotfile or a file in a dot-folder below a top folder (``prompts/.env``, ``evals/.x/y``)."""
+    return any(part.startswith(".") for part in path.split("/")[1:])
+
+
 class WorktreeSource:
     """Files as they are on disk under ``root``."""
 
@@ -32,7 +37,7 @@ class WorktreeSource:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def paths(self) -> list[str]:
+    def _files(self) -> list[str]:
         found: list[str] = []
         for top in ROOTS:
             base = self.root / top
@@ -40,11 +45,16 @@ class WorktreeSource:
                 found.extend(
                     p.relative_to(self.root).as_posix()
                     for p in base.rglob("*")
-                    if p.is_file()
-                    and not any(part.startswith(".") for part in p.relative_to(base).parts)
-                    and "__pycache__" not in p.parts
+                    if p.is_file() and "__pycache__" not in p.parts and ".git" not in p.relative_to(base).parts
                 )
         return sorted(found)
+
+    def paths(self) -> list[str]:
+        return [path for path in self._files() if not _hidden(path)]
+
+    def hidden_paths(self) -> list[str]:
+        """Dotfiles under the top folders (``prompts/.env``): not formats, but scanned for secrets."""
+        return [path for path in self._files() if _hidden(path)]
 
     def read(self, path: str) -> bytes:
         return (self.root / path).read_bytes()
@@ -174,8 +184,6 @@ class GitSource:
             meta, inner = entry.split("\t", 1)
             _mode, kind, sha = meta.split()
             path = prefix + inner
-            if any(part.startswith(".") for part in path.split("/")[1:]):
-                continue
             if kind == "blob":
                 self._blobs[path] = (repository, sha)
             elif kind == "commit":
@@ -201,7 +209,11 @@ class GitSource:
         return checkout
 
     def paths(self) -> list[str]:
-        return sorted(self._blobs)
+        return sorted(path for path in self._blobs if not _hidden(path))
+
+    def hidden_paths(self) -> list[str]:
+        """Dotfiles under the top folders (``prompts/.env``): not formats, but scanned for secrets."""
+        return sorted(path for path in self._blobs if _hidden(path))
 
     def _read_all(self) -> dict[str, bytes]:
         by_repository: dict[Path, list[tuple[str, str]]] = {}
