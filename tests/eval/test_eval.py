@@ -476,3 +476,22 @@ def test_eval_runs_outside_a_git_repository(tmp_path: Path, env: FakeLLM, run_cl
     shutil.rmtree(repo / ".git")
     result = run_cli("--root", str(repo), "eval", "--quiet")
     assert result.code == 0, result.err
+
+
+def test_names_with_markup_and_escape_sequences_print_literally_and_inert(
+    tmp_path: Path, env: FakeLLM, run_cli
+) -> None:
+    """A suite named `x[/red]` crashed every eval (rich markup); escape sequences in names or upstream
+    texts must never reach the terminal or a CI log."""
+    repo = make_repo(tmp_path, items=2)
+    (repo / "evals/x[").mkdir()
+    (repo / "evals/classify.yaml").rename(repo / "evals/x[/red]\x1b]0;pwned\x07\x1b[2J.yaml")
+    commit_all(repo, "hostile suite name")
+    env.set_rules([Rule(r"Review: good", "\x1b[2J\x1b]52;c;cHduZWQ=\x07positive\u202e")])
+    result = run_cli("--root", str(repo), "eval")
+    assert result.code in (0, 1), result.err
+    assert "Traceback" not in result.err and "MarkupError" not in result.err
+    assert "x[/red]]0;pwned" not in result.out, "the OSC sequence is removed whole"
+    assert "x[/red]" in result.out and "[2J" not in result.out
+    for control in ("\x1b", "\x07", "\u202e"):
+        assert control not in result.out + result.err

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
@@ -133,14 +134,43 @@ def learn(names: Iterable[str]) -> None:
     _current.learn(names)
 
 
+#: What rich writes to a terminal: colour and style codes (CSI ... m), and for its live progress bar
+#: cursor up/down, erase line and cursor hide/show. The only escape sequences a terminal gets.
+_SGR = re.compile(r"\x1b\[(?:[0-9;]*m|[0-9]*[ABK]|\?25[hl])")
+#: Escape sequences (CSI, OSC, DCS ... and single-character ones), C0/C1 controls but tab and line
+#: breaks, DEL, and the bidirectional overrides that reorder what a reader sees ("Trojan source").
+_CONTROL = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[@-Z\\-_])"
+    r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def terminal_safe(text: str, *, keep_colours: bool) -> str:
+    """``text`` without escape sequences and control characters (file names and upstream texts can
+    hold them); with ``keep_colours``, the codes rich writes to a terminal (styles, its progress bar) stay."""
+    if not keep_colours:
+        return _CONTROL.sub("", text)
+    kept = _SGR.split(text)
+    codes = _SGR.findall(text)
+    out = [_CONTROL.sub("", kept[0])]
+    for code, rest in zip(codes, kept[1:], strict=True):
+        out += [code, _CONTROL.sub("", rest)]
+    return "".join(out)
+
+
 class RedactingStream:
-    """A text stream that redacts everything written through it to ``target``."""
+    """A text stream that redacts everything written through it to ``target``, and strips escape
+    sequences and control characters (style codes stay when ``target`` is a terminal)."""
 
     def __init__(self, target: TextIO) -> None:
         self._target = target
+        try:
+            self._terminal = bool(target.isatty())
+        except (AttributeError, ValueError):
+            self._terminal = False
 
     def write(self, text: str) -> int:
-        self._target.write(redact(text))
+        self._target.write(terminal_safe(redact(text), keep_colours=self._terminal))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:

@@ -9,6 +9,15 @@ if TYPE_CHECKING:
     from ..eval.evaluation import EvalOutcome
 
 
+def plain(text: object) -> str:
+    """Untrusted text (file names, item ids, upstream error messages) as rich prints it literally:
+    markup such as ``[/red]`` escaped. Control characters are stripped at the stream edge
+    (:class:`~promptship.files.redact.RedactingStream`)."""
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
 def format_usd(value: float) -> str:
     return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
@@ -23,14 +32,14 @@ def print_runs(outcome: EvalOutcome) -> None:
     for run in outcome.runs:
         names = sorted({n for a in run.aggregates.values() for n in a.scores})
         table = Table(
-            title=f"{run.suite}  ({run.prompt} on {run.dataset}"
-            + (f", profile {run.profile}" if run.profile else "")
+            title=f"{plain(run.suite)}  ({plain(run.prompt)} on {plain(run.dataset)}"
+            + (f", profile {plain(run.profile)}" if run.profile else "")
             + ")",
             title_justify="left",
         )
         table.add_column("model")
         for name in names:
-            table.add_column(name, justify="right")
+            table.add_column(plain(name), justify="right")
         for header in (
             "pass rate",
             "cost",
@@ -44,7 +53,7 @@ def print_runs(outcome: EvalOutcome) -> None:
             table.add_column(header, justify="right")
         for model, summary in run.aggregates.items():
             table.add_row(
-                model,
+                plain(model),
                 *[f"{summary.scores.get(n, 0.0):.3f}" for n in names],
                 f"{summary.pass_rate:.1%}",
                 format_usd(summary.cost_usd),
@@ -58,17 +67,21 @@ def print_runs(outcome: EvalOutcome) -> None:
         console.print(table)
         errors = [(s, s.error) for s in run.samples if s.error is not None]
         for sample, error in errors[:5]:
-            console.print(f"  [red]✗[/red] {sample.item_id} ({sample.model}): {error.kind}: {error.message}")
+            console.print(
+                f"  [red]✗[/red] {plain(sample.item_id)} ({plain(sample.model)}): {plain(error.kind)}: "
+                f"{plain(error.message)}"
+            )
         if len(errors) > 5:
             console.print(f"  … and {len(errors) - 5} more errors (see the run artifact)")
         if not run.complete:
             console.print("  [yellow]interrupted: completed samples were kept[/yellow]")
     for path in outcome.saved:
-        console.print(f"run saved: {path}", style="dim")
+        console.print(f"run saved: {plain(path)}", style="dim")
     if outcome.gate_failures:
         for failure in outcome.gate_failures:
             console.print(
-                f"[red]gate failed[/red] {failure.suite} / {failure.model}: {failure.gate}: {failure.message}"
+                f"[red]gate failed[/red] {plain(failure.suite)} / {plain(failure.model)}: {plain(failure.gate)}: "
+                f"{plain(failure.message)}"
             )
     else:
         console.print("all absolute gates passed")
@@ -88,4 +101,4 @@ def print_markdown_report(markdown: str, verdict: str) -> None:
     if not console.is_terminal:
         console.width = 160
     console.print(Markdown(_CODE.sub(r"`\1`", _HTML.sub("", markdown))))
-    console.print(verdict)
+    console.print(plain(verdict))
