@@ -149,3 +149,33 @@ def test_a_yaml_alias_bomb_is_a_located_error_not_a_memory_error(example_repo: P
     assert "prompts/bomb.yaml:2:8: error[E001] invalid YAML: aliases expand to more than 100,000 values" in result.out
     assert "prompts/loop.yaml:1:4: error[E001] invalid YAML: found unconstructable recursive node" in result.out
     assert "prompts/deep.yaml:1:1: error[E001] invalid YAML: values are nested more than 200 levels deep" in result.out
+
+
+def test_symlinks_out_of_the_repository_are_refused_at_their_path(example_repo: Path, tmp_path: Path, run_cli) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("type: chat\nmodel: chat-fast\nmessages:\n  - {role: user, content: 'sk-live-secret from /etc'}\n")
+    (example_repo / "prompts/stolen.yaml").symlink_to(outside)
+    (example_repo / "prompts/passwd.yaml").symlink_to("/etc/passwd")
+    (example_repo / "prompts/alias.yaml").symlink_to("reviews/sentiment.yaml")  # inside: read as its target
+    commit_all(example_repo, "links")
+    for args in ((), ("--ref", "HEAD")):
+        result = run_cli("--root", str(example_repo), "validate", *args)
+        assert result.code == 1 and "Traceback" not in result.err, result.err
+        for name in ("stolen", "passwd"):
+            assert f"prompts/{name}.yaml:1:1: error[E005] symbolic link to a file outside the repository" in result.out
+        assert "alias.yaml" not in result.out and "root:" not in result.out
+    assert "alias" in load_repo(example_repo).repo.prompts and "stolen" not in load_repo(example_repo).repo.prompts
+    assert "alias" in load_repo(example_repo, "HEAD").repo.prompts
+
+
+def test_a_json_schema_evaluator_never_fetches_a_remote_ref(example_repo: Path, run_cli) -> None:
+    suite = example_repo / "evals/remote.yaml"
+    suite.write_text(
+        "prompt: reviews/sentiment\ndataset: reviews/sentiment-golden\nmodels: [chat-fast]\nevaluators:\n"
+        "  - type: json_schema\n    params:\n      schema:\n        type: object\n        properties:\n"
+        "          a: {$ref: 'https://schemas.example.invalid/a.json'}\n"
+    )
+    result = run_cli("--root", str(example_repo), "validate")
+    assert result.code == 1 and "Traceback" not in result.err
+    line = next(line for line in result.out.splitlines() if line.startswith("evals/remote.yaml:"))
+    assert "points outside the schema" in line and "never fetches" in line and ":7:" in line

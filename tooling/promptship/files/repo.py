@@ -325,6 +325,15 @@ class _Loader:
         self.read_the_rest(paths)
         # Dotfiles (prompts/.env) are no format, but a key pasted into one is still a leak.
         self.read_the_rest(getattr(self.source, "hidden_paths", list)())
+        for link in getattr(self.source, "outside", ()):
+            self.error(
+                link,
+                1,
+                1,
+                "E005",
+                "symbolic link to a file outside the repository (or to no file): it is not read",
+                "copy the file into the repository: a link's target is not reviewed with the link",
+            )
         repo = Repository(
             self.root, self.source.commit, prompts, datasets, suites, policies, self.texts, frozenset(paths)
         )

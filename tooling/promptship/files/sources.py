@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,17 +37,24 @@ class WorktreeSource:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        #: Symbolic links whose target lies outside the repository: never read (see :func:`_files`).
+        self.outside: list[str] = []
 
     def _files(self) -> list[str]:
         found: list[str] = []
+        self.outside = []
+        inside = self.root.resolve()
         for top in ROOTS:
             base = self.root / top
             if base.is_dir():
-                found.extend(
-                    p.relative_to(self.root).as_posix()
-                    for p in base.rglob("*")
-                    if p.is_file() and "__pycache__" not in p.parts and ".git" not in p.relative_to(base).parts
-                )
+                for p in base.rglob("*"):
+                    if not p.is_file() or "__pycache__" in p.parts or ".git" in p.relative_to(base).parts:
+                        continue
+                    path = p.relative_to(self.root).as_posix()
+                    if p.is_symlink() and not p.resolve().is_relative_to(inside):
+                        self.outside.append(path)
+                    else:
+                        found.append(path)
         return sorted(found)
 
     def paths(self) -> list[str]:
@@ -173,7 +181,10 @@ class GitSource:
         self.commit = resolve_commit(root, ref)
         #: path → (repository holding the blob, blob sha)
         self._blobs: dict[str, tuple[Path, str]] = {}
+        self._links: dict[str, tuple[Path, str]] = {}
         self._list(root, self.commit, "", ROOTS)
+        #: Symbolic links whose target lies outside the repository (or is missing): never read.
+        self.outside: list[str] = self._resolve_links()
         self._cache: dict[str, bytes] | None = None
 
     def _list(self, repository: Path, commit: str, prefix: str, roots: Sequence[str]) -> None:
@@ -182,12 +193,38 @@ class GitSource:
             if not entry:
                 continue
             meta, inner = entry.split("\t", 1)
-            _mode, kind, sha = meta.split()
+            mode, kind, sha = meta.split()
             path = prefix + inner
-            if kind == "blob":
+            if kind == "blob" and mode == "120000":
+                self._links[path] = (repository, sha)
+            elif kind == "blob":
                 self._blobs[path] = (repository, sha)
             elif kind == "commit":
                 self._list(self._submodule(path, sha), sha, path + "/", ())
+
+    def _resolve_links(self) -> list[str]:
+        """Read a link to a file of this commit as that file; list every other link (outside the
+        repository, absolute, dangling) as refused."""
+        if not self._links:
+            return []
+        targets = self._cat_text(self._links)
+        refused = []
+        for path, target in targets.items():
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+            if target.startswith("/") or joined.startswith("../") or joined not in self._blobs:
+                refused.append(path)
+            else:
+                self._blobs[path] = self._blobs[joined]
+        return sorted(refused)
+
+    def _cat_text(self, entries: dict[str, tuple[Path, str]]) -> dict[str, str]:
+        by_repository: dict[Path, list[tuple[str, str]]] = {}
+        for path, (repository, sha) in entries.items():
+            by_repository.setdefault(repository, []).append((path, sha))
+        texts: dict[str, str] = {}
+        for repository, shas in by_repository.items():
+            texts.update({p: data.decode("utf-8", "replace") for p, data in self._cat(repository, shas).items()})
+        return texts
 
     def _submodule(self, path: str, sha: str) -> Path:
         """The checkout of submodule ``path``, which must hold commit ``sha``."""

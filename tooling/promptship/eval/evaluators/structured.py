@@ -32,6 +32,18 @@ def json_valid(params: Params, sample: Sample) -> Score:
     return Score(1.0, True)
 
 
+def _NO_REMOTE_SCHEMAS() -> Any:  # noqa: N802 - reads as the registry it returns
+    """A ``referencing`` registry that never retrieves anything: no schema is fetched during an eval
+    (``validate`` already refuses a ``$ref`` outside the schema; this holds for any other path)."""
+    from referencing import Registry
+    from referencing.exceptions import NoSuchResource
+
+    def refuse(uri: str) -> Any:
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+    return Registry(retrieve=refuse)  # type: ignore[call-arg]
+
+
 class JsonSchemaParams(Params):
     schema_: JsonSchema = Field(alias="schema", description="JSON Schema (draft 2020-12).")
 
@@ -45,7 +57,8 @@ def json_schema(params: JsonSchemaParams, sample: Sample) -> Score:
         value = parse_json_output(sample.output)
     except ValueError as exc:
         return Score(0.0, False, {"error": f"not JSON: {exc}"})
-    errors = sorted(jsonschema.Draft202012Validator(params.schema_).iter_errors(value), key=str)
+    validator = jsonschema.Draft202012Validator(params.schema_, registry=_NO_REMOTE_SCHEMAS())
+    errors = sorted(validator.iter_errors(value), key=str)
     if errors:
         return Score(0.0, False, {"error": errors[0].message, "errors": len(errors)})
     return Score(1.0, True)

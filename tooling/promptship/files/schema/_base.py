@@ -21,7 +21,29 @@ def _valid_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     except jsonschema.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         raise ValueError(f"not a valid JSON Schema at {where}: {exc.message}") from None
+    for path, ref in _references(schema, ()):
+        if not ref.startswith("#"):
+            raise ValueError(
+                f"not a usable JSON Schema at {'/'.join(path) or '(top level)'}: $ref {ref!r} points outside "
+                "the schema, and promptship never fetches schemas (copy the definition under $defs and "
+                "refer to it as '#/$defs/NAME')"
+            )
     return schema
+
+
+def _references(value: Any, where: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """``(path, target)`` of every ``$ref`` / ``$dynamicRef`` in a JSON Schema."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(child, str):
+                found.append((where, child))
+            else:
+                found.extend(_references(child, (*where, str(key))))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found.extend(_references(child, (*where, str(index))))
+    return found
 
 
 def nfc(text: str) -> str:
