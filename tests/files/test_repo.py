@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -179,3 +180,55 @@ def test_a_json_schema_evaluator_never_fetches_a_remote_ref(example_repo: Path, 
     assert result.code == 1 and "Traceback" not in result.err
     line = next(line for line in result.out.splitlines() if line.startswith("evals/remote.yaml:"))
     assert "points outside the schema" in line and "never fetches" in line and ":7:" in line
+
+
+def test_jsonl_and_csv_edge_cases_are_located_errors_never_crashes(example_repo: Path, run_cli) -> None:
+    path = example_repo / "datasets/reviews/sentiment-golden.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    separators = json.dumps({"id": "sep", "input": {"review": "one\u2028two\u0085three"}, "expected": "neutral"}, ensure_ascii=False)
+    extra = [
+        separators,  # 31: U+2028/U+0085 inside a string are not line ends
+        '{"id": "dup", "input": {"review": "a"}, "id": "dup2"}',  # 32
+        '{"id": "nan", "input": {"review": "a"}, "metadata": {"score": NaN}}',  # 33
+        '{"id": "deep", "input": {"review": "a"}, "metadata": {"x": ' + "[" * 1500 + "]" * 1500 + "}}",  # 34
+        '{"id": "deep2", "input": {"review": "a"}, "metadata": {"x": ' + "[" * 300 + "]" * 300 + "}}",  # 35
+    ]
+    path.write_text("\n".join([*lines, *extra]) + "\n", encoding="utf-8")
+    (example_repo / "datasets/big.yaml").write_text(
+        "kind: golden\nsynthetic: true\nprompt: reviews/sentiment\ncsv: {id: id, input: {review: text}}\n"
+    )
+    (example_repo / "datasets/big.csv").write_text("id,text\nok,fine\nhuge," + "x" * 140_000 + "\nafter,fine\n")
+    result = run_cli("--root", str(example_repo), "validate")
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    jsonl = "datasets/reviews/sentiment-golden.jsonl"
+    assert f"{jsonl}:31:" not in result.out, "a string holding U+2028 or U+0085 is one line"
+    assert f"{jsonl}:32:1: error[E205] duplicate key 'id'" in result.out
+    assert f"{jsonl}:33:1: error[E205] NaN is not JSON" in result.out
+    assert f"{jsonl}:34:1: error[E205] values are nested more than 200 levels deep" in result.out
+    assert f"{jsonl}:35:1: error[E205] values are nested more than 200 levels deep" in result.out
+    assert "datasets/big.csv:3:1: error[E207] malformed CSV record: a cell is longer than 131,072 characters" in (
+        result.out
+    )
+    items = load_repo(example_repo).repo.datasets["reviews/sentiment-golden"].items
+    assert next(i for i in items if i.id == "sep").input["review"] == "one\u2028two\u0085three"
+    assert [i.id for i in load_repo(example_repo).repo.datasets["big"].items] == ["ok", "after"]
+
+
+def test_unwritable_outputs_and_non_utf8_comment_bodies_are_located_errors(
+    example_repo: Path, run_cli, tmp_path: Path, monkeypatch
+) -> None:
+    from promptship.eval.runs import write_atomically
+
+    write_atomically(tmp_path / "missing" / "deeper" / "run.json", "{}")
+    assert (tmp_path / "missing/deeper/run.json").read_text() == "{}", "missing folders are created"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(Exception, match=r"cannot write .*a-file/run.json") as info:
+        write_atomically(blocker / "run.json", "{}")
+    assert type(info.value).__name__ == "UsageError"
+    body = tmp_path / "comment.md"
+    body.write_bytes(b"\xff\xfe not utf-8")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_unused")
+    result = run_cli("ci", "comment", "--repo", "a/b", "--pr", "1", "--body-file", str(body), "--api-url", "http://127.0.0.1:9")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{body}: not UTF-8 (byte 0xff at offset 0)" in result.err

@@ -90,7 +90,13 @@ def comment(
             hint="in a workflow: env: {GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}}",
         )
     if body_file.is_file():
-        body = body_file.read_text(encoding="utf-8")
+        try:
+            body = body_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"{body_file}: not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
+                hint="the comment body must be UTF-8 text, as `promptship diff --markdown` writes it",
+            ) from None
     elif run_url:
         body = missing_report(run_url, head_sha)
     else:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..errors import UsageError
 from ..files.redact import redact
 from ..files.repo import content_hash
 from ..files.schema.run import Run, Selection
@@ -56,11 +57,19 @@ def run_path(directory: Path, suite: str, fingerprint: str, selection_key: str, 
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` so readers see the old file or the new one, never half of it.
 
-    Credential values are redacted: every run, report and ``--out`` file is written here.
+    Credential values are redacted: every run, report and ``--out`` file is written here. Missing
+    folders are created; a path that cannot be written (a file where a folder should be, no
+    permission, a full disk) is a :class:`UsageError` naming it, and nothing is left half-written.
     """
     text = redact(text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="choose a path whose folder can be created and written",
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -34,7 +34,7 @@ from .schema import (
 )
 from .schema.errors import diagnostics_from_validation
 from .sources import FileSource, GitSource, WorktreeSource
-from .yamlfile import Positions, YamlSyntaxError, parse
+from .yamlfile import MAX_DEPTH, Positions, YamlSyntaxError, parse
 
 YAML_SUFFIXES = (".yaml", ".yml")
 POLICY_FILES: dict[str, type[BaseModel]] = {
@@ -236,6 +236,51 @@ def name_of(path: str, top: str) -> str:
     """``prompts/catalog/menu.yaml`` → ``catalog/menu``, in Unicode NFC whatever the path's own form
     (macOS creates NFD paths): names are NFC everywhere, so a name typed anywhere finds the file."""
     return nfc(PurePosixPath(path).relative_to(top).with_suffix("").as_posix())
+
+
+_CSV_HINT = (
+    'quote a whole cell holding a quote, delimiter or line break; double inner quotes: "a ""b""" '
+    f"(cells hold at most {csv.field_size_limit():,} characters: keep longer texts in a JSONL dataset)"
+)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """The csv module's message, in words for the one that names no cause."""
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    return str(exc)
+
+
+class _JsonRefused(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (JSON would silently keep the last)."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _JsonRefused(f"duplicate key {key!r}")
+        data[key] = value
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise _JsonRefused(f"{name} is not JSON (write a number, or null)")
+
+
+def _too_deep(value: Any) -> str | None:
+    """Why ``value`` is nested too deeply to be an item, or None (iterative: any depth is safe)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"values are nested more than {MAX_DEPTH} levels deep"
+        if isinstance(current, dict):
+            stack.extend((child, depth + 1) for child in current.values())
+        elif isinstance(current, list):
+            stack.extend((child, depth + 1) for child in current)
+    return None
 
 
 class _Loader:
@@ -516,21 +561,32 @@ class _Loader:
         return items, lines
 
     def jsonl_rows(self, path: str, text: str) -> list[tuple[int, Any]]:
+        """(line, value) per JSONL line. Lines end at ``\n`` only (U+2028, U+0085 and the other
+        characters ``str.splitlines`` splits on may sit inside a JSON string); a duplicate key, a
+        ``NaN``/``Infinity`` literal or nesting deeper than :data:`~.yamlfile.MAX_DEPTH` is an E205
+        error at its line, like malformed JSON."""
         rows = []
-        for number, raw in enumerate(text.splitlines(), start=1):
+        for number, raw in enumerate(text.split("\n"), start=1):
+            raw = raw.removesuffix("\r")
             if not raw.strip():
                 continue
             try:
-                rows.append((number, json.loads(raw)))
+                value = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+                problem = _too_deep(value)
             except json.JSONDecodeError as exc:
-                self.error(
-                    path,
-                    number,
-                    exc.colno,
-                    "E205",
-                    f"invalid JSON: {exc.msg}",
-                    'each line must be one JSON object: {"id": ..., "input": {...}}',
-                )
+                col, problem = exc.colno, f"invalid JSON: {exc.msg}"
+            except _JsonRefused as exc:
+                col, problem = 1, str(exc)
+            except RecursionError:
+                col, problem = 1, f"values are nested more than {MAX_DEPTH} levels deep"
+            else:
+                if problem is None:
+                    rows.append((number, value))
+                    continue
+                col = 1
+            self.error(
+                path, number, col, "E205", problem, 'each line must be one JSON object: {"id": ..., "input": {...}}'
+            )
         return rows
 
     def csv_rows(
@@ -551,7 +607,11 @@ class _Loader:
             )
             return []
         reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=mapping.delimiter, strict=True)
-        header = reader.fieldnames or []
+        try:
+            header = reader.fieldnames or []
+        except csv.Error as exc:
+            self.error(path, 1, 1, "E207", f"malformed CSV header: {_csv_problem(exc)}", _CSV_HINT)
+            return []
         wanted = [
             mapping.id,
             *mapping.input.values(),
@@ -580,14 +640,7 @@ class _Loader:
                 break
             except csv.Error as exc:
                 end_of_previous = start  # the reader goes on with the next line
-                self.error(
-                    path,
-                    start,
-                    1,
-                    "E207",
-                    f"malformed CSV record: {exc}",
-                    'quote a whole cell holding a quote, delimiter or line break; double inner quotes: "a ""b"""',
-                )
+                self.error(path, start, 1, "E207", f"malformed CSV record: {_csv_problem(exc)}", _CSV_HINT)
                 continue
             end_of_previous = reader.line_num
             extra = record.get(None)  # DictReader's key for surplus cells
