@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..files.redact import RedactingStream
 
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     try:
         return _run(argv)
     finally:

@@ -16,7 +16,8 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from ..errors import RenderError, UsageError
 from .schema import Message, Prompt, Variable
@@ -67,14 +68,14 @@ class _BudgetedSandbox(SandboxedEnvironment):
             raise BudgetExceeded(problem)
         return super().call_binop(context, operator, left, right)
 
-    def _generate(  # type: ignore[override]
+    def _generate(
         self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
     ) -> str:
         for loop in source.find_all(nodes.For):
             loop.iter = nodes.Call(
                 nodes.Name(_BUDGET_NAME, "load", lineno=loop.lineno), [loop.iter], [], None, None, lineno=loop.lineno
             )
-        return super()._generate(source, name, filename, defer_init)  # type: ignore[no-any-return]
+        return super()._generate(source, name, filename, defer_init)
 
 
 def _binop_problem(operator: str, left: Any, right: Any) -> str | None:
