@@ -72,7 +72,7 @@ def scrub(text: str, known: tuple[str, ...] = ()) -> str:
     credential variables in use) of 8 characters or more. For vendor messages shown to clients."""
     for value in sorted((v for v in known if v and len(v) >= 8), key=len, reverse=True):
         text = text.replace(value, REDACTED)
-    for _, pattern in _PATTERNS:
+    for pattern in [*(p for _, p in _OWN_PATTERNS), *(p for d in _detectors() for p in d.denylist)]:
         text = pattern.sub(REDACTED, text)
     return _QUERY_KEY.sub(lambda match: match.group(1) + REDACTED, text)
 
