@@ -51,8 +51,9 @@ _OWN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("GitHub fine-grained token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}")),
     ("Langfuse secret key", re.compile(r"\bsk-lf-[A-Za-z0-9\-]{8,}")),
 ]
-#: 40 base64 characters standing alone: the shape of an AWS secret access key.
-_BARE_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+#: A run of base64 characters; one of exactly 40 without padding has the shape of an AWS secret
+#: access key (matching whole runs keeps the scan linear).
+_BASE64_RUN = re.compile(r"[A-Za-z0-9/+=]{40,}")
 # `api_key: "..."`, "secret": "...", token=... with a long key-like value.
 _KEY_FIELD = re.compile(
     r"""(?ix)["']?\b([a-z0-9_\-]*(?:api[_\-]?key|secret|token|password|passwd|access[_\-]?key)[a-z0-9_\-]*)["']?
@@ -136,7 +137,9 @@ def find_secrets(text: str) -> list[SecretFinding]:
         for m in pattern.finditer(text):
             record(m.start(), kind)
     pattern_lines = {line for line, _ in hits}
-    for m in _BARE_AWS_SECRET.finditer(text):
+    for m in _BASE64_RUN.finditer(text):
+        if len(m.group(0)) != 40 or "=" in m.group(0):
+            continue
         if _bare_aws_secret(m.group(0)) and index.locate(m.start())[0] not in pattern_lines:
             record(m.start(), "AWS secret access key")
     lowered = text.lower()
