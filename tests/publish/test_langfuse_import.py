@@ -182,6 +182,8 @@ def test_the_sdk_serves_an_imported_version_with_the_files_model_and_params(
         assert served.source == "langfuse" and served.version == 2
         assert served.prompt.model == "gpt-4o" and served.prompt.params.temperature == 0.3
         history = client.prompt("chat/with-history").prompt
-        assert [p.name for _, p in history.placeholders()] == ["history"] and history.variables["history"].type == "list"
+        assert [p.name for _, p in history.placeholders()] == ["history"] and history.variables[
+            "history"
+        ].type == "list"
     finally:
         client.close()

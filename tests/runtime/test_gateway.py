@@ -136,6 +136,26 @@ def test_a_timed_out_attempt_is_billed_and_its_retry_needs_budget(repo: Path, fa
     client.close()
 
 
+def test_a_managed_prompt_call_bills_its_timed_out_attempt(repo: Path, fake_llm: FakeLLM) -> None:
+    import httpx
+
+    fake_llm.faults("m-primary", hang_first_n=1, hang_s=5)
+    client = Client(repo, langfuse=False)
+    counters = MemoryCounters()
+    keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
+    with RunningGateway(create_app(client, keys, counters)) as running:
+        response = httpx.post(
+            f"http://127.0.0.1:{running.port}/v1/prompts/classify/completions",
+            headers={"Authorization": f"Bearer {KEY}"},
+            json={"variables": {"review": "bad meal"}},
+            timeout=30,
+        )
+    assert response.status_code == 200 and fake_llm.count() == 2
+    cost = response.json()["promptship"]["cost_usd"]
+    assert asyncio.run(counters.spent("reviews")) > 2 * cost, "the timed-out attempt is charged too"
+    client.close()
+
+
 def test_budget_exhaustion_returns_429(repo: Path, fake_llm: FakeLLM) -> None:
     (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.00001}\n")
     client = Client(repo, langfuse=False)

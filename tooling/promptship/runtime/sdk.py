@@ -35,7 +35,7 @@ from ..files.schema.run import Attempt
 from ..files.validate import load_valid_repo
 from ..llm.credentials import required_env
 from ..llm.loop_thread import LoopThread
-from ..llm.routing import Completion, Delta, ModelRouter
+from ..llm.routing import BeforeRetry, Completion, Delta, ModelRouter
 from ..llm.usage import Usage
 from ..pii.policy import guard_messages
 from .prompt_store import ManagedPrompt, PromptStore, Source
@@ -321,17 +321,25 @@ class Client:
 
     # -- completions -----------------------------------------------------------------------------------
     async def acomplete(
-        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+        self,
+        name: str,
+        variables: Mapping[str, Any],
+        *,
+        label: str = "production",
+        images: list[str] | None = None,
+        before_retry: BeforeRetry | None = None,
     ) -> CompletionResult:
         """Render ``name`` with ``variables``, apply the PII policy, route and trace the call.
 
         ``images`` (URLs or data URLs) are attached to the last user message as image parts.
+        ``before_retry`` is called before every attempt but the first (the gateway bills timed-out
+        attempts there; see :data:`~promptship.llm.routing.BeforeRetry`).
         Raises :class:`~promptship.pii.PiiBlockedError` when the policy blocks personal data, and
         :class:`~promptship.llm.routing.ModelCallFailed` when every attempt failed.
         """
         call = await self._prepare(name, variables, label, images)
         await self.aprepare(call.alias)
-        completion = await self.router.complete(call.alias, call.messages, call.params)
+        completion = await self.router.complete(call.alias, call.messages, call.params, before_retry=before_retry)
         return call.finish(completion)
 
     async def astream(

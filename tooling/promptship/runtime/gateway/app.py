@@ -524,7 +524,10 @@ def create_app(
         note(request, alias=name, stream=False)
 
         async def answer(settlement: Settlement) -> tuple[dict[str, Any], float]:
-            done = await client.acomplete(name, managed_request.variables, label=managed_request.label)
+            before_retry = billing_retries(project, settlement, ceiling)
+            done = await client.acomplete(
+                name, managed_request.variables, label=managed_request.label, before_retry=before_retry
+            )
             estimates.observe(done.model_alias, done.usage.completion_tokens)
             note(
                 request,
