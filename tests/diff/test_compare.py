@@ -7,7 +7,7 @@ from promptship.eval.runs import make_selection
 from promptship.eval.summary import aggregate
 from promptship.files.schema.run import Fingerprint, Run, SampleResult, ScoreResult
 
-FINGERPRINT = Fingerprint(suite="s", prompt="p", dataset="d", evaluators="e", scorers="c", deployments="m")
+FINGERPRINT = Fingerprint(suite="s", prompt="p", dataset="d", evaluators="e", scorers="c", deployments="m", pricing="q")
 
 
 def run(scores: list[float | None]) -> Run:

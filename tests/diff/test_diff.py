@@ -405,3 +405,58 @@ def test_untrusted_text_cannot_inject_markdown_into_the_pr_comment(
     for live in ("@octocat", "@acme/", "#1", "GH-2", "https://", "www.evil"):
         assert live not in text, live
     assert "**bold** `tick` | cell" in text, "shown as written, not as markup"
+
+
+def test_a_price_only_change_reprices_both_sides_without_model_calls(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
+    """Pricing ×50 in a PR: no model call, both sides priced from stored usage, the price named as the cause."""
+    git(pr_repo, "checkout", "-q", "main")
+    assert run_cli("--root", str(pr_repo), "eval", "--quiet").code == 0
+    calls = fake_llm.count()
+    git(pr_repo, "checkout", "-q", "-b", "pricey")
+    write(pr_repo, {"policies/routing.yaml": ROUTING.replace("input_per_million: 1.0", "input_per_million: 50.0")})
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json")
+    data = json.loads(result.out)
+    assert fake_llm.count() == calls and data["model_calls"] == 0, "a price change makes no model call"
+    suites = {s["suite"]: s for s in data["suites"]}
+    assert set(suites) == {"sentiment", "summary", "tagline"} and data["unaffected"] == []
+    assert all(s["reasons"] == ["pricing"] and s["base"]["source"] == "stored" for s in suites.values())
+    summary = suites["summary"]["comparisons"][0]
+    usage = suites["summary"]["head"]["aggregates"]["fast"]
+    answered = usage["samples"] - usage["errors"]
+    expected_head = (usage["prompt_tokens"] * 50.0 + usage["completion_tokens"] * 4.0) / 1e6 / answered
+    assert summary["cost_per_call_head"] == pytest.approx(expected_head, rel=1e-6)
+    assert (
+        summary["price_change_pct"] == pytest.approx(summary["cost_change_pct"]) and summary["cost_change_pct"] > 1000
+    )
+    assert summary["usage_change_pct"] == pytest.approx(0.0)
+    assert data["price_changes"] == [
+        {"deployment": "fake-fast", "input_per_million": [1.0, 50.0], "output_per_million": [4.0, 4.0]}
+    ]
+    assert result.code == 1 and "max_cost_increase_pct" in data["verdict"] and "price" in data["verdict"]
+    assert any("cost per call" in w and "prices" in w for w in data["warnings"])
+
+
+def test_cached_answers_are_priced_now_and_not_reported_as_spent(pr_repo: Path, fake_llm: FakeLLM, run_cli) -> None:
+    first = json.loads(run_cli("--root", str(pr_repo), "eval", "summary", "--quiet", "--format", "json").out)
+    before = first["runs"][0]["aggregates"]["fast"]
+    assert before["spent_usd"] == pytest.approx(before["cost_usd"]) and before["cost_usd"] > 0
+    write(pr_repo, {"policies/routing.yaml": ROUTING.replace("output_per_million: 4.0", "output_per_million: 40.0")})
+    calls = fake_llm.count()
+    again = json.loads(run_cli("--root", str(pr_repo), "eval", "summary", "--quiet", "--format", "json").out)
+    after = again["runs"][0]["aggregates"]["fast"]
+    assert fake_llm.count() == calls and after["cache_hits"] == 20
+    expected = (after["prompt_tokens"] * 1.0 + after["completion_tokens"] * 40.0) / 1e6
+    assert after["cost_usd"] == pytest.approx(expected, rel=1e-6), "priced at the prices in force"
+    assert after["spent_usd"] == 0.0, "replayed answers cost nothing now"
+    text = run_cli("--root", str(pr_repo), "eval", "summary", "--quiet").out
+    assert "spent now $0" in text and "20 cached" in text
+
+
+def test_another_endpoint_is_another_answer(pr_repo: Path, fake_llm: FakeLLM, run_cli, monkeypatch) -> None:
+    """The same policy pointed at another server (api_base_env's value) never replays the first one's answers."""
+    assert run_cli("--root", str(pr_repo), "eval", "summary", "--quiet").code == 0
+    with FakeLLM() as other:
+        other.set_rules(RULES)
+        monkeypatch.setenv("FAKE_LLM_BASE", other.base_url)
+        assert run_cli("--root", str(pr_repo), "eval", "summary", "--quiet").code == 0
+        assert other.count() == 20

@@ -8,11 +8,13 @@ response cache a rerun makes zero model calls.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RepositoryInvalid, UsageError
+from ..eval.costs import PriceTable, changed_prices, price_table, reachable_deployments, reprice
 from ..eval.runner import RunOptions, plan_jobs, run_suites
 from ..eval.runs import find_run, runs_dir, save_run
 from ..files.repo import Repository
@@ -56,6 +58,27 @@ class DiffReport:
     suites: list[SuiteReport]
     unaffected: list[str]
     model_calls: int = 0
+    #: Deployments of affected suites whose prices differ between base and head (see
+    #: :func:`~promptship.eval.costs.changed_prices`).
+    price_changes: list[dict[str, object]] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        """Headline warnings that hold even where no gate checks them: cost per call up more than 20 %."""
+        notes = []
+        for suite in self.suites:
+            for c in suite.comparisons:
+                if c.cost_change_pct is not None and c.cost_change_pct > COST_WARNING_PCT:
+                    cause = (
+                        "prices changed, usage did not"
+                        if c.usage_change_pct is not None and abs(c.usage_change_pct) < 0.5
+                        else "usage changed, prices did not"
+                        if not c.price_change_pct
+                        else f"prices {c.price_change_pct:+.1f}%, usage {c.usage_change_pct or 0.0:+.1f}%"
+                    )
+                    notes.append(
+                        f"⚠️ cost per call {c.cost_change_pct:+.1f}% on {suite.change.suite} / {c.model} ({cause})"
+                    )
+        return notes
 
     @property
     def failed_gates(self) -> list[GateResult]:
@@ -86,7 +109,10 @@ class DiffReport:
         if failed:
             first = failed[0]
             more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-            problems.append(f"gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{more}")
+            cause = ""
+            if first.gate == "max_cost_increase_pct" and self.price_changes:
+                cause = f" — caused by price changes ({describe_price_changes(self.price_changes)})"
+            problems.append(f"gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{cause}{more}")
         if interrupted:
             problems.append(
                 f"interrupted before every sample finished: {', '.join(interrupted)}; "
@@ -95,6 +121,26 @@ class DiffReport:
         if problems:
             return "❌ " + "; ".join(problems)
         return f"✅ all gates passed on {len(affected)} affected suite(s)"
+
+
+COST_WARNING_PCT = 20.0
+
+
+def describe_price_changes(changes: list[dict[str, object]]) -> str:
+    """``fake-fast input $1.00 → $50.00 per 1M tokens`` for each changed deployment, joined by ``; ``."""
+
+    def money(value: object) -> str:
+        return "none" if value is None else f"${float(value):,.2f}"  # type: ignore[arg-type]
+
+    parts = []
+    for change in changes:
+        sides = []
+        for kind in ("input", "output"):
+            before, after = change[f"{kind}_per_million"]  # type: ignore[misc]
+            if before != after:
+                sides.append(f"{kind} {money(before)} → {money(after)}")
+        parts.append(f"{change['deployment']} {', '.join(sides)} per 1M tokens")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -138,7 +184,8 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
     base = _valid(root, base_sha, f"base {request.base}")
     head = _valid(root, request.head, f"head {request.head or 'working tree'}")
     base_routing, head_routing = _routing(base, request.profile), _routing(head, request.profile)
-    changes = affected_suites(base, base_routing, head, head_routing)
+    changes = affected_suites(base, base_routing, head, head_routing, os.environ)
+    base_prices, head_prices = price_table(base_routing), price_table(head_routing)
     directories = [*request.results_dirs, runs_dir(root)]
     report = DiffReport(
         request.base,
@@ -166,12 +213,13 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
         # The whole suite: every item, every model, every repeat (a partial run never stands in for it).
         selection = plan_jobs(repo, change.suite, RunOptions())[2]
         stored = find_run(directories, change.suite, fingerprint.suite, selection)
+        prices = head_prices if which == "head" else base_prices
         if stored is not None:
-            return stored, "stored"
+            return reprice(stored, prices), "stored"
         run = run_suites(repo, [change.suite], router_for(repo), options, cache)[0]
         report.model_calls += sum(len(s.attempts) for s in run.samples)
         save_run(runs_dir(root), run)
-        return run, "evaluated"
+        return reprice(run, prices), "evaluated"
 
     try:
         for change in changes:
@@ -190,7 +238,15 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
                 suite_report.head_run, suite_report.head_source = obtain(head, change, "head")
             if change.status == "changed":
                 suite_report.base_run, suite_report.base_source = obtain(base, change, "base")
-                _compare(suite_report, head)
+                _compare(suite_report, head, head_prices)
+                if "pricing" in change.reasons:
+                    used = {
+                        d for run in (suite_report.base_run, suite_report.head_run) if run for d in _deployments(run)
+                    }
+                    used |= set(reachable_deployments(head_routing, suite_report.head_run.models))
+                    for price in changed_prices(base_prices, head_prices, used):
+                        if price not in report.price_changes:
+                            report.price_changes.append(price)
             elif change.status == "added" and suite_report.head_run is not None:
                 gates = head.suites[change.suite].suite.gates
                 suite_report.gates = check_gates(change.suite, gates, suite_report.head_run, [])
@@ -200,9 +256,14 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
     return report
 
 
-def _compare(suite_report: SuiteReport, head: Repository) -> None:
+def _deployments(run: Run) -> set[str]:
+    return {s.deployment for s in run.samples if s.deployment}
+
+
+def _compare(suite_report: SuiteReport, head: Repository, head_prices: PriceTable) -> None:
     base_run, head_run = suite_report.base_run, suite_report.head_run
     assert base_run is not None and head_run is not None
+    base_at_head_prices = reprice(base_run, head_prices)
     suite = head.suites[suite_report.change.suite].suite
     prompt = head.prompts[suite.prompt].prompt
     calls_per_day = prompt.traffic.calls_per_day if prompt.traffic else None
@@ -210,6 +271,13 @@ def _compare(suite_report: SuiteReport, head: Repository) -> None:
     for model in head_run.models:
         if model in base_run.aggregates:
             suite_report.comparisons.append(
-                compare_model(base_run, head_run, model, calls_per_day=calls_per_day, inputs=inputs)
+                compare_model(
+                    base_run,
+                    head_run,
+                    model,
+                    calls_per_day=calls_per_day,
+                    inputs=inputs,
+                    base_at_head_prices=base_at_head_prices,
+                )
             )
     suite_report.gates = check_gates(suite_report.change.suite, suite.gates, head_run, suite_report.comparisons)

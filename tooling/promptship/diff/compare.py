@@ -54,6 +54,7 @@ class ModelComparison:
     metrics: list[MetricDelta]
     cost_per_call_base: float
     cost_per_call_head: float
+    #: Head at head prices vs base at base prices (what merging changes), in %.
     cost_change_pct: float | None
     monthly_cost_delta: float | None
     latency_p50_base: float
@@ -65,6 +66,12 @@ class ModelComparison:
     errors_base: int
     errors_head: int
     item_changes: list[ItemChange] = field(default_factory=list)
+    #: Base's answers at head's prices, per call: separates the two causes of a cost change.
+    cost_per_call_base_at_head_prices: float | None = None
+    #: Base at head prices vs base at base prices: what the price change alone does, in %.
+    price_change_pct: float | None = None
+    #: Head vs base, both at head prices: what the prompt's answers (their usage) change, in %.
+    usage_change_pct: float | None = None
 
 
 def _truncate(text: Any, limit: int = TRUNCATE) -> str:
@@ -145,9 +152,11 @@ def compare_model(
     inputs: Mapping[str, Any] | None = None,
     seed: int = 0,
     resamples: int = 5000,
+    base_at_head_prices: Run | None = None,
 ) -> ModelComparison:
-    """Compare ``model``'s samples in two runs of one suite; ``inputs`` maps item id → input for
-    the per-item change list."""
+    """Compare ``model``'s samples in two runs of one suite (each priced at its own side's prices);
+    ``inputs`` maps item id → input for the per-item change list; ``base_at_head_prices`` (base's
+    answers priced at head's prices) splits a cost change into its price and usage parts."""
     base_items, head_items = _per_item(base.samples, model), _per_item(head.samples, model)
     common = sorted(set(base_items) & set(head_items))
     metrics = []
@@ -181,12 +190,16 @@ def compare_model(
                     _truncate(first_head.output if first_head.output is not None else f"[{_error(first_head)}]"),
                 )
             )
+    repriced = base_at_head_prices.aggregates[model].cost_per_call_usd if base_at_head_prices else None
     return ModelComparison(
+        cost_per_call_base_at_head_prices=repriced,
+        price_change_pct=_pct(cost_base, repriced) if repriced is not None else None,
+        usage_change_pct=_pct(repriced, cost_head) if repriced is not None else None,
         model=model,
         metrics=metrics,
         cost_per_call_base=cost_base,
         cost_per_call_head=cost_head,
-        cost_change_pct=((cost_head - cost_base) / cost_base * 100) if cost_base > 0 else None,
+        cost_change_pct=_pct(cost_base, cost_head),
         monthly_cost_delta=(cost_head - cost_base) * calls_per_day * DAYS_PER_MONTH if calls_per_day else None,
         latency_p50_base=base_summary.latency_p50_ms,
         latency_p50_head=head_summary.latency_p50_ms,
@@ -198,6 +211,10 @@ def compare_model(
         errors_head=head_summary.errors,
         item_changes=sorted(changes, key=lambda c: (c.change != "newly_failing", c.item_id)),
     )
+
+
+def _pct(before: float, after: float) -> float | None:
+    return (after - before) / before * 100 if before > 0 else None
 
 
 def _error(sample: SampleResult) -> str:

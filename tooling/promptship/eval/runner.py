@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ..diff.fingerprint import judge_aliases, suite_fingerprint, suite_models
+from ..diff.fingerprint import endpoint_hash, judge_aliases, suite_fingerprint, suite_models
 from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError, UsageError
 from ..files.redact import redact_data
 from ..files.render import RenderedPrompt, render_prompt
-from ..files.repo import Repository
+from ..files.repo import Repository, content_hash
 from ..files.schema import Item
 from ..files.schema.run import Run, SampleError, SampleResult, Selection
 from ..files.sources import describe_worktree
@@ -29,6 +29,7 @@ from ..llm.cache import ResponseCache, request_key
 from ..llm.routing import Completion, ModelRouter
 from ..llm.usage import Usage
 from ..pii.policy import guard_messages
+from .costs import PriceTable, price_table
 from .runs import make_selection
 from .scoring import Scorer
 from .summary import aggregate
@@ -61,7 +62,16 @@ class _Context:
     cache: ResponseCache
     options: RunOptions
     scorer: Scorer
+    prices: PriceTable
     rendered: dict[str, RenderedPrompt | PromptshipError] = field(default_factory=dict)
+    identities: dict[str, str] = field(default_factory=dict)
+
+    def identity(self, alias: str) -> str:
+        """The response-cache identity of ``alias``: its deployments and the endpoints they point at."""
+        if alias not in self.identities:
+            endpoints = endpoint_hash(self.router.policy, [alias], self.router.env)
+            self.identities[alias] = content_hash([self.router.identity(alias), endpoints])
+        return self.identities[alias]
 
 
 def select_items(items: Sequence[Item], *, ids: Sequence[str] | None, sample: int | None) -> list[Item]:
@@ -123,7 +133,7 @@ async def run_suite_async(
     if options.cache_mode != "only":
         router.check_credentials([*models, *judge_aliases(entry)])
         router.prepare([*models, *judge_aliases(entry)])
-    context = _Context(repo, router, cache, options, Scorer(repo, entry, router))
+    context = _Context(repo, router, cache, options, Scorer(repo, entry, router), price_table(router.policy))
     started = _now()
     semaphore = asyncio.Semaphore(max(1, options.concurrency))
     done = 0
@@ -160,7 +170,7 @@ async def run_suite_async(
         repeats=entry.suite.repeats,
         profile=router.profile,
         git_sha=repo.commit or describe_worktree(repo.root),
-        fingerprint=suite_fingerprint(repo, entry, router.policy),
+        fingerprint=suite_fingerprint(repo, entry, router.policy, router.env),
         selection=selection,
         started_at=started,
         finished_at=_now(),
@@ -209,7 +219,7 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
     except PiiBlockedError as exc:
         return SampleResult(**base, error=SampleError(kind="pii_blocked", message=exc.message))
     messages = guarded.masked_messages
-    key = request_key(context.router.identity(job.model), messages, rendered.params, job.repeat)
+    key = request_key(context.identity(job.model), messages, rendered.params, job.repeat)
     pii_masked = dict(guarded.counts)
     cached = context.cache.get(key) if context.options.cache_mode != "off" else None
     if cached is not None:
@@ -237,6 +247,10 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
             )
         if context.options.cache_mode == "use":
             context.cache.put(key, _cacheable(completion))
+    # Priced now, from usage: a replayed answer is priced like a new one (and is not money spent now).
+    if completion.deployment in context.prices:
+        price_in, price_out = context.prices[completion.deployment]
+        completion.cost_usd = completion.prompt_tokens * price_in + completion.completion_tokens * price_out
     scores, judge_cost = await context.scorer.score(job.item, completion.text, completion)
     return SampleResult(
         **base,

@@ -39,6 +39,7 @@ def aggregate_model(samples: Sequence[SampleResult]) -> Aggregate:
         latency_p95_ms=round(percentile(latencies, 95), 2) if latencies else 0.0,
         cost_usd=round(cost, 8),
         cost_per_call_usd=round(cost / len(answered), 8) if answered else 0.0,
+        spent_usd=round(sum(s.cost_usd for s in samples if not s.cached) + sum(s.judge_cost_usd for s in samples), 8),
         judge_cost_usd=round(sum(s.judge_cost_usd for s in samples), 8),
         prompt_tokens=sum(s.prompt_tokens for s in samples),
         completion_tokens=sum(s.completion_tokens for s in samples),

@@ -65,6 +65,12 @@ def print_runs(outcome: EvalOutcome) -> None:
                 f"{summary.cache_hits}",
             )
         console.print(table)
+        for model, summary in run.aggregates.items():
+            console.print(
+                f"  {model}: cost {format_usd(summary.cost_usd)} at current prices; spent now "
+                f"{format_usd(summary.spent_usd)} ({summary.cache_hits} cached answer(s) replayed at no cost)",
+                style="dim",
+            )
         errors = [(s, s.error) for s in run.samples if s.error is not None]
         for sample, error in errors[:5]:
             console.print(

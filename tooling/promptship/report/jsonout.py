@@ -45,6 +45,8 @@ def report_data(report: DiffReport) -> dict[str, Any]:
         "verdict": report.verdict(),
         "passed": report.passed,
         "model_calls": report.model_calls,
+        "warnings": report.warnings(),
+        "price_changes": report.price_changes,
         "unaffected": report.unaffected,
         "suites": suites,
     }

@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from ..diff.change import DiffReport, SuiteReport
+from ..diff.change import DiffReport, SuiteReport, describe_price_changes
 from ..diff.compare import MetricDelta, ModelComparison
 
 MARKER = "<!-- promptship:report -->"
@@ -225,6 +225,16 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
         f"**{_escape(report.verdict())}**",
         "",
     ]
+    warnings = report.warnings()
+    if warnings:
+        head += [*(f"{w}  " for w in warnings), ""]
+    if report.price_changes:
+        head += [
+            f"Prices changed: {describe_price_changes(report.price_changes)}. Costs are computed from each "
+            "run's token usage at the prices in force on its side; the split of each change into prices and "
+            "usage is in the JSON report.",
+            "",
+        ]
     if any(s.change.status != "unchanged" for s in report.suites):
         head += [*summary_rows(report), ""]
     costs = [(s.change.suite, c) for s in report.suites for c in s.comparisons]

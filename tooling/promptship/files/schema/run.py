@@ -21,12 +21,16 @@ class _Record(BaseModel):
 class Fingerprint(_Record):
     """Hashes of everything a suite's result depends on. Equal ``suite`` ⇒ reusable results."""
 
-    suite: str
+    suite: str = Field(description="Hash of the five answer parts together (not `pricing`).")
     prompt: str
     dataset: str
     evaluators: str
     scorers: str
     deployments: str
+    pricing: str = Field(
+        description="Prices of the deployments: a change re-prices stored answers (no model call) and "
+        "makes `diff` report the suite with reason `pricing`."
+    )
 
 
 class Selection(_Record):
@@ -114,8 +118,12 @@ class Aggregate(_Record):
     pass_rate: float = Field(description="Fraction of samples passing every evaluator.")
     latency_p50_ms: float = 0.0
     latency_p95_ms: float = 0.0
-    cost_usd: float = 0.0
+    cost_usd: float = Field(default=0.0, description="Cost of every answer at the prices in force when shown.")
     cost_per_call_usd: float = 0.0
+    spent_usd: float = Field(
+        default=0.0,
+        description="Cost of the model calls this run made (cached answers cost nothing now), judges included.",
+    )
     judge_cost_usd: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -1,0 +1,75 @@
+"""Cost is derived, never stored as truth: stored usage × the prices in force when a report is made (pure).
+
+A run records each answer's token usage and the deployment that gave it. Whenever a run is shown —
+right after ``eval``, or later as a ``diff`` base — its costs are recomputed from that usage and the
+routing policy's current prices, so a price change re-prices old answers without a model call, and a
+replayed (cached) answer is never reported as money spent now (``spent_usd`` counts only answers that
+were fetched from a model in that run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..files.schema import RoutingPolicy
+from ..files.schema.run import Run, SampleResult
+
+#: deployment id → (USD per input token, USD per output token)
+PriceTable = Mapping[str, tuple[float, float]]
+
+
+def price_table(policy: RoutingPolicy) -> dict[str, tuple[float, float]]:
+    """Prices of every deployment of ``policy`` (with any profile already applied), by deployment id."""
+    from ..llm.routing import deployment_prices
+
+    return {d.id: deployment_prices(d) for alias in policy.aliases.values() for d in alias.deployments}
+
+
+def reachable_deployments(policy: RoutingPolicy, aliases: list[str]) -> list[str]:
+    """Ids of the deployments ``aliases`` may answer from: theirs and their (content-policy) fallbacks'."""
+    names: list[str] = []
+    for alias in aliases:
+        entry = policy.aliases.get(alias)
+        for name in [alias, *(entry.fallbacks if entry else []), *(entry.content_policy_fallbacks if entry else [])]:
+            if name not in names:
+                names.append(name)
+    return [d.id for name in names if name in policy.aliases for d in policy.aliases[name].deployments]
+
+
+def sample_cost(sample: SampleResult, prices: PriceTable) -> float:
+    """USD of one answer at ``prices``; an answer from a deployment ``prices`` does not know keeps its
+    recorded cost (there is no price in force for it)."""
+    if sample.deployment is None or sample.deployment not in prices:
+        return sample.cost_usd
+    price_in, price_out = prices[sample.deployment]
+    return sample.prompt_tokens * price_in + sample.completion_tokens * price_out
+
+
+def reprice(run: Run, prices: PriceTable) -> Run:
+    """``run`` with every answer's ``cost_usd`` and the aggregates recomputed at ``prices``."""
+    from .summary import aggregate
+
+    samples = [s.model_copy(update={"cost_usd": round(sample_cost(s, prices), 12)}) for s in run.samples]
+    return run.model_copy(update={"samples": samples, "aggregates": aggregate(samples, run.models)})
+
+
+def changed_prices(before: PriceTable, after: PriceTable, deployments: set[str]) -> list[dict[str, object]]:
+    """Deployments among ``deployments`` whose price differs, as ``{deployment, input_per_million:
+    [before, after], output_per_million: [before, after]}`` sorted by id (None for a side lacking it)."""
+    changes: list[dict[str, object]] = []
+    for deployment in sorted(deployments):
+        old, new = before.get(deployment), after.get(deployment)
+        if old == new:
+            continue
+        changes.append(
+            {
+                "deployment": deployment,
+                "input_per_million": [_per_million(old, 0), _per_million(new, 0)],
+                "output_per_million": [_per_million(old, 1), _per_million(new, 1)],
+            }
+        )
+    return changes
+
+
+def _per_million(prices: tuple[float, float] | None, index: int) -> float | None:
+    return None if prices is None else round(prices[index] * 1e6, 6)
