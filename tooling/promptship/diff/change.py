@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import RepositoryInvalid, UsageError
-from ..eval.costs import PriceTable, changed_prices, price_table, reachable_deployments, reprice
+from ..eval.costs import PriceChange, PriceTable, changed_prices, price_table, reachable_deployments, reprice
 from ..eval.runner import RunOptions, plan_jobs, run_suites
 from ..eval.runs import find_run, runs_dir, save_run
 from ..files.repo import Repository
@@ -60,7 +60,7 @@ class DiffReport:
     model_calls: int = 0
     #: Deployments of affected suites whose prices differ between base and head (see
     #: :func:`~promptship.eval.costs.changed_prices`).
-    price_changes: list[dict[str, object]] = field(default_factory=list)
+    price_changes: list[PriceChange] = field(default_factory=list)
 
     def warnings(self) -> list[str]:
         """Headline warnings that hold even where no gate checks them: cost per call up more than 20 %."""
@@ -126,20 +126,20 @@ class DiffReport:
 COST_WARNING_PCT = 20.0
 
 
-def describe_price_changes(changes: list[dict[str, object]]) -> str:
+def describe_price_changes(changes: list[PriceChange]) -> str:
     """``fake-fast input $1.00 → $50.00 per 1M tokens`` for each changed deployment, joined by ``; ``."""
 
-    def money(value: object) -> str:
-        return "none" if value is None else f"${float(value):,.2f}"  # type: ignore[arg-type]
+    def money(value: float | None) -> str:
+        return "none" if value is None else f"${value:,.2f}"
 
     parts = []
     for change in changes:
-        sides = []
-        for kind in ("input", "output"):
-            before, after = change[f"{kind}_per_million"]  # type: ignore[misc]
-            if before != after:
-                sides.append(f"{kind} {money(before)} → {money(after)}")
-        parts.append(f"{change['deployment']} {', '.join(sides)} per 1M tokens")
+        sides = [
+            f"{kind} {money(before)} → {money(after)}"
+            for kind, (before, after) in (("input", change.input_per_million), ("output", change.output_per_million))
+            if before != after
+        ]
+        parts.append(f"{change.deployment} {', '.join(sides)} per 1M tokens")
     return "; ".join(parts)
 
 
@@ -240,10 +240,9 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
                 suite_report.base_run, suite_report.base_source = obtain(base, change, "base")
                 _compare(suite_report, head, head_prices)
                 if "pricing" in change.reasons:
-                    used = {
-                        d for run in (suite_report.base_run, suite_report.head_run) if run for d in _deployments(run)
-                    }
-                    used |= set(reachable_deployments(head_routing, suite_report.head_run.models))
+                    runs = [r for r in (suite_report.base_run, suite_report.head_run) if r is not None]
+                    used = {d for run in runs for d in _deployments(run)}
+                    used |= set(reachable_deployments(head_routing, [m for run in runs for m in run.models]))
                     for price in changed_prices(base_prices, head_prices, used):
                         if price not in report.price_changes:
                             report.price_changes.append(price)

@@ -10,6 +10,7 @@ were fetched from a model in that run).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ..files.schema import RoutingPolicy
 from ..files.schema.run import Run, SampleResult
@@ -53,21 +54,28 @@ def reprice(run: Run, prices: PriceTable) -> Run:
     return run.model_copy(update={"samples": samples, "aggregates": aggregate(samples, run.models)})
 
 
-def changed_prices(before: PriceTable, after: PriceTable, deployments: set[str]) -> list[dict[str, object]]:
-    """Deployments among ``deployments`` whose price differs, as ``{deployment, input_per_million:
-    [before, after], output_per_million: [before, after]}`` sorted by id (None for a side lacking it)."""
-    changes: list[dict[str, object]] = []
+@dataclass(frozen=True)
+class PriceChange:
+    """One deployment's prices, base → head, in USD per million tokens (None: the side lacks it)."""
+
+    deployment: str
+    input_per_million: tuple[float | None, float | None]
+    output_per_million: tuple[float | None, float | None]
+
+
+def changed_prices(before: PriceTable, after: PriceTable, deployments: set[str]) -> list[PriceChange]:
+    """Deployments among ``deployments`` whose price differs, sorted by id."""
+    changes: list[PriceChange] = []
     for deployment in sorted(deployments):
         old, new = before.get(deployment), after.get(deployment)
-        if old == new:
-            continue
-        changes.append(
-            {
-                "deployment": deployment,
-                "input_per_million": [_per_million(old, 0), _per_million(new, 0)],
-                "output_per_million": [_per_million(old, 1), _per_million(new, 1)],
-            }
-        )
+        if old != new:
+            changes.append(
+                PriceChange(
+                    deployment,
+                    (_per_million(old, 0), _per_million(new, 0)),
+                    (_per_million(old, 1), _per_million(new, 1)),
+                )
+            )
     return changes
 
 

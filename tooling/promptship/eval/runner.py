@@ -248,7 +248,7 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
         if context.options.cache_mode == "use":
             context.cache.put(key, _cacheable(completion))
     # Priced now, from usage: a replayed answer is priced like a new one (and is not money spent now).
-    if completion.deployment in context.prices:
+    if completion.deployment is not None and completion.deployment in context.prices:
         price_in, price_out = context.prices[completion.deployment]
         completion.cost_usd = completion.prompt_tokens * price_in + completion.completion_tokens * price_out
     scores, judge_cost = await context.scorer.score(job.item, completion.text, completion)

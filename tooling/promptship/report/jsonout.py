@@ -46,7 +46,7 @@ def report_data(report: DiffReport) -> dict[str, Any]:
         "passed": report.passed,
         "model_calls": report.model_calls,
         "warnings": report.warnings(),
-        "price_changes": report.price_changes,
+        "price_changes": _plain(report.price_changes),
         "unaffected": report.unaffected,
         "suites": suites,
     }
