@@ -231,6 +231,51 @@ def test_scorer_exception_is_recorded_and_run_continues(tmp_path: Path, env: Fak
     )
 
 
+MISBEHAVING = """\
+import sys, time
+
+def misbehaving(item, output, expected):
+    print("scorer chatter on stdout")
+    what = item["input"]["review"].split()[-1]
+    if what == "1":
+        sys.exit(0)
+    if what == "2":
+        return float("nan")
+    if what == "3":
+        return 1.5
+    if what == "4":
+        return {"a": float("inf")}
+    if what == "5":
+        time.sleep(30)
+    if what == "6":
+        input()
+    return output == expected
+"""
+
+
+def test_misbehaving_scorers_are_errors_on_their_items(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    """sys.exit, NaN, out-of-range or infinite scores, print, input and a hang: each an error on its own item;
+    the run finishes, JSON output stays JSON, and no bad number reaches a mean or a gate."""
+    repo = make_repo(tmp_path, items=8)
+    (repo / "evals/scorers.py").write_text(MISBEHAVING)
+    suite = (repo / "evals/classify.yaml").read_text()
+    suite = suite.replace('evals/scorers.py:flaky"}', 'evals/scorers.py:misbehaving", timeout_s: 1}')
+    (repo / "evals/classify.yaml").write_text(suite.replace("min: {accuracy: 0.5}", "min: {custom: 0.1}"))
+    result = run_cli("--root", str(repo), "eval", "--format", "json", "--quiet")
+    data = json.loads(result.out)  # print() inside the scorer did not corrupt it
+    assert "chatter" not in result.out + result.err
+    custom = {s["item_id"]: s["scores"]["custom"] for s in data["runs"][0]["samples"]}
+    assert "sys.exit(0)" in custom["r001"]["error"]
+    assert "nan" in custom["r002"]["error"] and "inf" in custom["r004"]["error"]
+    assert "1.5" in custom["r003"]["error"]
+    assert "longer than 1 s" in custom["r005"]["error"]
+    assert "EOFError" in custom["r006"]["error"], "input() reads nothing, never promptship's requests"
+    assert custom["r000"]["passed"] is True and custom["r007"]["passed"] is True, "the process restarts"
+    assert all(custom[i]["value"] is None for i in ("r001", "r002", "r003", "r004", "r005", "r006"))
+    mean = data["runs"][0]["aggregates"]["primary"]["scores"]["custom"]
+    assert mean == 0.25 and result.code == 0, "errors count as 0: 2 of 8"
+
+
 def test_a_run_whose_calls_mostly_failed_fails_its_error_rate_gate(tmp_path: Path, env: FakeLLM, run_cli) -> None:
     repo = make_repo(tmp_path, items=10)
     env.faults("m-primary", content_filter_pattern="number [0-8]$")  # 9 of 10 refused ...
@@ -364,6 +409,28 @@ def test_ctrl_c_stops_cleanly_and_keeps_completed_samples(tmp_path: Path, env: F
     interrupted = [s for s in run.samples if s.error and s.error.kind == "interrupted"]
     assert len(finished) >= 4 and interrupted and len(finished) + len(interrupted) == 30
     assert "interrupted" in out
+
+
+def test_ctrl_c_stops_a_looping_scorer(tmp_path: Path, env: FakeLLM) -> None:
+    repo = make_repo(tmp_path, items=4)
+    (repo / "evals/scorers.py").write_text("def flaky(item, output, expected):\n    while True:\n        pass\n")
+    suite = (repo / "evals/classify.yaml").read_text()
+    (repo / "evals/classify.yaml").write_text(suite.replace('flaky"}', 'flaky", timeout_s: 300}'))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from promptship.cli.main import main; sys.exit(main(sys.argv[1:]))"]
+        + ["--root", str(repo), "eval", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.time() + 30
+    while env.count() < 4 and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the scorer is spinning now
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)  # without isolation the loop never gives Ctrl-C a chance
+    assert "Traceback" not in err and "interrupted" in out
 
 
 @pytest.mark.slow

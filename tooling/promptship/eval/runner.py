@@ -148,7 +148,10 @@ async def run_suite_async(
         return result
 
     tasks = [asyncio.create_task(one(job)) for job in jobs]
-    complete = await _wait_all(tasks, stop)
+    try:
+        complete = await _wait_all(tasks, stop)
+    finally:
+        await context.scorer.aclose()
     samples = []
     for job, task in zip(jobs, tasks, strict=True):
         if task.cancelled():

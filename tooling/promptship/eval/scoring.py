@@ -1,20 +1,22 @@
 """Score one model answer with a suite's evaluators: built-ins, repository scorers and LLM judges.
 
-An exception inside a custom scorer is recorded on that score with its traceback and never stops
-the run.
+Repository scorers run in their own process with a time limit (:mod:`.scorer_process`). Whatever goes
+wrong in any evaluator — an exception, a timeout, ``sys.exit``, a value that is not a finite number in
+0..1 — is recorded as an error on that item's score and never stops the run or reaches the output.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import traceback
-import types
 from typing import TYPE_CHECKING, Any
 
 from ..files.repo import Repository, SuiteEntry
 from ..files.schema import EvaluatorSpec, Item
 from ..files.schema.run import ScoreResult
 from .evaluators import Sample, Score, registry
+from .scorer_process import ScorerFailed, ScorerProcess
 
 if TYPE_CHECKING:
     from ..llm.routing import Completion, ModelRouter
@@ -43,8 +45,12 @@ class Scorer:
         self.repo = repo
         self.specs = entry.suite.evaluators
         self.router = router
-        self._modules: dict[str, types.ModuleType | Exception] = {}
+        self._process = ScorerProcess()
         self._registry = registry()
+
+    async def aclose(self) -> None:
+        """Stop the scorer process, if one was started."""
+        await self._process.aclose()
 
     async def score(self, item: Item, output: str, completion: Completion) -> tuple[dict[str, ScoreResult], float]:
         """Scores by evaluator name, and the judge cost spent."""
@@ -63,12 +69,16 @@ class Scorer:
             params = definition.params.model_validate(spec.params)
             try:
                 if definition.kind == "python":
-                    score = self._python(params, item, output)
+                    score = await self._python(params, item, output)
                 elif definition.kind == "judge":
                     score, cost = await self._judge(params, item, output)
                     judge_cost += cost
                 else:
                     score = definition.score(params, sample)
+                check_score(score)
+            except ScorerFailed as exc:
+                results[spec.score_name] = ScoreResult(error=str(exc))
+                continue
             except Exception:  # noqa: BLE001 - a broken scorer is recorded, not fatal
                 results[spec.score_name] = ScoreResult(error=traceback.format_exc(limit=6))
                 continue
@@ -77,35 +87,26 @@ class Scorer:
             )
         return results, judge_cost
 
-    def _module(self, path: str) -> types.ModuleType:
-        loaded = self._modules.get(path)
-        if loaded is None:
-            source = self.repo.scorer_source(path)
-            try:
-                if source is None:
-                    raise FileNotFoundError(f"{path} is not in the repository")
-                module = types.ModuleType(path.removesuffix(".py").replace("/", "."))
-                module.__file__ = path
-                exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102 - the repository's own scorer code
-                loaded = module
-            except Exception as exc:  # noqa: BLE001
-                loaded = exc
-            self._modules[path] = loaded
-        if isinstance(loaded, Exception):
-            raise loaded
-        return loaded
-
-    def _python(self, params: Any, item: Item, output: str) -> Score:
-        function = getattr(self._module(params.module_path), params.function_name)
-        value = function(item.model_dump(mode="json"), output, item.expected)
+    async def _python(self, params: Any, item: Item, output: str) -> Score:
+        source = self.repo.scorer_source(params.module_path)
+        if source is None:
+            raise ScorerFailed(f"{params.module_path} is not in the repository")
+        value = await self._process.call(
+            params.module_path,
+            source,
+            params.function_name,
+            item.model_dump(mode="json"),
+            output,
+            item.expected,
+            params.timeout_s,
+        )
         if isinstance(value, bool):
             return Score(float(value), value)
-        if isinstance(value, int | float):
-            return Score(float(value), float(value) >= params.pass_threshold)
-        if isinstance(value, dict) and value and all(isinstance(v, int | float) for v in value.values()):
-            mean = sum(float(v) for v in value.values()) / len(value)
-            return Score(mean, mean >= params.pass_threshold, {"scores": value})
-        raise TypeError(f"{params.function} returned {type(value).__name__}; expected bool, float or dict of floats")
+        if isinstance(value, float):
+            return Score(value, value >= params.pass_threshold)
+        check_values(value)
+        mean = sum(value.values()) / len(value)
+        return Score(mean, mean >= params.pass_threshold, {"scores": value})
 
     async def _judge(self, params: Any, item: Item, output: str) -> tuple[Score, float]:
         messages = [
@@ -120,6 +121,20 @@ class Scorer:
         if value is None:
             raise ValueError(f"the judge did not answer with a number: {completion.text[:80]!r}")
         return Score(value, value >= params.pass_threshold, {"judge": completion.text[:80]}), completion.usage.cost_usd
+
+
+def check_values(values: dict[str, float]) -> None:
+    """:class:`ScorerFailed` unless every value is a finite number in 0..1."""
+    for name, value in values.items():
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ScorerFailed(f"score {name!r} is {value!r}; a score must be a finite number from 0 to 1")
+
+
+def check_score(score: Score) -> None:
+    """:class:`ScorerFailed` unless ``score.value`` is a finite number in 0..1 (NaN would make a mean
+    NaN and hide a drop; 1.5 or inf would pass any ``min`` gate)."""
+    if not (isinstance(score.value, int | float) and math.isfinite(score.value) and 0.0 <= score.value <= 1.0):
+        raise ScorerFailed(f"the score is {score.value!r}; a score must be a finite number from 0 to 1")
 
 
 def spec_names(specs: list[EvaluatorSpec]) -> list[str]:

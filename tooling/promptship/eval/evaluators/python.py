@@ -10,6 +10,12 @@ from .registry import Params, Sample, Score, evaluator
 class PythonParams(Params):
     function: str = Field(description="`evals/MODULE.py:function`, a path in this repository.")
     pass_threshold: float = Field(default=0.5, ge=0, le=1)
+    timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Longest one call may take; a slower call is stopped and is an error on its item.",
+    )
 
     @field_validator("function")
     @classmethod
