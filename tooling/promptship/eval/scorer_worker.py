@@ -49,6 +49,7 @@ def _load(modules: dict[str, types.ModuleType], path: str, source: str) -> types
 
 def serve(requests: io.TextIOBase, answers: io.TextIOBase) -> None:
     modules: dict[str, types.ModuleType] = {}
+    quiet = sys.stdout
     for line in requests:
         request = json.loads(line)
         sys.stdout = io.StringIO()  # print() inside a scorer goes nowhere
@@ -63,7 +64,7 @@ def serve(requests: io.TextIOBase, answers: io.TextIOBase) -> None:
         except BaseException:  # noqa: BLE001 - every failure of the scorer is reported on its item
             answer = {"error": traceback.format_exc(limit=6)}
         finally:
-            sys.stdout = sys.__stdout__
+            sys.stdout = quiet
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
 
@@ -76,7 +77,7 @@ def main() -> None:
     os.dup2(null, 0)
     os.dup2(null, 1)
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-    sys.stdout = sys.__stdout__ = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     serve(requests, answers)
 
 
