@@ -48,3 +48,18 @@ def test_a_scorer_that_raises_on_head_shows_as_a_drop() -> None:
     custom = next(m for m in compare_model(base, head, "fast", calls_per_day=None).metrics if m.metric == "custom")
     assert (custom.base, custom.head) == (1.0, 0.9), "the 3 crashed items count as 0, as in the run's aggregates"
     assert head.aggregates["fast"].scores["custom"] == custom.head
+
+
+def test_latency_of_runs_made_differently_is_never_attributed_to_the_prompt() -> None:
+    from promptship.eval.gates import absolute_gate_results
+    from promptship.files.schema import Gates
+    from promptship.files.schema.run import RunEnvironment
+
+    base = run([1.0] * 10).model_copy(update={"environment": RunEnvironment(concurrency=8, machine="m")})
+    same = run([1.0] * 10).model_copy(update={"environment": RunEnvironment(concurrency=8, machine="m")})
+    assert compare_model(base, same, "fast", calls_per_day=None).latency_not_comparable is None
+    local = same.model_copy(update={"environment": RunEnvironment(concurrency=2, machine="m", local_model=True)})
+    reason = compare_model(base, local, "fast", calls_per_day=None).latency_not_comparable
+    assert reason and "embedded local model" in reason and "concurrency (8 vs 2)" in reason
+    [latency] = [g for g in absolute_gate_results(local, Gates(max_latency_p95_ms=1)) if "latency" in g.gate]
+    assert latency.skipped and latency.passed and "local model" in latency.message

@@ -277,9 +277,10 @@ def test_an_interrupted_run_fails_the_verdict_and_says_why(pr_repo: Path, fake_l
     sentiment = report.suites[0]
     assert sentiment.head_run is not None
     sentiment.head_run = sentiment.head_run.model_copy(update={"complete": False})
-    assert not report.passed
+    assert not report.passed and report.exit_code == 3, "an interrupted run proves nothing: could not evaluate"
     verdict = report.verdict()
-    assert verdict.startswith("❌ interrupted before every sample finished: sentiment (head)"), verdict
+    assert verdict.startswith("⚠️ could not evaluate: interrupted before every sample finished: sentiment (head)")
+    assert "rerun" in verdict
     assert "✅" not in render_markdown(report).split("\n\n")[1]
 
 
@@ -460,3 +461,59 @@ def test_another_endpoint_is_another_answer(pr_repo: Path, fake_llm: FakeLLM, ru
         monkeypatch.setenv("FAKE_LLM_BASE", other.base_url)
         assert run_cli("--root", str(pr_repo), "eval", "summary", "--quiet").code == 0
         assert other.count() == 20
+
+
+def sentiment_only_branch(pr_repo: Path) -> None:
+    git(pr_repo, "checkout", "-q", "main")
+    git(pr_repo, "checkout", "-q", "-b", "sentiment-only")
+    write(
+        pr_repo, {"prompts/sentiment.yaml": prompt("Classify the sentiment. Answer with exactly one word.", "review")}
+    )
+
+
+def test_failed_calls_are_could_not_evaluate_not_a_quality_regression(
+    pr_repo: Path, fake_llm: FakeLLM, run_cli
+) -> None:
+    """4 of 20 head calls fail (an outage): the verdict says it could not evaluate, exits 3, and says what to do."""
+    sentiment_only_branch(pr_repo)
+    fake_llm.faults("*", fail_pattern=r"exactly one word[\s\S]*meal 1[0-3]$")
+    result = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "json")
+    data = json.loads(result.out)
+    assert result.code == 3, data["verdict"]
+    verdict = data["verdict"]
+    assert verdict.startswith("⚠️ could not evaluate") and "4 of 20" in verdict and "sentiment / fast" in verdict
+    assert "rerun" in verdict and "--concurrency" in verdict and "❌" not in verdict
+    [evaluation] = [g for g in data["suites"][0]["gates"] if g["kind"] == "evaluation"]
+    assert evaluation["gate"] == "max_error_rate" and not evaluation["passed"]
+    quality = [g for g in data["suites"][0]["gates"] if g["kind"] == "quality"]
+    assert all(g["passed"] for g in quality), "no quality gate failed: the 16 answered items improved"
+    text = run_cli("--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "text")
+    assert text.code == 3 and text.out.splitlines()[-1] == verdict
+
+
+def test_every_view_states_the_denominator_and_agrees(
+    pr_repo: Path, fake_llm: FakeLLM, run_cli, tmp_path: Path
+) -> None:
+    """Head could not answer 4 of 20: every view shows the paired means on 16 of 20 items, and the same numbers."""
+    sentiment_only_branch(pr_repo)
+    fake_llm.faults("*", fail_pattern=r"exactly one word[\s\S]*meal 1[0-3]$")
+    out = tmp_path / "out"
+    result = run_cli(
+        "--root", str(pr_repo), "diff", "--base", "main", "--quiet", "--format", "text",
+        "--markdown", str(out / "c.md"), "--html", str(out / "r.html"), "--json", str(out / "r.json"),
+    )  # fmt: skip
+    report = json.loads((out / "r.json").read_text())
+    metrics = {m["metric"]: m for m in report["suites"][0]["comparisons"][0]["metrics"]}
+    accuracy = metrics["accuracy"]
+    assert (accuracy["n"], accuracy["items"]) == (16, 20)
+    row = f"| sentiment | fast | accuracy | {accuracy['base']:.3f} | {accuracy['head']:.3f} |"
+    markdown = (out / "c.md").read_text()
+    assert row in markdown and "| 16 of 20 paired items |" in markdown
+    assert row in result.out.replace("┃", "|") or f"{accuracy['base']:.3f}" in result.out
+    html = (out / "r.html").read_text()
+    assert "accuracy (on fast: 16 of 20 paired items)" in html and "<td class=l>16 of 20 paired items</td>" in html
+    chart = html[html.index('aria-label="score: accuracy') : html.index("<figcaption>score: accuracy")]
+    assert f">{accuracy['base']:.3f}<" in chart and f">{accuracy['head']:.3f}<" in chart, (
+        "the chart shows the table's numbers"
+    )
+    assert "e-0" not in html, "no 3.1e-05 formatting"

@@ -115,6 +115,8 @@ class Faults:
     echo_key: float = 0.0
     #: Every successful reply carries the request's key.
     echo_key_in_reply: bool = False
+    #: Requests whose prompt matches this regex always fail with 500 (an outage for those requests).
+    fail_pattern: str | None = None
     #: The first N requests fail with 500, whatever the probabilities say.
     fail_first_n: int = 0
     #: The first N requests are rate limited (429 with ``Retry-After: retry_after_s``).
@@ -309,6 +311,8 @@ class FakeLLM:
                 return "401", latency
             if faults.seen <= faults.hang_first_n:
                 return "hang", latency
+            if faults.fail_pattern and re.search(faults.fail_pattern, text):
+                return "500", latency
             if faults.seen <= faults.fail_first_n:
                 return "500", latency
             if faults.seen <= faults.rate_limit_first_n:

@@ -283,10 +283,10 @@ def test_a_run_whose_calls_mostly_failed_fails_its_error_rate_gate(tmp_path: Pat
     code, data = run_json(run_cli, repo)
     summary = data["runs"][0]["aggregates"]["primary"]
     assert summary["errors"] == 9 and summary["scores"]["accuracy"] == 1.0, "the one answer was right"
-    assert [(g["gate"], g["message"]) for g in data["gate_failures"]] == [
-        ("max_error_rate", "9 of 10 calls failed (90%, limit 10%)")
+    assert [(g["gate"], g["kind"], g["message"]) for g in data["gate_failures"]] == [
+        ("max_error_rate", "evaluation", "9 of 10 calls could not be evaluated (9 model), limit 10%")
     ], "the accuracy minimum alone would have passed on the one answer"
-    assert code == 1
+    assert code == 3, "the fallback was down: could not evaluate, not a quality verdict"
 
 
 def test_eval_refuses_an_invalid_repository_before_any_call(tmp_path: Path, env: FakeLLM, run_cli) -> None:

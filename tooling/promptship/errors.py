@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1  # validation failed, a gate failed, drift found; a provider or publishing failure
 EXIT_USAGE = 2  # bad invocation, invalid repository, bad configuration
+EXIT_NOT_EVALUATED = 3  # eval/diff: calls failed or were interrupted, so quality could not be judged
 
 
 class Category(StrEnum):

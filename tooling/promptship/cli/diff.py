@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED, EXIT_OK, RepositoryInvalid, UsageError
+from ..errors import RepositoryInvalid, UsageError
 from .main import root_of
 
 
@@ -61,8 +61,9 @@ def diff(
 ) -> int:
     """Evaluate the suites a change affects, at head and base, and compare them.
 
-    Exit 0 when every gate passes, 1 when a gate fails or a run was interrupted, 2 on a usage or
-    configuration error (including a base or head tree that does not validate).
+    Exit 0 when every gate passes, 1 when a quality gate fails, 2 on a usage or configuration error
+    (including a base or head tree that does not validate), 3 when it could not evaluate (too many
+    calls timed out or failed, or a run was interrupted): rerun.
     Also appends the Markdown to $GITHUB_STEP_SUMMARY when that is set.
     """
     from ..diff.change import DiffRequest, run_diff
@@ -105,4 +106,4 @@ def diff(
         click.echo(markdown)
     else:
         print_markdown_report(markdown, report.verdict())
-    return EXIT_FAILED if not report.passed else EXIT_OK
+    return report.exit_code

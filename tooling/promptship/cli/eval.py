@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FAILED, EXIT_OK, UsageError
+from ..errors import UsageError
 from .main import root_of
 from .options import format_option
 
@@ -52,7 +52,8 @@ def eval_command(
 ) -> int:
     """Run SUITES (default: all) and print score, pass rate, cost, latency and tokens per model.
 
-    Exit 1 when an absolute gate (`gates.min`, `gates.max_latency_p95_ms`, `gates.max_error_rate`) fails.
+    Exit 1 when an absolute gate (`gates.min`, `gates.max_latency_p95_ms`, `gates.max_error_rate`) fails,
+    3 when too many calls could not be evaluated (timeouts, model errors) or the run was interrupted.
     """
     from ..eval.evaluation import EvalRequest, evaluate
     from ..report.console import print_runs
@@ -80,7 +81,7 @@ def eval_command(
         click.echo(outcome.to_json())
     else:
         print_runs(outcome)
-    return EXIT_FAILED if outcome.gate_failures else EXIT_OK
+    return outcome.exit_code
 
 
 def _langfuse_store(root: Path):  # type: ignore[no-untyped-def]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import RepositoryInvalid, UsageError
+from ..errors import EXIT_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, RepositoryInvalid, UsageError
 from ..eval.costs import PriceChange, PriceTable, changed_prices, price_table, reachable_deployments, reprice
+from ..eval.gates import NOT_EVALUATED_ADVICE, error_rate_results
 from ..eval.runner import RunOptions, plan_jobs, run_suites
 from ..eval.runs import find_run, runs_dir, save_run
 from ..files.repo import Repository
@@ -82,7 +83,13 @@ class DiffReport:
 
     @property
     def failed_gates(self) -> list[GateResult]:
-        return [g for s in self.suites for g in s.failed_gates]
+        """Quality gates that failed: the prompt's answers fall short."""
+        return [g for s in self.suites for g in s.failed_gates if g.kind == "quality"]
+
+    @property
+    def not_evaluated(self) -> list[GateResult]:
+        """Runs whose calls failed too often to judge quality (timeouts, model errors)."""
+        return [g for s in self.suites for g in s.failed_gates if g.kind == "evaluation"]
 
     @property
     def interrupted(self) -> list[str]:
@@ -97,29 +104,41 @@ class DiffReport:
     @property
     def passed(self) -> bool:
         """Every gate passed and every run finished (an interrupted run proves nothing either way)."""
-        return not self.failed_gates and not self.interrupted
+        return not self.failed_gates and not self.not_evaluated and not self.interrupted
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 a quality gate failed, 3 could not evaluate (and no quality gate failed)."""
+        if self.failed_gates:
+            return EXIT_FAILED
+        if self.not_evaluated or self.interrupted:
+            return EXIT_NOT_EVALUATED
+        return EXIT_OK
 
     def verdict(self) -> str:
-        """One line that agrees with :attr:`passed`: ✅ exactly when it is True, else what failed."""
+        """One line that agrees with :attr:`exit_code`: ✅ passed, ❌ quality failed, ⚠️ could not evaluate."""
         affected = [s for s in self.suites if s.change.affected]
         if not self.suites or not affected and not any(s.change.status == "removed" for s in self.suites):
             return "✅ no eval suite is affected by this change"
-        failed, interrupted = self.failed_gates, self.interrupted
-        problems = []
+        failed, missing, interrupted = self.failed_gates, self.not_evaluated, self.interrupted
+        unknown = []
+        if missing:
+            first = missing[0]
+            more = f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""
+            unknown.append(f"{first.suite} / {first.model}: {first.message}{more}")
+        if interrupted:
+            unknown.append(f"interrupted before every sample finished: {', '.join(interrupted)}")
+        could_not = f"could not evaluate: {'; '.join(unknown)}; {NOT_EVALUATED_ADVICE}" if unknown else ""
         if failed:
             first = failed[0]
             more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
             cause = ""
             if first.gate == "max_cost_increase_pct" and self.price_changes:
                 cause = f" — caused by price changes ({describe_price_changes(self.price_changes)})"
-            problems.append(f"gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{cause}{more}")
-        if interrupted:
-            problems.append(
-                f"interrupted before every sample finished: {', '.join(interrupted)}; "
-                "run the diff again (answered calls are cached)"
-            )
-        if problems:
-            return "❌ " + "; ".join(problems)
+            line = f"❌ gate failed: {first.suite} / {first.model}: {first.gate}: {first.message}{cause}{more}"
+            return line + (f"; ⚠️ also {could_not}" if could_not else "")
+        if could_not:
+            return "⚠️ " + could_not
         return f"✅ all gates passed on {len(affected)} affected suite(s)"
 
 
@@ -280,3 +299,8 @@ def _compare(suite_report: SuiteReport, head: Repository, head_prices: PriceTabl
                 )
             )
     suite_report.gates = check_gates(suite_report.change.suite, suite.gates, head_run, suite_report.comparisons)
+    # A base whose calls mostly failed cannot be compared with either.
+    for model, summary in base_run.aggregates.items():
+        for result in error_rate_results(base_run, model, summary, suite.gates.max_error_rate):
+            if result.kind == "evaluation":
+                suite_report.gates.append(replace(result, gate="max_error_rate (base)"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..eval.gates import GateResult, absolute_gate_results
@@ -35,8 +35,16 @@ class MetricDelta:
     ci_high: float | None
     p_value: float | None
     significant: bool
+    #: Items paired: answered and scored on both sides (the denominator of ``base`` and ``head``).
     n: int
     test: str  # "bootstrap" | "mcnemar"
+    #: Items of the model in either run: ``n`` of ``items`` were paired.
+    items: int = 0
+
+    @property
+    def denominator(self) -> str:
+        """``26 of 30 paired items``: every view that shows ``base``/``head`` says this with it."""
+        return f"{self.n} of {self.items} paired items"
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,11 @@ class ModelComparison:
     price_change_pct: float | None = None
     #: Head vs base, both at head prices: what the prompt's answers (their usage) change, in %.
     usage_change_pct: float | None = None
+    #: Why base and head latencies cannot be compared (None: they can): a latency change is then
+    #: never attributed to the prompt.
+    latency_not_comparable: str | None = None
+    #: The prompt's ``traffic.calls_per_day`` × 30, when it declares traffic.
+    calls_per_month: float | None = None
 
 
 def _truncate(text: Any, limit: int = TRUNCATE) -> str:
@@ -159,6 +172,7 @@ def compare_model(
     answers priced at head's prices) splits a cost change into its price and usage parts."""
     base_items, head_items = _per_item(base.samples, model), _per_item(head.samples, model)
     common = sorted(set(base_items) & set(head_items))
+    total = len(set(base_items) | set(head_items))
     metrics = []
     names = sorted({n for s in [*base.samples, *head.samples] if s.model == model for n in s.scores})
     for name in names:
@@ -170,11 +184,13 @@ def compare_model(
         ]
         if pairs:
             base_values, head_values = [b for b, _ in pairs], [h for _, h in pairs]
-            metrics.append(paired_delta(name, base_values, head_values, seed=seed, resamples=resamples))
+            delta = paired_delta(name, base_values, head_values, seed=seed, resamples=resamples)
+            metrics.append(replace(delta, items=total))
     base_pass = [_item_passed(base_items[i]) for i in common]
     head_pass = [_item_passed(head_items[i]) for i in common]
     if common:
-        metrics.append(paired_delta(PASS_METRIC, [float(p) for p in base_pass], [float(p) for p in head_pass]))
+        delta = paired_delta(PASS_METRIC, [float(p) for p in base_pass], [float(p) for p in head_pass])
+        metrics.append(replace(delta, items=total))
     base_summary, head_summary = base.aggregates[model], head.aggregates[model]
     cost_base, cost_head = base_summary.cost_per_call_usd, head_summary.cost_per_call_usd
     changes = []
@@ -192,6 +208,8 @@ def compare_model(
             )
     repriced = base_at_head_prices.aggregates[model].cost_per_call_usd if base_at_head_prices else None
     return ModelComparison(
+        latency_not_comparable=latency_not_comparable(base, head),
+        calls_per_month=calls_per_day * DAYS_PER_MONTH if calls_per_day else None,
         cost_per_call_base_at_head_prices=repriced,
         price_change_pct=_pct(cost_base, repriced) if repriced is not None else None,
         usage_change_pct=_pct(repriced, cost_head) if repriced is not None else None,
@@ -211,6 +229,20 @@ def compare_model(
         errors_head=head_summary.errors,
         item_changes=sorted(changes, key=lambda c: (c.change != "newly_failing", c.item_id)),
     )
+
+
+def latency_not_comparable(base: Run, head: Run) -> str | None:
+    """Why the latencies of two runs say nothing about the prompt, or None when they can be compared."""
+    reasons = []
+    if base.environment.local_model or head.environment.local_model:
+        reasons.append("answers from the embedded local model (its latency measures this machine and its load)")
+    if base.profile != head.profile:
+        reasons.append(f"different routing profiles ({base.profile or 'none'} vs {head.profile or 'none'})")
+    if base.environment.concurrency != head.environment.concurrency:
+        reasons.append(f"different concurrency ({base.environment.concurrency} vs {head.environment.concurrency})")
+    if base.environment.machine != head.environment.machine:
+        reasons.append(f"different machines ({base.environment.machine} vs {head.environment.machine})")
+    return "; ".join(reasons) or None
 
 
 def _pct(before: float, after: float) -> float | None:

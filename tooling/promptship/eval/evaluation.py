@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CacheMissError, UsageError
+from ..errors import EXIT_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, CacheMissError, UsageError
 from ..files.repo import Repository
 from ..files.schema import nfc
 from ..files.schema.run import Run
@@ -39,6 +39,15 @@ class EvalOutcome:
     runs: list[Run]
     saved: list[Path] = field(default_factory=list)
     gate_failures: list[GateResult] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 a quality gate failed, 3 could not evaluate (calls failed, or interrupted)."""
+        if any(g.kind == "quality" for g in self.gate_failures):
+            return EXIT_FAILED
+        if self.gate_failures or any(not run.complete for run in self.runs):
+            return EXIT_NOT_EVALUATED
+        return EXIT_OK
 
     def to_json(self) -> str:
         return json.dumps(

@@ -1,11 +1,26 @@
-"""Absolute gates of a suite checked against one run (pure). Regression gates live in compare.py."""
+"""Absolute gates of a suite checked against one run (pure). Regression gates live in compare.py.
+
+Every result has a ``kind``: ``quality`` (the prompt's answers fall short: exit 1) or ``evaluation``
+(too many calls could not be made or finished — timeouts, model errors, an interruption — so the run
+cannot say anything about quality: exit 3, rerun). A gate that does not apply to a run is ``skipped``
+(a latency limit on answers from the embedded local model measures this machine, not the provider).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..files.schema import Gates
-from ..files.schema.run import Run
+from ..files.schema.run import Aggregate, Run
+from .summary import NOT_EVALUATED_KINDS
+
+GateKind = Literal["quality", "evaluation"]
+#: What to do when a run could not be evaluated (said in the verdict and the console).
+NOT_EVALUATED_ADVICE = (
+    "rerun (answered calls are cached); if calls timed out under load, lower --concurrency or raise the "
+    "alias's timeout_s; if a provider failed, check its status and the attempts in the run artifact"
+)
 
 
 @dataclass(frozen=True)
@@ -15,6 +30,53 @@ class GateResult:
     gate: str
     passed: bool
     message: str
+    kind: GateKind = "quality"
+    skipped: bool = False
+
+    @property
+    def failed_quality(self) -> bool:
+        return not self.passed and self.kind == "quality"
+
+    @property
+    def not_evaluated(self) -> bool:
+        return not self.passed and self.kind == "evaluation"
+
+
+def _kinds(summary: Aggregate, wanted: bool) -> str:
+    parts = [f"{n} {kind}" for kind, n in summary.error_kinds.items() if (kind in NOT_EVALUATED_KINDS) == wanted]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def error_rate_results(run: Run, model: str, summary: Aggregate, limit: float) -> list[GateResult]:
+    """``max_error_rate`` for the calls that could not be evaluated (kind ``evaluation``) and, apart, for
+    answers that failed because of the prompt — render errors, refusals (kind ``quality``)."""
+    samples = summary.samples
+    infra = summary.not_evaluated
+    prompt_failures = summary.errors - summary.pii_blocked - infra
+    results = []
+    if samples and infra / samples > limit:
+        results.append(
+            GateResult(
+                run.suite,
+                model,
+                "max_error_rate",
+                False,
+                f"{infra} of {samples} calls could not be evaluated{_kinds(summary, True)}, limit {limit:.0%}",
+                kind="evaluation",
+            )
+        )
+    rate = prompt_failures / samples if samples else 0.0
+    results.append(
+        GateResult(
+            run.suite,
+            model,
+            "max_error_rate",
+            rate <= limit,
+            f"{prompt_failures} of {samples} answers failed{_kinds(summary, False)} ({rate:.0%}, limit {limit:.0%})"
+            + (f"; {infra} more could not be evaluated" if infra else ""),
+        )
+    )
+    return results
 
 
 def absolute_gate_results(run: Run, gates: Gates) -> list[GateResult]:
@@ -29,13 +91,22 @@ def absolute_gate_results(run: Run, gates: Gates) -> list[GateResult]:
                     run.suite, model, f"min:{metric}", value >= minimum, f"{metric} {value:.3f} (minimum {minimum:.3f})"
                 )
             )
-        failed_calls = summary.errors - summary.pii_blocked
-        error_rate = failed_calls / summary.samples if summary.samples else 0.0
-        limit = gates.max_error_rate
-        message = f"{failed_calls} of {summary.samples} calls failed ({error_rate:.0%}, limit {limit:.0%})"
-        results.append(GateResult(run.suite, model, "max_error_rate", error_rate <= limit, message))
+        results.extend(error_rate_results(run, model, summary, gates.max_error_rate))
         if gates.max_latency_p95_ms is not None:
             latency_limit = gates.max_latency_p95_ms
+            if run.environment.local_model:
+                results.append(
+                    GateResult(
+                        run.suite,
+                        model,
+                        "max_latency_p95_ms",
+                        True,
+                        "not checked: answers came from the embedded local model, whose latency measures this "
+                        "machine, not the provider",
+                        skipped=True,
+                    )
+                )
+                continue
             results.append(
                 GateResult(
                     run.suite,

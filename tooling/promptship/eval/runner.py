@@ -23,7 +23,7 @@ from ..files.redact import redact_data
 from ..files.render import RenderedPrompt, render_prompt
 from ..files.repo import Repository, content_hash
 from ..files.schema import Item
-from ..files.schema.run import Run, SampleError, SampleResult, Selection
+from ..files.schema.run import Run, RunEnvironment, SampleError, SampleResult, Selection
 from ..files.sources import describe_worktree
 from ..llm.cache import ResponseCache, request_key
 from ..llm.routing import Completion, ModelRouter
@@ -175,6 +175,7 @@ async def run_suite_async(
         git_sha=repo.commit or describe_worktree(repo.root),
         fingerprint=suite_fingerprint(repo, entry, router.policy, router.env),
         selection=selection,
+        environment=run_environment(router, models, options.concurrency),
         started_at=started,
         finished_at=_now(),
         complete=complete,
@@ -285,6 +286,24 @@ def _from_cache(entry: dict[str, Any]) -> Completion:
     """A cached answer (no attempt was made for it)."""
     usage = Usage(**{k: entry[k] for k in ("prompt_tokens", "completion_tokens", "cost_usd", "latency_ms")}, attempts=0)
     return Completion(entry["text"], entry["finish_reason"], entry["deployment"], entry["alias"], usage, [])
+
+
+def run_environment(router: ModelRouter, models: Sequence[str], concurrency: int) -> RunEnvironment:
+    """Concurrency, machine class and whether the embedded model may answer: what makes latencies comparable."""
+    import os
+    import platform
+
+    from ..llm.pricing import LOCAL_MODELS
+
+    local = any(
+        deployment.model in LOCAL_MODELS
+        for alias in models
+        for name in [alias, *router.policy.aliases[alias].fallbacks]
+        if name in router.policy.aliases
+        for deployment in router.policy.aliases[name].deployments
+    )
+    machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs"
+    return RunEnvironment(concurrency=concurrency, machine=machine, local_model=local)
 
 
 def _now() -> str:

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from ..diff.stats import percentile
 from ..files.schema.run import Aggregate, SampleResult
 
+#: Error kinds that say nothing about the prompt: the call could not be made or finished.
+NOT_EVALUATED_KINDS = frozenset({"model", "timeout", "interrupted", "cache_miss", "credentials"})
+
 
 def aggregate(samples: Sequence[SampleResult], models: Sequence[str]) -> dict[str, Aggregate]:
     return {model: aggregate_model([s for s in samples if s.model == model]) for model in models}
@@ -47,8 +50,18 @@ def aggregate_model(samples: Sequence[SampleResult]) -> Aggregate:
         attempts=sum(len(s.attempts) for s in samples),
         pii_blocked=sum(1 for s in samples if s.error and s.error.kind == "pii_blocked"),
         pii_masked=sum(sum(s.pii_masked.values()) for s in samples),
+        not_evaluated=sum(1 for s in samples if s.error and s.error.kind in NOT_EVALUATED_KINDS),
+        error_kinds=_error_kinds(samples),
         confusion=_confusion(answered),
     )
+
+
+def _error_kinds(samples: Sequence[SampleResult]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for sample in samples:
+        if sample.error is not None:
+            kinds[sample.error.kind] = kinds.get(sample.error.kind, 0) + 1
+    return dict(sorted(kinds.items()))
 
 
 def _confusion(samples: Sequence[SampleResult]) -> dict[str, dict[str, dict[str, int]]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..eval.gates import NOT_EVALUATED_ADVICE
+
 if TYPE_CHECKING:
     from ..eval.evaluation import EvalOutcome
 
@@ -85,10 +87,13 @@ def print_runs(outcome: EvalOutcome) -> None:
         console.print(f"run saved: {plain(path)}", style="dim")
     if outcome.gate_failures:
         for failure in outcome.gate_failures:
+            label = "[red]gate failed[/red]" if failure.kind == "quality" else "[yellow]could not evaluate[/yellow]"
             console.print(
-                f"[red]gate failed[/red] {plain(failure.suite)} / {plain(failure.model)}: {plain(failure.gate)}: "
+                f"{label} {plain(failure.suite)} / {plain(failure.model)}: {plain(failure.gate)}: "
                 f"{plain(failure.message)}"
             )
+        if any(f.kind == "evaluation" for f in outcome.gate_failures):
+            console.print(f"  what to do: {NOT_EVALUATED_ADVICE}")
     else:
         console.print("all absolute gates passed")
 
@@ -107,4 +112,4 @@ def print_markdown_report(markdown: str, verdict: str) -> None:
     if not console.is_terminal:
         console.width = 160
     console.print(Markdown(_CODE.sub(r"`\1`", _HTML.sub("", markdown))))
-    console.print(plain(verdict))
+    console.print(plain(verdict), soft_wrap=True)

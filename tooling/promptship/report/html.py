@@ -19,11 +19,20 @@ pre{background:#f6f8fa;padding:.5rem;overflow:auto}
 BASE_COLOUR, HEAD_COLOUR = "#8c959f", "#0969da"
 
 
+def format_value(value: float, unit: str) -> str:
+    """A chart label: dollars with enough decimals (never ``3.1e-05``), milliseconds whole, scores 3 decimals."""
+    if unit == "$":
+        return f"${value:,.6f}" if abs(value) < 0.01 else f"${value:,.4f}"
+    if unit == " ms":
+        return f"{value:,.0f} ms"
+    return f"{value:.3f}"
+
+
 def bar_chart(title: str, series: list[tuple[str, float | None, float | None]], unit: str = "") -> str:
     """Grouped bars (base grey, head blue) for each label, as inline SVG."""
     values = [v for _, b, h in series for v in (b, h) if v is not None]
     top = max(values) if values and max(values) > 0 else 1.0
-    width, bar_h, gap = 360, 14, 10
+    width, bar_h, gap = 380, 14, 10
     height = len(series) * (2 * bar_h + gap) + 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
@@ -38,11 +47,37 @@ def bar_chart(title: str, series: list[tuple[str, float | None, float | None]], 
             length = 200 * value / top
             parts.append(f'<rect x="110" y="{y + offset}" width="{length:.1f}" height="{bar_h - 2}" fill="{colour}"/>')
             parts.append(
-                f'<text x="{115 + length:.1f}" y="{y + offset + bar_h - 4}" font-size="10">{value:.4g}{unit}</text>'
+                f'<text x="{115 + length:.1f}" y="{y + offset + bar_h - 4}" font-size="10">'
+                f"{html.escape(format_value(value, unit))}</text>"
             )
         y += 2 * bar_h + gap
     parts.append("</svg>")
     return f"<figure>{''.join(parts)}<figcaption>{html.escape(title)} — base grey, head blue</figcaption></figure>"
+
+
+def _score_charts(suite: SuiteReport) -> list[str]:
+    """Score charts with the numbers of the tables: paired means for a changed suite (with their
+    denominator), the run's means over answered samples for a new one."""
+    if suite.comparisons:
+        names = sorted({m.metric for c in suite.comparisons for m in c.metrics})
+        charts = []
+        for name in names:
+            metrics = [(c.model, next((m for m in c.metrics if m.metric == name), None)) for c in suite.comparisons]
+            series = [(model, m.base if m else None, m.head if m else None) for model, m in metrics]
+            denominators = ", ".join(f"{model}: {m.denominator}" for model, m in metrics if m)
+            charts.append(bar_chart(f"score: {name} (on {denominators})", series))
+        return charts
+    head = suite.head_run
+    if head is None:
+        return []
+    names = sorted({n for a in head.aggregates.values() for n in a.scores})
+    return [
+        bar_chart(
+            f"score: {name} (over answered samples)",
+            [(model, None, a.scores.get(name)) for model, a in head.aggregates.items()],
+        )
+        for name in names
+    ]
 
 
 def _suite_html(suite: SuiteReport) -> str:
@@ -50,7 +85,6 @@ def _suite_html(suite: SuiteReport) -> str:
     base, head = suite.base_run, suite.head_run
     models = list(head.aggregates if head else base.aggregates if base else {})
     if models:
-        metric_names = sorted({n for run in (base, head) if run for a in run.aggregates.values() for n in a.scores})
 
         def series(value: Callable[[Aggregate], float | None]) -> list[tuple[str, float | None, float | None]]:
             def of(run: Run | None, model: str) -> float | None:
@@ -58,17 +92,14 @@ def _suite_html(suite: SuiteReport) -> str:
 
             return [(m, of(base, m), of(head, m)) for m in models]
 
-        def score(name: str) -> Callable[[Aggregate], float | None]:
-            return lambda aggregate: aggregate.scores.get(name)
-
-        charts = [bar_chart(f"score: {name}", series(score(name))) for name in metric_names]
-        charts.append(bar_chart("cost per call (USD)", series(lambda a: a.cost_per_call_usd)))
+        charts = _score_charts(suite)
+        charts.append(bar_chart("cost per call (USD)", series(lambda a: a.cost_per_call_usd), "$"))
         charts.append(bar_chart("latency p95 (ms)", series(lambda a: a.latency_p95_ms), " ms"))
         out.append(f'<div class="charts">{"".join(charts)}</div>')
     if suite.comparisons:
         rows = [
-            "<table><tr><th>model</th><th>metric</th><th>base</th><th>head</th><th>Δ</th><th>95% CI / p</th>"
-            "<th>significant</th></tr>"
+            "<table><tr><th>model</th><th>metric</th><th>base</th><th>head</th><th>Δ</th><th>items</th>"
+            "<th>95% CI / p</th><th>significant</th></tr>"
         ]
         for comparison in suite.comparisons:
             for m in comparison.metrics:
@@ -81,11 +112,13 @@ def _suite_html(suite: SuiteReport) -> str:
                 )
                 rows.append(
                     f"<tr><td>{html.escape(comparison.model)}</td><td class=l>{html.escape(m.metric)}</td>"
-                    f"<td>{m.base:.3f}</td><td>{m.head:.3f}</td><td>{m.delta:+.3f}</td><td>{ci}</td>"
+                    f"<td>{m.base:.3f}</td><td>{m.head:.3f}</td><td>{m.delta:+.3f}</td>"
+                    f"<td class=l>{html.escape(m.denominator)}</td><td>{ci}</td>"
                     f"<td>{'yes' if m.significant else 'no'}</td></tr>"
                 )
         rows.append("</table>")
         out.append("".join(rows))
+        out.append(_cost_table(suite))
     if suite.gates:
         out.append(
             "<ul>"
@@ -113,6 +146,34 @@ def _suite_html(suite: SuiteReport) -> str:
                 + "</table>"
             )
     return "\n".join(out)
+
+
+def _money(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    text = format_value(abs(value), "$")
+    return ("+" if value >= 0 else "−") + text if signed else text
+
+
+def _cost_table(suite: SuiteReport) -> str:
+    """Cost per call, its change, the projected monthly cost at head and its change, latency notes."""
+    rows = [
+        "<table><tr><th>model</th><th>cost/call base</th><th>cost/call head</th><th>change</th>"
+        "<th>projected monthly cost (head)</th><th>projected monthly Δ</th><th>latency p95 base → head</th></tr>"
+    ]
+    for c in suite.comparisons:
+        change = "–" if c.cost_change_pct is None else f"{c.cost_change_pct:+.1f}%"
+        monthly_head = c.cost_per_call_head * c.calls_per_month if c.calls_per_month else None
+        latency = f"{c.latency_p95_base:,.0f} → {c.latency_p95_head:,.0f} ms"
+        if c.latency_not_comparable:
+            latency += f" (not comparable: {c.latency_not_comparable})"
+        rows.append(
+            f"<tr><td>{html.escape(c.model)}</td><td>{_money(c.cost_per_call_base)}</td>"
+            f"<td>{_money(c.cost_per_call_head)}</td><td>{change}</td><td>{_money(monthly_head)}</td>"
+            f"<td>{_money(c.monthly_cost_delta, signed=True)}</td><td class=l>{html.escape(latency)}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
 
 
 def render_html(report: DiffReport) -> str:

@@ -110,20 +110,24 @@ def _short(sha: str | None) -> str:
 
 
 def summary_rows(report: DiffReport) -> list[str]:
+    """Scores per suite, model and metric. ``base``/``head`` of a changed suite are means over the items
+    both sides answered and scored, and the ``items`` column says how many of how many that is; a new
+    suite's value is over its answered samples."""
     rows = [
-        "| suite | model | metric | base | head | Δ | 95% CI / exact test | significance |",
-        "|---|---|---|---:|---:|---:|---|---|",
+        "| suite | model | metric | base | head | Δ | items | 95% CI / exact test | significance |",
+        "|---|---|---|---:|---:|---:|---|---|---|",
     ]
     for suite in report.suites:
         if suite.change.status == "removed":
-            rows.append(f"| {_escape(suite.change.suite)} | – | – | | | | | suite removed |")
+            rows.append(f"| {_escape(suite.change.suite)} | – | – | | | | | | suite removed |")
             continue
         if suite.change.status == "added":
             for model, aggregate in suite.head_run.aggregates.items() if suite.head_run else []:
+                answered = f"{aggregate.samples - aggregate.errors} of {aggregate.samples} answered"
                 for name, value in aggregate.scores.items():
                     rows.append(
                         f"| {_escape(suite.change.suite)} | {_escape(model)} | {_escape(name)} | new | {value:.3f} "
-                        "| | | new suite |"
+                        f"| | {answered} | | new suite |"
                     )
             continue
         for comparison in suite.comparisons:
@@ -131,12 +135,19 @@ def summary_rows(report: DiffReport) -> list[str]:
                 rows.append(
                     f"| {_escape(suite.change.suite)} | {_escape(comparison.model)} | {_escape(metric.metric)} | "
                     f"{_number(metric.base)} | "
-                    f"{_number(metric.head)} | {_signed(metric.delta)} | {_ci(metric)} | {_significance(metric)} |"
+                    f"{_number(metric.head)} | {_signed(metric.delta)} | {metric.denominator} | {_ci(metric)} | "
+                    f"{_significance(metric)} |"
                 )
     return rows
 
 
+def _latency(base: float, head: float, comparable: bool) -> str:
+    return f"{base:.0f} → {head:.0f}" + ("" if comparable else " ⚠️")
+
+
 def cost_rows(comparisons: Iterable[tuple[str, ModelComparison]]) -> list[str]:
+    """Cost, latency, tokens and errors per suite and model; latencies that cannot be compared are
+    marked ⚠️ and explained by :func:`latency_notes`."""
     rows = [
         "| suite | model | cost/call base → head | change | projected monthly Δ | p50 ms | p95 ms "
         "| tokens/call | errors |",
@@ -144,14 +155,26 @@ def cost_rows(comparisons: Iterable[tuple[str, ModelComparison]]) -> list[str]:
     ]
     for suite, c in comparisons:
         change = "–" if c.cost_change_pct is None else f"{c.cost_change_pct:+.1f}%"
+        comparable = c.latency_not_comparable is None
         rows.append(
             f"| {_escape(suite)} | {_escape(c.model)} | "
             f"{_usd(c.cost_per_call_base)} → {_usd(c.cost_per_call_head)} | {change} | "
-            f"{_usd(c.monthly_cost_delta, signed=True)} | {c.latency_p50_base:.0f} → {c.latency_p50_head:.0f} | "
-            f"{c.latency_p95_base:.0f} → {c.latency_p95_head:.0f} | "
+            f"{_usd(c.monthly_cost_delta, signed=True)} | "
+            f"{_latency(c.latency_p50_base, c.latency_p50_head, comparable)} | "
+            f"{_latency(c.latency_p95_base, c.latency_p95_head, comparable)} | "
             f"{c.tokens_per_call_base:.0f} → {c.tokens_per_call_head:.0f} | {c.errors_base} → {c.errors_head} |"
         )
     return rows
+
+
+def latency_notes(comparisons: Iterable[tuple[str, ModelComparison]]) -> list[str]:
+    """One line per comparison whose latencies say nothing about the prompt, with the reason."""
+    return [
+        f"⚠️ latency of {_escape(suite)} / {_escape(c.model)} is not comparable and says nothing about the "
+        f"prompt: {_escape(c.latency_not_comparable)}."
+        for suite, c in comparisons
+        if c.latency_not_comparable
+    ]
 
 
 def _details(summary: str, body: str) -> str:
@@ -227,7 +250,7 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
     ]
     warnings = report.warnings()
     if warnings:
-        head += [*(f"{w}  " for w in warnings), ""]
+        head += [*(f"{_escape(w)}  " for w in warnings), ""]
     if report.price_changes:
         head += [
             f"Prices changed: {describe_price_changes(report.price_changes)}. Costs are computed from each "
@@ -240,6 +263,9 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
     costs = [(s.change.suite, c) for s in report.suites for c in s.comparisons]
     if costs:
         head += [*cost_rows(costs), ""]
+        notes = latency_notes(costs)
+        if notes:
+            head += [*(f"{n}  " for n in notes), ""]
     if report.unaffected:
         head.append(f"Unaffected suites (not run): {', '.join(code(n) for n in report.unaffected)}")
     runs = [

@@ -131,8 +131,26 @@ class Aggregate(_Record):
     attempts: int = 0
     pii_blocked: int = 0
     pii_masked: int = 0
+    not_evaluated: int = Field(
+        default=0,
+        description="Samples that could not be evaluated (timeouts, model or connection errors, interrupted, "
+        "cache misses): not the prompt's fault; `diff` and `eval` exit 3 when they exceed `max_error_rate`.",
+    )
+    error_kinds: dict[str, int] = Field(default_factory=dict, description="Failed samples by error kind.")
     confusion: dict[str, dict[str, dict[str, int]]] = Field(
         default_factory=dict, description="evaluator → expected label → predicted label → count."
+    )
+
+
+class RunEnvironment(_Record):
+    """Where and how a run was made: latencies of runs that differ here are not comparable."""
+
+    concurrency: int | None = Field(default=None, description="`--concurrency` of the run.")
+    machine: str | None = Field(default=None, description="Machine class: OS, architecture and CPU count.")
+    local_model: bool = Field(
+        default=False,
+        description="Some answers came from the embedded local model (a smoke test: its latency "
+        "measures this machine, its scores do not predict production quality).",
     )
 
 
@@ -151,6 +169,7 @@ class Run(_Record):
     )
     fingerprint: Fingerprint
     selection: Selection
+    environment: RunEnvironment = Field(default_factory=RunEnvironment)
     started_at: str
     finished_at: str
     complete: bool = Field(description="False when the run was interrupted; completed samples are kept.")
