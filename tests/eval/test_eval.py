@@ -276,6 +276,17 @@ def test_misbehaving_scorers_are_errors_on_their_items(tmp_path: Path, env: Fake
     assert mean == 0.25 and result.code == 0, "errors count as 0: 2 of 8"
 
 
+def test_progress_is_printed_as_lines_in_a_log(tmp_path: Path, env: FakeLLM, run_cli, monkeypatch) -> None:
+    """stderr is not a terminal (CI): lines with done/total, errors and ETA instead of a bar; --quiet: none."""
+    repo = make_repo(tmp_path, items=3)
+    monkeypatch.setenv("PROMPTSHIP_PROGRESS_INTERVAL_S", "0")
+    result = run_cli("--root", str(repo), "eval")
+    lines = [line for line in result.err.splitlines() if line.startswith("eval classify:")]
+    assert lines[-1].startswith("eval classify: 3/3 done, 0 error(s)") and len(lines) == 3, result.err
+    assert "ETA" in lines[0]
+    assert "eval classify:" not in run_cli("--root", str(repo), "eval", "--quiet").err
+
+
 def test_a_run_whose_calls_mostly_failed_fails_its_error_rate_gate(tmp_path: Path, env: FakeLLM, run_cli) -> None:
     repo = make_repo(tmp_path, items=10)
     env.faults("m-primary", content_filter_pattern="number [0-8]$")  # 9 of 10 refused ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,6 +66,7 @@ def diff(
     Also appends the Markdown to $GITHUB_STEP_SUMMARY when that is set.
     """
     from ..diff.change import DiffRequest, run_diff
+    from ..eval.progress import progress_mode
     from ..eval.runs import write_atomically
     from ..report.console import print_markdown_report
     from ..report.github import write_step_summary
@@ -83,7 +83,7 @@ def diff(
         results_dirs=results_dirs,
         concurrency=concurrency,
         cache_mode="off" if no_cache else "only" if cache_only else "use",
-        show_progress=not quiet and sys.stderr.isatty(),
+        progress=progress_mode(quiet),
     )
     try:
         report = run_diff(root_of(ctx), request)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -31,7 +30,9 @@ def _csv(value: str | None) -> list[str] | None:
     default=None,
     help="Also write the run artifact(s) here (JSON; a list when several suites run).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress output (a bar on a terminal, a line every few seconds in logs)."
+)
 @click.option("--publish", is_flag=True, help="Record the runs in Langfuse as experiment runs on their datasets.")
 @format_option
 @click.pass_context
@@ -56,6 +57,7 @@ def eval_command(
     3 when too many calls could not be evaluated (timeouts, model errors) or the run was interrupted.
     """
     from ..eval.evaluation import EvalRequest, evaluate
+    from ..eval.progress import progress_mode
     from ..report.console import print_runs
 
     if no_cache and cache_only:
@@ -69,7 +71,7 @@ def eval_command(
         items=_csv(items),
         concurrency=concurrency,
         cache_mode="off" if no_cache else "only" if cache_only else "use",
-        show_progress=not quiet and sys.stderr.isatty(),
+        progress=progress_mode(quiet),
     )
     store = _langfuse_store(root) if publish else None  # fail on missing credentials before any model call
     outcome = evaluate(root, request)

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import EXIT_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, RepositoryInvalid, UsageError
 from ..eval.costs import PriceChange, PriceTable, changed_prices, price_table, reachable_deployments, reprice
 from ..eval.gates import NOT_EVALUATED_ADVICE, error_rate_results
+from ..eval.progress import Mode, Progress
 from ..eval.runner import RunOptions, plan_jobs, run_suites
 from ..eval.runs import find_run, runs_dir, save_run
 from ..files.repo import Repository
@@ -170,7 +171,7 @@ class DiffRequest:
     results_dirs: Sequence[Path] = ()
     concurrency: int = 8
     cache_mode: str = "use"
-    show_progress: bool = False
+    progress: Mode = "off"
 
 
 def _valid(root: Path, ref: str | None, label: str) -> Repository:
@@ -216,7 +217,12 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
         [c.suite for c in changes if c.status == "unchanged"],
     )
     cache = ResponseCache(None) if request.cache_mode == "off" else ResponseCache.at(root)
-    options = RunOptions(concurrency=request.concurrency, cache_mode=request.cache_mode)  # type: ignore[arg-type]
+    progress = Progress(request.progress)
+    options = RunOptions(
+        concurrency=request.concurrency,
+        cache_mode=request.cache_mode,  # type: ignore[arg-type]
+        on_progress=progress.__enter__(),
+    )
     routers: dict[str, ModelRouter] = {}
 
     def router_for(repo: Repository) -> ModelRouter:
@@ -270,6 +276,7 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
                 suite_report.gates = check_gates(change.suite, gates, suite_report.head_run, [])
             report.suites.append(suite_report)
     finally:
+        progress.__exit__(None, None, None)
         cache.close()
     return report
 

@@ -17,6 +17,7 @@ from ..files.validate import load_valid_repo
 from ..files.workdir import refuse_tracked_results
 from ..llm.cache import ResponseCache
 from .gates import GateResult, absolute_gate_results
+from .progress import Mode, Progress, ProgressFn
 from .runs import runs_dir, save_run, write_atomically
 
 
@@ -29,8 +30,8 @@ class EvalRequest:
     items: Sequence[str] | None = None
     concurrency: int = 8
     cache_mode: str = "use"
-    show_progress: bool = False
-    #: Called with (done, total) after every finished sample (Labs' progress bar); replaces the terminal bar.
+    progress: Mode = "off"
+    #: Called with (done, total) after every finished sample (Labs' progress bar); replaces the terminal output.
     on_progress: Callable[[int, int], None] | None = None
 
 
@@ -98,14 +99,14 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
     with ExitStack() as stack:
         cache = ResponseCache(None) if request.cache_mode == "off" else ResponseCache.at(root)
         stack.callback(cache.close)
-        progress = stack.enter_context(_progress(request.show_progress))
+        progress = stack.enter_context(Progress(request.progress))
         options = RunOptions(
             models=request.models,
             sample=request.sample,
             items=request.items,
             concurrency=request.concurrency,
             cache_mode=request.cache_mode,  # type: ignore[arg-type]
-            on_progress=request.on_progress or progress,
+            on_progress=_done_total(request.on_progress) if request.on_progress else progress,
         )
         runs = run_suites(repo, names, router, options, cache)
     misses = sum(1 for run in runs for s in run.samples if s.error and s.error.kind == "cache_miss")
@@ -124,36 +125,6 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
     return outcome
 
 
-class _progress:
-    """A rich progress bar with ETA on stderr, or nothing."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._bar: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> Callable[[int, int], None] | None:
-        if not self.enabled:
-            return None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(
-            TextColumn("eval"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._bar.__enter__()
-        self._task = self._bar.add_task("eval", total=None)
-        return self.update
-
-    def update(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
+def _done_total(callback: Callable[[int, int], None]) -> ProgressFn:
+    """Adapt a ``(done, total)`` callback to the runner's ``(suite, done, total, errors)``."""
+    return lambda suite, done, total, errors: callback(done, total)

@@ -44,8 +44,8 @@ class RunOptions:
     items: Sequence[str] | None = None
     concurrency: int = 8
     cache_mode: CacheMode = "use"
-    #: Called after every finished sample with (done, total); the CLI draws its progress bar with it.
-    on_progress: Callable[[int, int], None] | None = None
+    #: Called after every finished sample with (suite, done, total, errors): see :mod:`.progress`.
+    on_progress: Callable[[str, int, int, int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,15 +136,16 @@ async def run_suite_async(
     context = _Context(repo, router, cache, options, Scorer(repo, entry, router), price_table(router.policy))
     started = _now()
     semaphore = asyncio.Semaphore(max(1, options.concurrency))
-    done = 0
+    done = errors = 0
 
     async def one(job: _Job) -> SampleResult:
-        nonlocal done
+        nonlocal done, errors
         async with semaphore:
             result = await _evaluate(context, entry.suite.prompt, job)
         done += 1
+        errors += result.error is not None
         if options.on_progress:
-            options.on_progress(done, len(jobs))
+            options.on_progress(suite_name, done, len(jobs), errors)
         return result
 
     tasks = [asyncio.create_task(one(job)) for job in jobs]
