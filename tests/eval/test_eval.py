@@ -466,6 +466,12 @@ def test_real_embedded_model_runs_the_example_suite(example_repo: Path, run_cli)
         "--no-cache",
     )[1]["runs"][0]
     assert [s["output"] for s in again["samples"]] == [s["output"] for s in run["samples"]], "deterministic at t=0"
+    assert run["environment"]["local_model"] is True
+    shown = run_cli(
+        "--root", str(example_repo), "eval", "review-sentiment", "--profile", "offline", "--sample", "4",
+        "--models", "chat-fast", "--quiet",
+    )  # fmt: skip
+    assert "Smoke test" in shown.out and "do not predict production quality" in shown.out, "cached: no model call"
 
 
 POOL_ROUTING = """\

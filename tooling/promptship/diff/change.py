@@ -64,6 +64,13 @@ class DiffReport:
     #: :func:`~promptship.eval.costs.changed_prices`).
     price_changes: list[PriceChange] = field(default_factory=list)
 
+    @property
+    def local_model(self) -> bool:
+        """Some answers of this report came from the embedded local model."""
+        return any(
+            run.environment.local_model for s in self.suites for run in (s.base_run, s.head_run) if run is not None
+        )
+
     def warnings(self) -> list[str]:
         """Headline warnings that hold even where no gate checks them: cost per call up more than 20 %."""
         notes = []
@@ -144,6 +151,11 @@ class DiffReport:
 
 
 COST_WARNING_PCT = 20.0
+#: Said wherever answers of the embedded model are shown.
+SMOKE_TEST_NOTE = (
+    "ℹ️ Smoke test: answers came from the embedded local model (SmolLM2-135M); the scores show that the "
+    "suite runs end to end, they do not predict production quality."
+)
 
 
 def describe_price_changes(changes: list[PriceChange]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..diff.change import SMOKE_TEST_NOTE
 from ..eval.gates import NOT_EVALUATED_ADVICE
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ def print_runs(outcome: EvalOutcome) -> None:
             )
         if len(errors) > 5:
             console.print(f"  … and {len(errors) - 5} more errors (see the run artifact)")
+        if run.environment.local_model:
+            console.print(f"  {SMOKE_TEST_NOTE}")
         if not run.complete:
             console.print("  [yellow]interrupted: completed samples were kept[/yellow]")
     for path in outcome.saved:

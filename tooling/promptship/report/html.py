@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from ..diff.change import DiffReport, SuiteReport, describe_price_changes
+from ..diff.change import SMOKE_TEST_NOTE, DiffReport, SuiteReport, describe_price_changes
 from ..files.schema.run import Aggregate, Run
 
 STYLE = """
@@ -179,6 +179,8 @@ def _cost_table(suite: SuiteReport) -> str:
 def render_html(report: DiffReport) -> str:
     title = f"promptship eval diff {report.base_ref} → {report.head_ref}"
     body = [f"<h1>{html.escape(title)}</h1>", f"<p><strong>{html.escape(report.verdict())}</strong></p>"]
+    if report.local_model:
+        body.append(f"<p>{html.escape(SMOKE_TEST_NOTE)}</p>")
     body += [f'<p class="fail">{html.escape(w)}</p>' for w in report.warnings()]
     if report.price_changes:
         body.append(f"<p>Prices changed: {html.escape(describe_price_changes(report.price_changes))}</p>")

@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from ..diff.change import DiffReport, SuiteReport, describe_price_changes
+from ..diff.change import SMOKE_TEST_NOTE, DiffReport, SuiteReport, describe_price_changes
 from ..diff.compare import MetricDelta, ModelComparison
 
 MARKER = "<!-- promptship:report -->"
@@ -248,6 +248,8 @@ def render_markdown(report: DiffReport, limit: int = GITHUB_LIMIT) -> str:
         f"**{_escape(report.verdict())}**",
         "",
     ]
+    if report.local_model:
+        head += [SMOKE_TEST_NOTE, ""]
     warnings = report.warnings()
     if warnings:
         head += [*(f"{_escape(w)}  " for w in warnings), ""]
