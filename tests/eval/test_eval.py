@@ -287,6 +287,17 @@ def test_progress_is_printed_as_lines_in_a_log(tmp_path: Path, env: FakeLLM, run
     assert "eval classify:" not in run_cli("--root", str(repo), "eval", "--quiet").err
 
 
+def test_show_prints_input_expected_and_output_per_item(tmp_path: Path, env: FakeLLM, run_cli) -> None:
+    repo = make_repo(tmp_path, items=5)  # the custom scorer raises on r003
+    failures = run_cli("--root", str(repo), "eval", "--quiet", "--show", "failures").out
+    assert "✗ r003 (primary, repeat 0)" in failures and "✓ r002" not in failures
+    block = failures[failures.index("✗ r003") :]
+    assert '"review": "good food number 3"' in block and "expected: positive" in block
+    assert "output:   positive" in block and "custom error: RuntimeError: scorer bug on r003" in block
+    everything = run_cli("--root", str(repo), "eval", "--quiet", "--show", "all").out
+    assert "✓ r002 (primary, repeat 0)" in everything and "✗ r003" in everything
+
+
 def test_a_run_whose_calls_mostly_failed_fails_its_error_rate_gate(tmp_path: Path, env: FakeLLM, run_cli) -> None:
     repo = make_repo(tmp_path, items=10)
     env.faults("m-primary", content_filter_pattern="number [0-8]$")  # 9 of 10 refused ...

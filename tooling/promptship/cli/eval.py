@@ -33,6 +33,13 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress output (a bar on a terminal, a line every few seconds in logs)."
 )
+@click.option(
+    "--show",
+    type=click.Choice(["none", "failures", "all"]),
+    default="none",
+    show_default=True,
+    help="Also print answers with their item's input and expected value: the failing ones, or all.",
+)
 @click.option("--publish", is_flag=True, help="Record the runs in Langfuse as experiment runs on their datasets.")
 @format_option
 @click.pass_context
@@ -48,6 +55,7 @@ def eval_command(
     cache_only: bool,
     out: Path | None,
     quiet: bool,
+    show: str,
     publish: bool,
     output_format: str,
 ) -> int:
@@ -82,7 +90,7 @@ def eval_command(
     if output_format == "json":
         click.echo(outcome.to_json())
     else:
-        print_runs(outcome)
+        print_runs(outcome, show)
     return outcome.exit_code
 
 

@@ -305,6 +305,7 @@ def _compare(suite_report: SuiteReport, head: Repository, head_prices: PriceTabl
     prompt = head.prompts[suite.prompt].prompt
     calls_per_day = prompt.traffic.calls_per_day if prompt.traffic else None
     inputs = {i.id: i.input for i in head.datasets[suite.dataset].items}
+    expected = {i.id: i.expected for i in head.datasets[suite.dataset].items}
     for model in head_run.models:
         if model in base_run.aggregates:
             suite_report.comparisons.append(
@@ -315,6 +316,7 @@ def _compare(suite_report: SuiteReport, head: Repository, head_prices: PriceTabl
                     calls_per_day=calls_per_day,
                     inputs=inputs,
                     base_at_head_prices=base_at_head_prices,
+                    expected=expected,
                 )
             )
     suite_report.gates = check_gates(suite_report.change.suite, suite.gates, head_run, suite_report.comparisons)

@@ -54,6 +54,7 @@ class ItemChange:
     input: str
     base_output: str
     head_output: str
+    expected: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def compare_model(
     seed: int = 0,
     resamples: int = 5000,
     base_at_head_prices: Run | None = None,
+    expected: Mapping[str, Any] | None = None,
 ) -> ModelComparison:
     """Compare ``model``'s samples in two runs of one suite (each priced at its own side's prices);
     ``inputs`` maps item id → input for the per-item change list; ``base_at_head_prices`` (base's
@@ -204,6 +206,7 @@ def compare_model(
                     _truncate((inputs or {}).get(item_id, "")),
                     _truncate(first_base.output if first_base.output is not None else f"[{_error(first_base)}]"),
                     _truncate(first_head.output if first_head.output is not None else f"[{_error(first_head)}]"),
+                    _truncate((expected or {}).get(item_id)) if (expected or {}).get(item_id) is not None else "",
                 )
             )
     repriced = base_at_head_prices.aggregates[model].cost_per_call_usd if base_at_head_prices else None

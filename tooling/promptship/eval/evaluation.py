@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import EXIT_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, CacheMissError, UsageError
 from ..files.repo import Repository
-from ..files.schema import nfc
+from ..files.schema import Item, nfc
 from ..files.schema.run import Run
 from ..files.validate import load_valid_repo
 from ..files.workdir import refuse_tracked_results
@@ -40,6 +40,8 @@ class EvalOutcome:
     runs: list[Run]
     saved: list[Path] = field(default_factory=list)
     gate_failures: list[GateResult] = field(default_factory=list)
+    #: suite → item id → the dataset item, so answers can be shown beside their input and expected value.
+    items: dict[str, dict[str, Item]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -117,6 +119,8 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
             hint="run once without --cache-only to fill the cache",
         )
     outcome = EvalOutcome(runs)
+    for run in runs:
+        outcome.items[run.suite] = {i.id: i for i in repo.datasets[run.dataset].items}
     for run in runs:
         outcome.saved.append(save_run(runs_dir(root), run))
         outcome.gate_failures.extend(

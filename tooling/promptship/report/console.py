@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
+
+from ..files.schema.run import Run, SampleResult
 
 from ..diff.change import SMOKE_TEST_NOTE
 from ..eval.gates import NOT_EVALUATED_ADVICE
@@ -25,7 +28,43 @@ def format_usd(value: float) -> str:
     return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 
-def print_runs(outcome: EvalOutcome) -> None:
+def sample_failed(sample: SampleResult) -> bool:
+    """No answer, no score, or some evaluator did not pass."""
+    return sample.error is not None or not sample.scores or not all(r.passed for r in sample.scores.values())
+
+
+def _text(value: object, limit: int = 400) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def item_lines(outcome: EvalOutcome, run: Run, show: str) -> list[str]:
+    """``--show failures|all``: each answer with its item's input and expected value, scores and error."""
+    lines = []
+    items = outcome.items.get(run.suite, {})
+    for sample in run.samples:
+        failed = sample_failed(sample)
+        if show == "failures" and not failed:
+            continue
+        item = items.get(sample.item_id)
+        lines.append(f"{'✗' if failed else '✓'} {sample.item_id} ({sample.model}, repeat {sample.repeat})")
+        lines.append(f"    input:    {_text(item.input if item else None)}")
+        lines.append(f"    expected: {_text(item.expected if item else None)}")
+        lines.append(f"    output:   {_text(sample.output) if sample.output is not None else '–'}")
+        scores = [
+            f"{name} error: {result.error.strip().splitlines()[-1]}"
+            if result.error
+            else f"{name} {result.value:.3f} {'pass' if result.passed else 'fail'}"
+            for name, result in sample.scores.items()
+        ]
+        if scores:
+            lines.append(f"    scores:   {'; '.join(scores)}")
+        if sample.error is not None:
+            lines.append(f"    error:    {sample.error.kind}: {sample.error.message}")
+    return lines
+
+
+def print_runs(outcome: EvalOutcome, show: str = "none") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -82,6 +121,9 @@ def print_runs(outcome: EvalOutcome) -> None:
             )
         if len(errors) > 5:
             console.print(f"  … and {len(errors) - 5} more errors (see the run artifact)")
+        if show != "none":
+            for line in item_lines(outcome, run, show):
+                console.print(line, soft_wrap=True, markup=False)
         if run.environment.local_model:
             console.print(f"  {SMOKE_TEST_NOTE}")
         if not run.complete:

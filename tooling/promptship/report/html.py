@@ -136,10 +136,11 @@ def _suite_html(suite: SuiteReport) -> str:
         if comparison.item_changes:
             out.append(
                 f"<h3>{html.escape(comparison.model)}: per-item changes</h3><table>"
-                "<tr><th>item</th><th>change</th><th>input</th><th>base</th><th>head</th></tr>"
+                "<tr><th>item</th><th>change</th><th>input</th><th>expected</th><th>base</th><th>head</th></tr>"
                 + "".join(
                     f"<tr><td class=l>{html.escape(c.item_id)}</td><td class=l>{c.change}</td>"
-                    f"<td class=l>{html.escape(c.input)}</td><td class=l>{html.escape(c.base_output)}</td>"
+                    f"<td class=l>{html.escape(c.input)}</td><td class=l>{html.escape(c.expected)}</td>"
+                    f"<td class=l>{html.escape(c.base_output)}</td>"
                     f"<td class=l>{html.escape(c.head_output)}</td></tr>"
                     for c in comparison.item_changes
                 )

@@ -207,13 +207,13 @@ def items_section(suite: SuiteReport) -> str | None:
         lines = [
             f"**{_escape(comparison.model)}**: {failing} newly failing, {len(changes) - failing} newly passing",
             "",
-            "| item | change | input | base output | head output |",
-            "|---|---|---|---|---|",
+            "| item | change | input | expected | base output | head output |",
+            "|---|---|---|---|---|---|",
         ]
         for change in changes[:ITEM_ROWS]:
             label = "❌ newly failing" if change.change == "newly_failing" else "✅ newly passing"
             lines.append(
-                f"| {code(change.item_id)} | {label} | {_escape(change.input)} | "
+                f"| {code(change.item_id)} | {label} | {_escape(change.input)} | {_escape(change.expected) or '–'} | "
                 f"{_escape(change.base_output)} | {_escape(change.head_output)} |"
             )
         if len(changes) > ITEM_ROWS:
