@@ -6,10 +6,9 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from ..files.schema.run import Run, SampleResult
-
 from ..diff.change import SMOKE_TEST_NOTE
 from ..eval.gates import NOT_EVALUATED_ADVICE
+from ..files.schema.run import Run, SampleResult
 
 if TYPE_CHECKING:
     from ..eval.evaluation import EvalOutcome
