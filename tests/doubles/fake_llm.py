@@ -107,7 +107,8 @@ class Faults:
     hang: float = 0.0
     hang_s: float = 30.0
     content_filter: float = 0.0
-    #: "azure" | "azure_finish" | "openai" | "gemini"
+    #: "azure" | "azure_finish" | "openai" | "gemini" | "openai_refusal" (200, ``message.refusal`` set,
+    #: content null) | "finish_refusal" (200, ``finish_reason: refusal``, content null)
     content_filter_kind: str = "azure"
     #: Requests whose prompt matches this regex are always refused by the content filter.
     content_filter_pattern: str | None = None
@@ -462,6 +463,12 @@ class FakeLLM:
                 return web.json_response(GEMINI_FILTER_BODY, status=400)
             if kind == "azure_finish":
                 return web.json_response(self._completion(model, body, None, "content_filter"))
+            if kind == "finish_refusal":
+                return web.json_response(self._completion(model, body, None, "refusal"))
+            if kind == "openai_refusal":
+                answer = self._completion(model, body, None, "stop")
+                answer["choices"][0]["message"]["refusal"] = "I'm sorry, I can't help with that request."
+                return web.json_response(answer)
             return web.json_response(AZURE_FILTER_BODY, status=400)
         key = request.headers.get("api-key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
         if outcome == "echo_key":

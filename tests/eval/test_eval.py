@@ -180,7 +180,29 @@ def test_persistent_failure_falls_back_and_is_recorded(tmp_path: Path, env: Fake
     samples = data["runs"][0]["samples"]
     assert all(s["error"]["kind"] == "model" and len(s["attempts"]) == 4 + 3 for s in samples), "never dropped"
     assert data["runs"][0]["aggregates"]["primary"]["errors"] == 4
-    assert code == 1, "the absolute accuracy gate fails when nothing answers"
+    assert code == 3, "nothing could be evaluated: not a verdict on the prompt's accuracy"
+    assert [g["kind"] for g in data["gate_failures"]] == ["evaluation", "evaluation"]
+
+
+@pytest.mark.parametrize("kind", ["openai_refusal", "finish_refusal"])
+def test_a_refusal_is_its_own_outcome_and_goes_to_the_content_policy_fallback(
+    tmp_path: Path, env: FakeLLM, run_cli, kind: str
+) -> None:
+    """A 200 whose message is a refusal (or finish_reason refusal, content null) is not an empty 'ok' answer."""
+    repo = make_repo(tmp_path, items=4)
+    env.faults("m-primary", content_filter_pattern="number [13]$", content_filter_kind=kind)
+    env.faults("m-safe", content_filter_pattern="number 3$", content_filter_kind=kind)
+    code, data = run_json(run_cli, repo)
+    by_id = {s["item_id"]: s for s in data["runs"][0]["samples"]}
+    rescued = by_id["r001"]
+    assert rescued["fallback_used"] == "safe" and rescued["error"] is None and rescued["output"] == "positive"
+    assert [a["outcome"] for a in rescued["attempts"]] == ["refusal", "ok"]
+    refused = by_id["r003"]
+    assert refused["error"]["kind"] == "refusal" and refused["output"] is None
+    assert [a["outcome"] for a in refused["attempts"]] == ["refusal", "refusal"]
+    summary = data["runs"][0]["aggregates"]["primary"]
+    assert summary["error_kinds"] == {"refusal": 1} and summary["not_evaluated"] == 0, "counted, as the prompt's"
+    assert env.count(model="m-backup") == 0
 
 
 @pytest.mark.parametrize("kind", ["azure", "azure_finish", "openai", "gemini"])

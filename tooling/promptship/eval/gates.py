@@ -84,7 +84,13 @@ def absolute_gate_results(run: Run, gates: Gates) -> list[GateResult]:
     ``max_error_rate``, per model."""
     results = []
     for model, summary in run.aggregates.items():
+        nothing_evaluated = summary.samples > 0 and summary.not_evaluated >= summary.samples - summary.pii_blocked
         for metric, minimum in gates.min.items():
+            if nothing_evaluated:
+                # No answer at all: a 0.000 here would be a verdict on the prompt that no answer supports.
+                message = f"{metric}: no answer could be evaluated ({summary.not_evaluated} of {summary.samples})"
+                results.append(GateResult(run.suite, model, f"min:{metric}", False, message, kind="evaluation"))
+                continue
             value = summary.pass_rate if metric == "pass_rate" else summary.scores.get(metric, 0.0)
             results.append(
                 GateResult(

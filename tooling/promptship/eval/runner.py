@@ -240,8 +240,8 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
         try:
             completion = await context.router.complete(job.model, messages, rendered.params)
         except ModelCallFailed as exc:
-            kind: Literal["content_filter", "timeout", "model"] = (
-                "content_filter" if exc.kind == "content_filter" else "timeout" if exc.kind == "timeout" else "model"
+            kind: Literal["content_filter", "refusal", "timeout", "model"] = (
+                exc.kind if exc.kind in ("content_filter", "refusal", "timeout") else "model"  # type: ignore[assignment]
             )
             return SampleResult(
                 **base,
@@ -249,6 +249,20 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
                 pii_masked=pii_masked,
                 attempts=exc.attempts,
                 error=SampleError(kind=kind, message=exc.message),
+            )
+        if completion.refusal and not completion.text:
+            # The model declined and no content-policy fallback answered: a refusal, never an empty "ok".
+            return SampleResult(
+                **base,
+                request_hash=key,
+                pii_masked=pii_masked,
+                attempts=completion.attempts,
+                finish_reason=completion.finish_reason,
+                latency_ms=completion.latency_ms,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                deployment=completion.deployment,
+                error=SampleError(kind="refusal", message=f"the model refused: {completion.refusal}"[:300]),
             )
         if context.options.cache_mode == "use":
             context.cache.put(key, _cacheable(completion))

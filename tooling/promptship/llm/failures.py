@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ..files.schema.run import Attempt
 from .retry import ErrorClass
@@ -40,6 +41,7 @@ CONTEXT_LENGTH_MARKERS = (
 #: The retry decision's view of each attempt outcome; anything else is transient.
 ERROR_CLASSES = {
     "content_filter": ErrorClass.REFUSED,
+    "refusal": ErrorClass.REFUSED,
     "auth": ErrorClass.DENIED,
     "bad_request": ErrorClass.INVALID,
 }
@@ -57,6 +59,9 @@ class Failure:
     code: str | None = None
     #: The vendor's own error message, unshortened (may hold secrets: scrub before showing it).
     detail: str | None = None
+    #: For ``refusal``: the refused answer itself (a 200 with ``message.refusal``), returned to the caller
+    #: when no content-policy fallback answers instead.
+    refused: Any = None
 
     @property
     def error_class(self) -> ErrorClass:

@@ -324,6 +324,7 @@ class ModelRouter:
         queue = [alias, *primary.fallbacks]
         filtered_route = list(primary.content_policy_fallbacks)
         last = Failure("error", None, None, "no attempt made")
+        refused: _Opened | None = None
         while queue:
             current = queue.pop(0)
             policy = self.policy.aliases[current]
@@ -341,10 +342,11 @@ class ModelRouter:
                 if not isinstance(result, Failure):
                     return result
                 last = result
-                if result.outcome == "content_filter":
+                if result.outcome in ("content_filter", "refusal"):
                     # A refusal goes to the content-policy route (once), never to the plain fallbacks.
                     queue = [a for a in filtered_route if a != current]
                     filtered_route = []
+                    refused = result.refused or refused
                 decision = decide(
                     retry,
                     attempt=number,
@@ -359,6 +361,8 @@ class ModelRouter:
                 if decision.action is Action.STOP:
                     queue = []
                 break
+        if refused is not None:
+            return refused  # the model declined and no content-policy fallback answered: the refusal is the answer
         raise ModelCallFailed(
             f"{alias}: {last.outcome}: {last.message}",
             last.outcome,
@@ -427,8 +431,17 @@ class ModelRouter:
                 Attempt(alias=alias, deployment=deployment, outcome="content_filter", status=200, latency_ms=latency)
             )
             return Failure("content_filter", 200, None, "the reply was withheld by the vendor's content filter")
-        attempts.append(Attempt(alias=alias, deployment=deployment, outcome="ok", status=200, latency_ms=latency))
-        return Completion(
+        refused = bool(raw.refusal or raw.finish_reason == "refusal") and not raw.text
+        attempts.append(
+            Attempt(
+                alias=alias,
+                deployment=deployment,
+                outcome="refusal" if refused else "ok",
+                status=200,
+                latency_ms=latency,
+            )
+        )
+        completion = Completion(
             text=raw.text,
             finish_reason=raw.finish_reason,
             deployment=deployment,
@@ -436,9 +449,13 @@ class ModelRouter:
             usage=self._usage(deployment, raw.prompt_tokens, raw.completion_tokens, latency, attempts),
             attempts=attempts,
             tool_calls=raw.tool_calls,
-            refusal=raw.refusal,
+            refusal=raw.refusal or ("the model refused to answer" if refused else None),
             logprobs=raw.logprobs,
         )
+        if refused:
+            # The model declined (a 200 without an answer): its own outcome, sent to the content-policy route.
+            return Failure("refusal", 200, None, f"the model refused: {completion.refusal}", refused=completion)
+        return completion
 
     def _usage(
         self,

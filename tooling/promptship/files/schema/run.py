@@ -56,12 +56,16 @@ class Attempt(_Record):
         "server_error",
         "timeout",
         "content_filter",
+        "refusal",
         "auth",
         "bad_request",
         "connection",
         "unavailable",
         "error",
-    ] = Field(description="`unavailable`: every deployment of the alias was cooling down, so nothing was sent.")
+    ] = Field(
+        description="`unavailable`: every deployment of the alias was cooling down, so nothing was sent. "
+        "`refusal`: a 200 whose message is a refusal (`message.refusal`, or `finish_reason: refusal`)."
+    )
     status: int | None = None
     latency_ms: float = 0.0
     retry_after_s: float | None = None
@@ -82,6 +86,7 @@ class SampleError(_Record):
         "credentials",
         "model",
         "content_filter",
+        "refusal",
         "timeout",
         "interrupted",
         "cache_miss",
