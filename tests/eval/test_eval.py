@@ -184,6 +184,22 @@ def test_persistent_failure_falls_back_and_is_recorded(tmp_path: Path, env: Fake
     assert [g["kind"] for g in data["gate_failures"]] == ["evaluation", "evaluation"]
 
 
+def test_latency_is_what_the_caller_waited_across_retries_and_fallbacks(
+    tmp_path: Path, env: FakeLLM, run_cli
+) -> None:
+    """A hung primary (timeout 0.5 s, 3 retries) then a fast fallback: the sample's latency is the whole
+    wait, so max_latency and p95 gates see it; each attempt keeps its own time in the artifact."""
+    repo = make_repo(tmp_path, items=1)
+    env.faults("m-primary", hang=1.0, hang_s=5)
+    _, data = run_json(run_cli, repo)
+    [sample] = data["runs"][0]["samples"]
+    attempts = sample["attempts"]
+    assert sample["fallback_used"] == "backup" and [a["outcome"] for a in attempts] == ["timeout"] * 4 + ["ok"]
+    assert attempts[-1]["latency_ms"] < 1000, "the fallback itself was fast"
+    assert sample["latency_ms"] >= sum(a["latency_ms"] for a in attempts) >= 4 * 500
+    assert data["runs"][0]["aggregates"]["primary"]["latency_p95_ms"] == sample["latency_ms"]
+
+
 @pytest.mark.parametrize("kind", ["openai_refusal", "finish_refusal"])
 def test_a_refusal_is_its_own_outcome_and_goes_to_the_content_policy_fallback(
     tmp_path: Path, env: FakeLLM, run_cli, kind: str

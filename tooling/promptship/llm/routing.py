@@ -62,6 +62,8 @@ class Completion:
     refusal: str | None = None
     #: OpenAI ``choice.logprobs`` when they were asked for (``logprobs: true``).
     logprobs: dict[str, Any] | None = None
+    #: Time the answering call waited for the serialized local model before it ran (0 otherwise).
+    queued_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,14 @@ class ModelRouter:
         async def attempt(current: str, policy: AliasPolicy, attempts: list[Attempt]) -> Completion | Failure:
             return await self._attempt(current, policy, messages, params, attempts)
 
-        return await self._with_fallbacks(alias, attempt, before_retry)
+        started = time.perf_counter()
+        result = await self._with_fallbacks(alias, attempt, before_retry)
+        assert isinstance(result, Completion)
+        # End to end: every attempt, backoff and fallback the caller waited for (each attempt keeps its own
+        # time in ``attempts``); only the answering local-model call's wait in its queue is left out.
+        waited = round(max(result.usage.latency_ms, elapsed_ms(started) - result.queued_ms), 2)
+        result.usage = replace(result.usage, latency_ms=waited)
+        return result
 
     async def stream(
         self,
@@ -425,7 +434,8 @@ class ModelRouter:
             attempts.append(failure.attempt(alias, backend.deployment_of(policy, exc), started))
             return failure
         # The local model serializes calls; report its service time, not the time spent queued.
-        latency = round(raw.hidden.get("local_latency_ms", elapsed_ms(started)), 2)
+        waited = elapsed_ms(started)
+        latency = round(raw.hidden.get("local_latency_ms", waited), 2)
         if raw.finish_reason == "content_filter":
             attempts.append(
                 Attempt(alias=alias, deployment=deployment, outcome="content_filter", status=200, latency_ms=latency)
@@ -451,6 +461,7 @@ class ModelRouter:
             tool_calls=raw.tool_calls,
             refusal=raw.refusal or ("the model refused to answer" if refused else None),
             logprobs=raw.logprobs,
+            queued_ms=round(max(0.0, waited - latency), 2),
         )
         if refused:
             # The model declined (a 200 without an answer): its own outcome, sent to the content-policy route.
