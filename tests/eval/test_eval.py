@@ -184,9 +184,7 @@ def test_persistent_failure_falls_back_and_is_recorded(tmp_path: Path, env: Fake
     assert [g["kind"] for g in data["gate_failures"]] == ["evaluation", "evaluation"]
 
 
-def test_latency_is_what_the_caller_waited_across_retries_and_fallbacks(
-    tmp_path: Path, env: FakeLLM, run_cli
-) -> None:
+def test_latency_is_what_the_caller_waited_across_retries_and_fallbacks(tmp_path: Path, env: FakeLLM, run_cli) -> None:
     """A hung primary (timeout 0.5 s, 3 retries) then a fast fallback: the sample's latency is the whole
     wait, so max_latency and p95 gates see it; each attempt keeps its own time in the artifact."""
     repo = make_repo(tmp_path, items=1)

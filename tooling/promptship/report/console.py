@@ -124,7 +124,7 @@ def print_runs(outcome: EvalOutcome, show: str = "none") -> None:
             for line in item_lines(outcome, run, show):
                 console.print(line, soft_wrap=True, markup=False)
         if run.environment.local_model:
-            console.print(f"  {SMOKE_TEST_NOTE}")
+            console.print(f"  {SMOKE_TEST_NOTE}", soft_wrap=True)
         if not run.complete:
             console.print("  [yellow]interrupted: completed samples were kept[/yellow]")
     for path in outcome.saved:

@@ -32,6 +32,19 @@ WEIGHTS_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_TOKENS = 2048
 
 
+class LocalCallCancelled(Exception):
+    """The caller gave up (a deadline, Ctrl-C) before or while the local model served the call."""
+
+
+class LocalServiceTimeout(TimeoutError):
+    """The local model spent longer than the call's service-time limit generating."""
+
+
+def local_backstop_s(timeout_s: float) -> float:
+    """Wall-clock bound of a local-model call (queue included): its service time is limited by ``timeout_s``."""
+    return max(600.0, timeout_s * 20)
+
+
 def weights_path() -> str:
     """Filesystem path of the bundled GGUF file; :class:`LocalModelUnavailable` if not installed."""
     try:
@@ -83,15 +96,46 @@ class LocalModel:
                 cls._instance = cls()
             return cls._instance
 
-    def chat(self, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> dict[str, Any]:
-        """An OpenAI-shaped chat completion dict, plus ``service_ms`` (time spent generating, not queued)."""
-        return self._thread.submit(self._chat, messages, params).result()
+    def chat(
+        self,
+        messages: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        *,
+        timeout_s: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        """An OpenAI-shaped chat completion dict, plus ``service_ms`` (time spent generating, not queued).
 
-    async def achat(self, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> dict[str, Any]:
-        """:meth:`chat` without blocking the event loop (the call still runs on the model's thread)."""
-        return await asyncio.wrap_future(self._thread.submit(self._chat, messages, params))
+        Calls wait their turn; ``timeout_s`` limits only the time spent generating
+        (:class:`LocalServiceTimeout`). Setting ``cancel`` stops the call: a queued one never starts and a
+        running one stops at the next token (:class:`LocalCallCancelled`), so abandoned work does not keep
+        the model busy.
+        """
+        return self._thread.submit(self._chat, messages, params, timeout_s, cancel).result()
 
-    def _chat(self, messages: list[dict[str, Any]], params: Mapping[str, Any]) -> dict[str, Any]:
+    async def achat(
+        self, messages: list[dict[str, Any]], params: Mapping[str, Any], *, timeout_s: float | None = None
+    ) -> dict[str, Any]:
+        """:meth:`chat` without blocking the event loop (the call still runs on the model's thread). When
+        the caller gives up (a deadline, Ctrl-C), the call is dropped from the queue or stopped."""
+        cancel = threading.Event()
+        try:
+            return await asyncio.wrap_future(self._thread.submit(self._chat, messages, params, timeout_s, cancel))
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+
+    def _chat(
+        self,
+        messages: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        timeout_s: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        from llama_cpp import LogitsProcessorList
+
+        if cancel is not None and cancel.is_set():
+            raise LocalCallCancelled("the caller gave up before the local model started")
         kwargs: dict[str, Any] = {
             "temperature": params.get("temperature", 0.0) or 0.0,
             "max_tokens": params.get("max_tokens") or 256,
@@ -102,8 +146,33 @@ class LocalModel:
         if params.get("top_p") is not None:
             kwargs["top_p"] = params["top_p"]
         started = time.perf_counter()
+        deadline = started + timeout_s if timeout_s else None
+        stopped = {"why": ""}
+        end_of_text = self._llama.token_eos()
+
+        def check(_ids: Any, scores: Any) -> Any:
+            """Runs before every generated token (llama.cpp swallows exceptions raised here): once the caller
+            gave up or the service time is over, only end-of-text may follow, so generation ends at once."""
+            if not stopped["why"]:
+                if cancel is not None and cancel.is_set():
+                    stopped["why"] = "cancelled"
+                elif deadline is not None and time.perf_counter() > deadline:
+                    stopped["why"] = "timeout"
+            if stopped["why"]:
+                scores[:] = -float("inf")
+                scores[end_of_text] = 0.0
+            return scores
+
         self._llama.reset()  # type: ignore[no-untyped-call]  # no KV-cache carry-over between requests: same input, same output
-        result: Any = self._llama.create_chat_completion(messages=_text_only(messages), **kwargs)  # type: ignore[arg-type]
+        result: Any = self._llama.create_chat_completion(
+            messages=_text_only(messages),  # type: ignore[arg-type]
+            logits_processor=LogitsProcessorList([check]),
+            **kwargs,
+        )
+        if stopped["why"] == "cancelled":
+            raise LocalCallCancelled("the caller gave up while the local model was generating")
+        if stopped["why"] == "timeout":
+            raise LocalServiceTimeout(f"the local model generated for longer than {timeout_s:g} s (service time)")
         result["service_ms"] = (time.perf_counter() - started) * 1000
         return result  # type: ignore[no-any-return]
 
@@ -209,7 +278,8 @@ class LocalBackend:
         self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
     ) -> tuple[str | None, RawCompletion]:
         model = await asyncio.to_thread(LocalModel.shared)
-        return policy.deployments[0].id, _raw(await model.achat(messages, params))
+        # timeout_s limits the time spent generating: waiting for the serialized model does not count.
+        return policy.deployments[0].id, _raw(await model.achat(messages, params, timeout_s=policy.timeout_s))
 
     async def stream(
         self, alias: str, policy: AliasPolicy, messages: list[dict[str, Any]], params: Mapping[str, Any]
