@@ -21,7 +21,7 @@ PriceTable = Mapping[str, tuple[float, float]]
 
 def price_table(policy: RoutingPolicy) -> dict[str, tuple[float, float]]:
     """Prices of every deployment of ``policy`` (with any profile already applied), by deployment id."""
-    from ..llm.routing import deployment_prices
+    from ..llm.policy import deployment_prices
 
     return {d.id: deployment_prices(d) for alias in policy.aliases.values() for d in alias.deployments}
 

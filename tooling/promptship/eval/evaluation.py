@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import EXIT_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, CacheMissError, UsageError
 from ..files.repo import Repository

@@ -13,7 +13,7 @@ import hashlib
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -258,9 +258,9 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
                 pii_masked=pii_masked,
                 attempts=completion.attempts,
                 finish_reason=completion.finish_reason,
-                latency_ms=completion.latency_ms,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
+                latency_ms=completion.usage.latency_ms,
+                prompt_tokens=completion.usage.prompt_tokens,
+                completion_tokens=completion.usage.completion_tokens,
                 deployment=completion.deployment,
                 error=SampleError(kind="refusal", message=f"the model refused: {completion.refusal}"[:300]),
             )
@@ -269,7 +269,8 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
     # Priced now, from usage: a replayed answer is priced like a new one (and is not money spent now).
     if completion.deployment is not None and completion.deployment in context.prices:
         price_in, price_out = context.prices[completion.deployment]
-        completion.cost_usd = completion.prompt_tokens * price_in + completion.completion_tokens * price_out
+        used = completion.usage
+        completion.usage = replace(used, cost_usd=used.prompt_tokens * price_in + used.completion_tokens * price_out)
     scores, judge_cost = await context.scorer.score(job.item, completion.text, completion)
     return SampleResult(
         **base,
