@@ -354,7 +354,16 @@ def test_a_key_echoed_by_the_upstream_reaches_no_output(
     outputs = [result.out, result.err]
     for body in (out / "comment.md", handwritten):
         posted = run_cli(
-            "ci", "comment", "--repo", "acme/menu", "--pr", "9", "--body-file", str(body), "--api-url", github_double.url
+            "ci",
+            "comment",
+            "--repo",
+            "acme/menu",
+            "--pr",
+            "9",
+            "--body-file",
+            str(body),
+            "--api-url",
+            github_double.url,
         )
         assert posted.code == 0, posted.err
         outputs += [posted.out, posted.err, github_double.comments[("acme/menu", 9)][0]["body"]]
