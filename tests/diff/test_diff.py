@@ -347,7 +347,7 @@ def test_a_key_echoed_by_the_upstream_reaches_no_output(
         "--root", str(pr_repo), "diff", "--base", "main", "--format", "text",
         "--markdown", str(out / "comment.md"), "--html", str(out / "report.html"), "--json", str(out / "report.json"),
     )  # fmt: skip
-    assert result.code in (0, 1), result.err
+    assert result.code in (0, 1, 3), result.err  # 401s from the echoing upstream: 3 could not evaluate
     monkeypatch.setenv("GITHUB_TOKEN", github_double.token)
     handwritten = tmp_path / "handwritten.md"
     handwritten.write_text(f"<!-- promptship:report -->\nthe upstream said {key}")
