@@ -54,7 +54,8 @@ def calls(client: openai.OpenAI, model: str, count: int) -> tuple[int, list[floa
     return failed, timings
 
 
-def start_gateway(root: Path, base_url: str, access_log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_gateway(root: Path, base_url: str, access_log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``promptship gateway`` on ``root`` in a subprocess, ready (``/readyz``); returns it and its /v1 URL."""
     port = 18500 + os.getpid() % 1000
     env = {
         **os.environ,
@@ -72,8 +73,7 @@ def start_gateway(root: Path, base_url: str, access_log: Path) -> tuple[subproce
             "gateway",
             "--port",
             str(port),
-            "--access-log",
-            str(access_log),
+            *(["--access-log", str(access_log)] if access_log is not None else []),
         ],
         env=env,
         stderr=subprocess.DEVNULL,

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -63,18 +60,8 @@ async def concurrent(url: str, headers: dict[str, str], model: str, count: int, 
         return count / (time.perf_counter() - started)
 
 
-def wait_for(url: str) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def main() -> None:
+    from gateway_faults import start_gateway
     from runner_throughput import make_repo, start_server
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -89,21 +76,7 @@ def main() -> None:
             (root / "policies/credentials.yaml").write_text(
                 "mode: production\nprojects:\n  bench: {gateway_key_sha256_env: BENCH_KEY_SHA256}\n"
             )
-            port = 18000 + os.getpid() % 1000
-            env = {
-                **os.environ,
-                "FAKE_LLM_BASE": base_url,
-                "FAKE_LLM_KEY": "k",
-                "BENCH_KEY_SHA256": hashlib.sha256(KEY.encode()).hexdigest(),
-            }
-            for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_HOST", "REDIS_URL"):
-                env.pop(name, None)
-            gateway = subprocess.Popen(
-                [Path(sys.executable).parent / "promptship", "--root", str(root), "gateway", "--port", str(port)],
-                env=env,
-            )
-            gateway_url = f"http://127.0.0.1:{port}/v1"
-            wait_for(f"{gateway_url}/models")
+            gateway, gateway_url = start_gateway(root, base_url)
             auth = {"Authorization": f"Bearer {KEY}"}
             direct = sequential(f"{base_url}/chat/completions", {}, "bench-model", args.requests)
             through = sequential(f"{gateway_url}/chat/completions", auth, "bench", args.requests)
