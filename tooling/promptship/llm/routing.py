@@ -25,8 +25,6 @@ from ..errors import ConfigurationError, ModelCallFailed, UsageError
 from ..files.schema import AliasPolicy, RoutingPolicy
 from ..files.schema.run import Attempt
 from .backends import Backends, RawCompletion, RawEmbedding, StreamEvent
-from .backends.local import local_backstop_s
-from .backends.local import serves as serves_locally
 from .credentials import check_credentials
 from .failures import Failure, classify, elapsed_ms
 from .policy import alias_identity, apply_profile, deployment_prices, reachable
@@ -426,8 +424,7 @@ class ModelRouter:
         try:
             deployment, raw = await asyncio.wait_for(
                 backend.complete(alias, policy, messages, params),
-                # The local model limits its own service time; the wall clock (queue included) is a backstop.
-                timeout=local_backstop_s(policy.timeout_s) if serves_locally(policy) else policy.timeout_s + 1.0,
+                timeout=backend.attempt_deadline_s(policy),
             )
         except asyncio.CancelledError:
             raise

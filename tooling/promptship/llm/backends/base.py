@@ -81,6 +81,10 @@ class Backend(Protocol):
         """The deployment a failed request went to, when known."""
         ...
 
+    def attempt_deadline_s(self, policy: AliasPolicy) -> float:
+        """Wall-clock bound (s) the router puts on one :meth:`complete` attempt of ``policy``'s alias."""
+        ...
+
     def prepare(self) -> None:
         """Do slow one-time set-up now (imports, loading), outside any call's deadline."""
         ...

@@ -241,6 +241,10 @@ class DirectBackend:
         deployment = policy.deployments[0]
         return deployment.id, await self.clients.embed(deployment, inputs, params, policy.timeout_s)
 
+    def attempt_deadline_s(self, policy: AliasPolicy) -> float:
+        """The alias's ``timeout_s`` plus a second: the request's own timeout fires first."""
+        return policy.timeout_s + 1.0
+
     def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:
         return policy.deployments[0].id
 

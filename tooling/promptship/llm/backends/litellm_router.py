@@ -200,6 +200,10 @@ class LiteLLMBackend:
                     yield ("delta", extras)
         yield ("done", RawCompletion("", finish, prompt_tokens, completion_tokens))
 
+    def attempt_deadline_s(self, policy: AliasPolicy) -> float:
+        """The alias's ``timeout_s`` plus a second: the request's own timeout fires first."""
+        return policy.timeout_s + 1.0
+
     def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:
         info = getattr(exc, "litellm_model_info", None) or getattr(exc, "model_info", None)
         if isinstance(info, dict):

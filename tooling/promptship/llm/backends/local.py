@@ -298,6 +298,10 @@ class LocalBackend:
             hint="give the alias its own embedding deployment under the profile's `aliases:`",
         )
 
+    def attempt_deadline_s(self, policy: AliasPolicy) -> float:
+        """The model limits its own service time to ``timeout_s``; the wall clock (queue included) is a backstop."""
+        return local_backstop_s(policy.timeout_s)
+
     def deployment_of(self, policy: AliasPolicy, exc: BaseException) -> str | None:
         return policy.deployments[0].id
 
