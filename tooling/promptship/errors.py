@@ -161,6 +161,9 @@ _ROWS = [
     Code("E951", "branch-refused", _U, "BranchRefused"),
     Code("E952", "edit-rejected", _U, "EditRejected"),
     Code("E953", "push-failed", _X, "PushFailed"),
+    Code("E960", "usage-store-unavailable", _C, "UsageStoreError"),
+    Code("E961", "usage-store-unsupported", _C, "UsageStoreError"),
+    Code("E962", "invalid-time", _U, "UsageError"),
     Code("E999", "internal", _I, "InternalError"),
 ]
 
@@ -378,6 +381,12 @@ class CredentialError(ConfigurationError):
     default_code = "E801"
 
 
+class UsageStoreError(ConfigurationError):
+    """The usage store cannot be opened or read (E960), or its URL names an unsupported kind (E961)."""
+
+    default_code = "E960"
+
+
 class LocalModelUnavailable(ConfigurationError):
     """The embedded local model (``promptship[local]``) is not installed."""
 
@@ -474,6 +483,7 @@ ERROR_CLASSES: dict[str, type[PromptshipError]] = {
         EditRejected,
         BranchRefused,
         CredentialError,
+        UsageStoreError,
         LocalModelUnavailable,
         LocalModelCannotEmbed,
         ModelCallFailed,
