@@ -180,9 +180,7 @@ def open_usage_store(url: str, env: Mapping[str, str] | None = None) -> UsageSto
 
         return SqliteUsageStore(Path(url[len("sqlite:///") :] if scheme else url))
     if scheme in ("redis", "rediss", "unix"):
-        from .usage_redis import RedisUsageStore
-
-        from .usage_redis import RETENTION_DAYS
+        from .usage_redis import RETENTION_DAYS, RedisUsageStore
 
         days = (env or {}).get("PROMPTSHIP_USAGE_RETENTION_DAYS")
         try:
