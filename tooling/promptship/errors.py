@@ -121,6 +121,8 @@ _ROWS = [
     _diagnostic("E405", "missing-routing-policy", _U),
     _diagnostic("E406", "project-without-budget", _U),
     _diagnostic("E407", "alias-kind-mismatch", _U),
+    _diagnostic("E408", "split-unknown-prompt", _U),
+    _diagnostic("E409", "split-unpublished-label", _U),
     _diagnostic("E501", "literal-secret", _U),
     _diagnostic("E601", "pii-in-file", _U),
     # Command errors.

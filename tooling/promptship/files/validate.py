@@ -63,6 +63,7 @@ def check(result: LoadResult) -> list[Diagnostic]:
         found.extend(check_suite(suite, repo))
     found.extend(check_routing(repo))
     found.extend(check_budgets(repo))
+    found.extend(check_splits(repo))
     found.extend(check_secrets(repo.texts))
     found.extend(check_pii(repo))
     return sorted(set(found))
@@ -408,6 +409,48 @@ def check_budgets(repo: Repository) -> Iterator[Diagnostic]:
                 f"add `{project}:` under `projects:` or a `default:` budget in policies/budgets.yaml",
                 severity="warning",
             )
+
+
+def check_splits(repo: Repository) -> Iterator[Diagnostic]:
+    """Every split of ``policies/release.yaml`` names a published prompt (E408), and each of its labels
+    is one a release rule of that prompt publishes, or ``latest`` (E409): a label no sync ever sets
+    would make its share of the calls fail."""
+    src = repo.policies.sources.get("release")
+    if src is None:
+        return
+    for name, split in repo.policies.release.splits.items():
+        entry = repo.prompts.get(name)
+        if entry is None:
+            if not _exists_with_errors(repo, "prompts", name):
+                yield _at(
+                    src, ["splits", name], "E408", f"split of unknown prompt '{name}'", _suggest(name, repo.prompts)
+                )
+            continue
+        release = entry.prompt.release
+        if release is not None and not release.publish:
+            yield _at(
+                src,
+                ["splits", name],
+                "E408",
+                f"split of prompt '{name}', which is never published (`release: {{publish: false}}`)",
+                "a split chooses between versions in Langfuse: publish the prompt or remove the split",
+            )
+            continue
+        own = release is not None and release.rules is not None
+        rules = release.rules if release is not None and release.rules is not None else repo.policies.release.rules
+        published = {label: rule.ref for rule in reversed(rules) for label in rule.labels}
+        for label in split:
+            if label != "latest" and label not in published:
+                where = f"the rules of {entry.source.path}" if own else "the rules of policies/release.yaml"
+                shown = ", ".join(f"{label} ({ref})" for label, ref in sorted(published.items())) or "none"
+                yield _at(
+                    src,
+                    ["splits", name, label],
+                    "E409",
+                    f"split label '{label}' of '{name}' is published by no release rule, so it would hold no version",
+                    f"add a rule that publishes it to {where}, e.g. `- {{ref: candidate/*, labels: [{label}]}}` "
+                    f"(labels published now: {shown})",
+                )
 
 
 def check_routing(repo: Repository) -> Iterator[Diagnostic]:

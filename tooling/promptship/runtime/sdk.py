@@ -39,6 +39,7 @@ from ..llm.routing import BeforeRetry, Completion, Delta, ModelRouter
 from ..llm.usage import Usage
 from ..pii.policy import guard_messages
 from .prompt_store import ManagedPrompt, PromptStore, Source
+from .split import UNSPLIT_LABEL, choose_label, default_label
 
 logger = logging.getLogger("promptship.runtime.sdk")
 
@@ -59,6 +60,8 @@ class CompletionResult:
     tool_calls: list[dict[str, Any]] | None = None
     refusal: str | None = None
     logprobs: dict[str, Any] | None = None
+    #: The label that served the prompt (the split's choice when the prompt has a split).
+    prompt_label: str | None = None
 
     @classmethod
     def of(
@@ -71,6 +74,7 @@ class CompletionResult:
         source: Source,
         started: float,
         pii_masked: dict[str, int],
+        label: str | None = None,
     ) -> CompletionResult:
         """The result of a routed call; latency is measured from ``started`` (a perf_counter value)."""
         return cls(
@@ -87,6 +91,7 @@ class CompletionResult:
             tool_calls=completion.tool_calls,
             refusal=completion.refusal,
             logprobs=completion.logprobs,
+            prompt_label=label,
         )
 
 
@@ -153,6 +158,9 @@ class GuardedCall:
     source: Source = "request"
     langfuse_prompt: Any = None
     started: float = field(default_factory=time.perf_counter)
+    label: str | None = None
+    #: The prompt's split (label → percent) when the label was chosen by one; traced beside the label.
+    split: Mapping[str, int] | None = None
 
     def finish(self, completion: Completion) -> CompletionResult:
         result = CompletionResult.of(
@@ -163,8 +171,11 @@ class GuardedCall:
             source=self.source,
             started=self.started,
             pii_masked=self.pii_masked,
+            label=self.label,
         )
-        self.client.trace_generation(self.trace_name, self.messages, result, completion.attempts, self.langfuse_prompt)
+        self.client.trace_generation(
+            self.trace_name, self.messages, result, completion.attempts, self.langfuse_prompt, self.split
+        )
         return result
 
 
@@ -266,16 +277,66 @@ class Client:
         )
 
     # -- prompts -------------------------------------------------------------------------------------
-    def prompt(self, name: str, label: str = "production") -> ManagedPrompt:
+    def split_of(self, name: str) -> Mapping[str, int] | None:
+        """The traffic split of prompt ``name`` in the bundled ``policies/release.yaml`` (label →
+        percent), or None."""
+        return self.repo.policies.release.splits.get(nfc(name))
+
+    def label_for(self, name: str, label: str | None = None, split_key: str | None = None) -> str:
+        """The label a call of ``name`` is served: ``label`` when the caller names one (a split never
+        overrides an explicit label); else, for a prompt with a split, the label ``split_key`` hashes to
+        (no key: the split's default label, see :mod:`promptship.runtime.split`); else ``production``."""
+        if label is not None:
+            return label
+        split = self.split_of(name)
+        return choose_label(split, nfc(name), split_key) if split else UNSPLIT_LABEL
+
+    def prompt(self, name: str, label: str | None = None, *, split_key: str | None = None) -> ManagedPrompt:
         """The prompt holding ``label`` in Langfuse, cached for ``cache_ttl_s``; never waits more than
         ``fetch_timeout_s`` (see :mod:`promptship.runtime.prompt_store` for what is served instead). A prompt
         whose file says ``release: {publish: false}`` is never in Langfuse: its bundled file is served.
-        ``name`` is compared in Unicode NFC, as ``sync`` publishes it."""
-        return self.prompts.get(nfc(name), label)
+        ``name`` is compared in Unicode NFC, as ``sync`` publishes it.
 
-    async def aprompt(self, name: str, label: str = "production") -> ManagedPrompt:
+        Without ``label``, a prompt with a traffic split is served the label its ``split_key`` (a user or
+        session id; never stored or traced) hashes to, else ``production`` (:meth:`label_for`). A split's
+        label that Langfuse does not hold (yet) serves the split's default label instead, with a warning;
+        the returned prompt's ``label`` is the one served."""
+        name = nfc(name)
+        chosen = self.label_for(name, label, split_key)
+        try:
+            return self.prompts.get(name, chosen)
+        except PromptNotFound:
+            fallback = self._split_fallback(name, label, chosen)
+            if fallback is None:
+                raise
+            return self.prompts.get(name, fallback)
+
+    async def aprompt(self, name: str, label: str | None = None, *, split_key: str | None = None) -> ManagedPrompt:
         """:meth:`prompt` without blocking the event loop."""
-        return await self.prompts.aget(nfc(name), label)
+        name = nfc(name)
+        chosen = self.label_for(name, label, split_key)
+        try:
+            return await self.prompts.aget(name, chosen)
+        except PromptNotFound:
+            fallback = self._split_fallback(name, label, chosen)
+            if fallback is None:
+                raise
+            return await self.prompts.aget(name, fallback)
+
+    def _split_fallback(self, name: str, asked: str | None, chosen: str) -> str | None:
+        """The split's default label when ``chosen`` came from the split and is not it, else None."""
+        split = self.split_of(name)
+        if asked is not None or not split or chosen == default_label(split):
+            return None
+        logger.warning(
+            "promptship: split label %r of prompt %r has no version in Langfuse; serving %r (sync the branch "
+            "whose release rule publishes %r)",
+            chosen,
+            name,
+            default_label(split),
+            chosen,
+        )
+        return default_label(split)
 
     def _fetch(self, name: str, label: str) -> ManagedPrompt:
         from langfuse.api.core import ApiError
@@ -325,11 +386,15 @@ class Client:
         name: str,
         variables: Mapping[str, Any],
         *,
-        label: str = "production",
+        label: str | None = None,
+        split_key: str | None = None,
         images: list[str] | None = None,
         before_retry: BeforeRetry | None = None,
     ) -> CompletionResult:
         """Render ``name`` with ``variables``, apply the PII policy, route and trace the call.
+
+        ``label`` and ``split_key`` choose the version as :meth:`prompt` does; the result's
+        ``prompt_label`` and ``prompt_version`` say which one served, and so does the trace.
 
         ``images`` (URLs or data URLs) are attached to the last user message as image parts.
         ``before_retry`` is called before every attempt but the first (the gateway bills timed-out
@@ -337,13 +402,19 @@ class Client:
         Raises :class:`~promptship.pii.PiiBlockedError` when the policy blocks personal data, and
         :class:`~promptship.llm.routing.ModelCallFailed` when every attempt failed.
         """
-        call = await self._prepare(name, variables, label, images)
+        call = await self._prepare(name, variables, label, images, split_key)
         await self.aprepare(call.alias)
         completion = await self.router.complete(call.alias, call.messages, call.params, before_retry=before_retry)
         return call.finish(completion)
 
     async def astream(
-        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+        self,
+        name: str,
+        variables: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        split_key: str | None = None,
+        images: list[str] | None = None,
     ) -> StreamedCompletion:
         """Like :meth:`acomplete`, but the answer arrives piece by piece:
 
@@ -352,19 +423,24 @@ class Client:
             print(piece, end="")
         streamed.result  # the CompletionResult, once the stream is exhausted
         """
-        call = await self._prepare(name, variables, label, images)
+        call = await self._prepare(name, variables, label, images, split_key)
         await self.aprepare(call.alias)
         events = self.router.stream(call.alias, call.messages, call.params)
         return StreamedCompletion(events, call.finish)
 
     async def _prepare(
-        self, name: str, variables: Mapping[str, Any], label: str, images: list[str] | None
+        self,
+        name: str,
+        variables: Mapping[str, Any],
+        label: str | None,
+        images: list[str] | None,
+        split_key: str | None = None,
     ) -> GuardedCall:
         """Fetch, render and PII-guard a managed prompt."""
         name = nfc(name)
-        managed = await self.aprompt(name, label)
+        managed = await self.aprompt(name, label, split_key=split_key)
         rendered = render_prompt(managed.prompt, variables)
-        return self.guard(
+        call = self.guard(
             name,
             attach_images(rendered.messages, images or []),
             rendered.params,
@@ -374,6 +450,9 @@ class Client:
             source=managed.source,
             langfuse_prompt=managed.langfuse_prompt,
         )
+        call.label = managed.label
+        call.split = self.split_of(name) if label is None else None
+        return call
 
     def guard(
         self,
@@ -480,7 +559,13 @@ class Client:
             pass
 
     def complete(
-        self, name: str, variables: Mapping[str, Any], *, label: str = "production", images: list[str] | None = None
+        self,
+        name: str,
+        variables: Mapping[str, Any],
+        *,
+        label: str | None = None,
+        split_key: str | None = None,
+        images: list[str] | None = None,
     ) -> CompletionResult:
         """Synchronous :meth:`acomplete`, callable from any number of threads at once (each call runs
         on the client's event loop thread). Inside async code, ``await acomplete(...)`` instead."""
@@ -490,7 +575,7 @@ class Client:
                 "Client.complete() was called inside a running event loop, which it would block",
                 hint="use `await client.acomplete(...)` in async code",
             )
-        return self._loop.run(self.acomplete(name, variables, label=label, images=images))
+        return self._loop.run(self.acomplete(name, variables, label=label, split_key=split_key, images=images))
 
     def trace_generation(
         self,
@@ -499,8 +584,11 @@ class Client:
         result: CompletionResult,
         attempts: Sequence[Attempt] = (),
         langfuse_prompt: Any = None,
+        split: Mapping[str, int] | None = None,
     ) -> None:
         """A generation (linked to the prompt version when known) with every failed attempt as an event.
+        Its metadata names the served ``prompt_label`` and ``prompt_version`` and, for a label chosen by a
+        traffic split, the ``split`` (label → percent); never the split key.
 
         Never raises and never blocks: the SDK buffers spans and exports them in the background.
         """
@@ -521,6 +609,9 @@ class Client:
                     "fallback_used": result.fallback_used,
                     "attempts": result.usage.attempts,
                     "prompt_source": result.prompt_source,
+                    "prompt_label": result.prompt_label,
+                    "prompt_version": result.prompt_version,
+                    **({"split": dict(split)} if split else {}),
                     "pii_masked": result.pii_masked,
                     "latency_ms": result.usage.latency_ms,
                 },

@@ -114,6 +114,7 @@ def diagnostics_from_validation(
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         loc = [p for i, p in enumerate(loc) if not (p in MESSAGE_TAGS and i > 0 and isinstance(loc[i - 1], int))]
+        loc = [p for p in loc if p != "[key]"]  # pydantic's marker of an invalid mapping key: the key names it
         kind = err["type"]
         line, col = locate(loc)
         hint = None

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, StrictInt, field_validator, model_validator
 
-from ._base import Model
-from .prompt import ReleaseRule
+from ._base import Model, Name
+from .prompt import LABEL, ReleaseRule
 
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 EnvName = Annotated[str, Field(pattern=ENV_NAME, description="Name of an environment variable.")]
@@ -128,11 +128,40 @@ class RoutingPolicy(Model):
         return self
 
 
+def _weights_sum_to_100(split: dict[str, int]) -> dict[str, int]:
+    """``split`` itself when it has two or more labels whose weights add up to 100."""
+    if len(split) < 2:
+        raise ValueError(
+            f"a split needs two or more labels, got {len(split)}; to serve one label to everyone, remove the split"
+        )
+    total = sum(split.values())
+    if total != 100:
+        shown = " + ".join(f"{label} {weight}" for label, weight in split.items())
+        raise ValueError(f"the weights of a split add up to 100 (percent of calls), these add up to {total}: {shown}")
+    return split
+
+
+#: Label → percent of keyed calls (whole numbers adding up to 100).
+Split = Annotated[
+    dict[
+        Annotated[str, Field(pattern=LABEL)],
+        Annotated[StrictInt, Field(ge=0, le=100, description="Percent of keyed calls served this label.")],
+    ],
+    AfterValidator(_weights_sum_to_100),
+]
+
+
 class ReleasePolicy(Model):
     """Which git refs publish which Langfuse labels. The default publishes main as production."""
 
     schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
     rules: list[ReleaseRule] = Field(default_factory=lambda: [ReleaseRule(ref="main", labels=["production"])])
+    splits: dict[Name, Split] = Field(
+        default_factory=dict,
+        description="Prompt name → label → percent of calls: an A/B test of the versions those labels hold. "
+        "A call with a split key (user or session id) is served the label its key hashes to, always the "
+        "same one; a call without a key gets the split's default label.",
+    )
 
 
 class Budget(Model):

@@ -2,7 +2,8 @@
 (for a stream, after the last event), so tokens, cost and attempts of streamed calls are in it.
 
 Fields: ``ts`` (UTC, ISO 8601), ``method``, ``path``, ``status``, ``latency_ms`` (until the last
-byte), and what the handlers learnt (:data:`FIELDS`): project, alias, deployment, fallback, tokens,
+byte), and what the handlers learnt (:data:`FIELDS`): project, alias, the served prompt's name, version and
+label, deployment, fallback, tokens,
 cost, attempts, stream, replayed, error code. Never message text, parameters, keys or headers.
 """
 
@@ -20,6 +21,9 @@ from typing import Any
 FIELDS = (
     "project",
     "alias",
+    "prompt",
+    "prompt_version",
+    "prompt_label",
     "deployment",
     "fallback_used",
     "prompt_tokens",

@@ -41,6 +41,8 @@ Answer = Callable[[Settlement], Awaitable[tuple[dict[str, Any], float]]]
 #: Failed attempts the vendor may have processed, and billed, without answering.
 BILLABLE_FAILURES = ("timeout", "connection")
 OpenStream = Callable[[Settlement], Awaitable[Response]]
+#: The header carrying a managed-prompt call's split key (a user or session id; hashed, never kept).
+SPLIT_KEY_HEADER = "x-promptship-split-key"
 
 
 class Finished(Protocol):
@@ -526,7 +528,7 @@ def create_app(
         async def answer(settlement: Settlement) -> tuple[dict[str, Any], float]:
             before_retry = billing_retries(project, settlement, ceiling)
             done = await client.acomplete(
-                name, managed_request.variables, label=managed_request.label, before_retry=before_retry
+                name, managed_request.variables, label=managed_request.label, split_key=key, before_retry=before_retry
             )
             estimates.observe(done.model_alias, done.usage.completion_tokens)
             note(
@@ -537,18 +539,24 @@ def create_app(
                 completion_tokens=done.usage.completion_tokens,
                 cost_usd=done.usage.cost_usd,
                 attempts=done.usage.attempts,
+                prompt=done.prompt_name,
+                prompt_version=done.prompt_version,
+                prompt_label=done.prompt_label,
             )
             extra = {
                 "deployment": done.deployment,
                 "cost_usd": done.usage.cost_usd,
                 "prompt_version": done.prompt_version,
+                "prompt_label": done.prompt_label,
                 "prompt_source": done.prompt_source,
                 "pii_masked": done.pii_masked,
                 "fallback_used": done.fallback_used,
             }
             return completion_body(done.model_alias, done, extra), done.usage.cost_usd
 
-        prompt = (await client.aprompt(name, managed_request.label)).prompt
+        # The split key: the header, else the OpenAI-style `user` of the body (see runtime/split.py).
+        key = request.headers.get(SPLIT_KEY_HEADER) or managed_request.user
+        prompt = (await client.aprompt(name, managed_request.label, split_key=key)).prompt
         variables = json.dumps(managed_request.variables, ensure_ascii=False)
         rough = "".join(source for _, source in prompt.templates()) + variables
         params = prompt.params.model_dump(exclude_none=True)

@@ -201,7 +201,11 @@ class ManagedRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     variables: dict[str, Any] = Field(default_factory=dict)
-    label: str = "production"
+    #: A label to serve; none: the prompt's traffic split chooses (else ``production``).
+    label: str | None = None
+    #: The end user, as in OpenAI's requests: the split key when no ``x-promptship-split-key`` header is
+    #: sent. Only hashed for the split; never sent to the model, logged or traced.
+    user: str | None = None
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:

@@ -1,0 +1,247 @@
+"""Label A/B tests in production: an 80/20 split of a prompt between `production` and `candidate`,
+published by real syncs to the Langfuse double, served by the SDK and the real gateway on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from promptship import Client
+from promptship.errors import RepositoryInvalid
+from promptship.runtime.gateway.app import create_app
+from promptship.runtime.gateway.state import KeyStore, MemoryCounters, key_digest
+from promptship.runtime.split import choose_label, default_label, split_point
+
+from ..conftest import commit_all, git
+from ..doubles.fake_llm import FakeLLM
+from ..doubles.langfuse_api import LangfuseDouble
+from ..eval.test_eval import SENTIMENT, make_repo
+from .conftest import RunningGateway
+
+RELEASE = """\
+rules:
+  - {ref: main, labels: [production]}
+  - {ref: candidate/*, labels: [candidate]}
+splits:
+  classify: {production: 80, candidate: 20}
+"""
+REVIEW = {"review": "good food number 1"}
+CANDIDATE_TEXT = "One word, lowercase."
+KEYS = [f"user-{i}" for i in range(1000)]
+GATEWAY_KEY = "gw-reviews-0123456789abcdef"
+
+
+def sync(root: Path, branch: str) -> None:
+    """`promptship sync --apply` in its own process, as CI runs it on a push to ``branch``."""
+    done = subprocess.run(
+        [Path(sys.executable).parent / "promptship", "--root", str(root), "sync", "--ref", branch, "--apply"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, GITHUB_REF_NAME=branch),
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def split_repo(
+    tmp_path: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """main publishes v1 as production; branch candidate/lowercase publishes v2 as candidate; main's
+    release policy splits `classify` 80/20 between them."""
+    fake_llm.set_rules(SENTIMENT)
+    monkeypatch.setenv("FAKE_LLM_BASE", fake_llm.base_url)
+    monkeypatch.setenv("FAKE_LLM_KEY", "sk-test-not-a-real-key-000000000000")
+    root = make_repo(tmp_path, items=2)
+    (root / "policies/release.yaml").write_text(RELEASE)
+    commit_all(root, "split classify 80/20")
+    sync(root, "main")
+    git(root, "checkout", "-q", "-b", "candidate/lowercase")
+    prompt = root / "prompts/classify.yaml"
+    prompt.write_text(prompt.read_text().replace("One word.", CANDIDATE_TEXT))
+    commit_all(root, "candidate: lowercase answers")
+    sync(root, "candidate/lowercase")
+    git(root, "checkout", "-q", "main")
+    assert langfuse_double.labels("classify") == {"production": 1, "candidate": 2, "latest": 2}
+    return root
+
+
+def served_version(fake_llm: FakeLLM, index: int) -> int:
+    """Which version the model was sent, read from the request the fake LLM received."""
+    return 2 if CANDIDATE_TEXT in json.dumps(fake_llm.journal[index].messages) else 1
+
+
+# -- the choice itself (pure) ------------------------------------------------------------------------------
+
+
+def test_choice_is_stable_and_proportional() -> None:
+    split = {"production": 80, "candidate": 20}
+    labels = Counter(choose_label(split, "support/reply", f"session-{i}") for i in range(100_000))
+    assert 19_500 <= labels["candidate"] <= 20_500
+    assert all(
+        choose_label(split, "support/reply", "user-7") == choose_label(split, "support/reply", "user-7")
+        for _ in range(3)
+    )
+    # file order does not matter; raising the candidate's share keeps its users on it
+    assert all(choose_label({"candidate": 20, "production": 80}, "p", k) == choose_label(split, "p", k) for k in KEYS)
+    before = {k for k in KEYS if choose_label({"production": 90, "candidate": 10}, "p", k) == "candidate"}
+    after = {k for k in KEYS if choose_label(split, "p", k) == "candidate"}
+    assert before < after
+    # no key: the label unsplit calls get; a zero weight serves nobody with a key
+    assert choose_label(split, "p", None) == choose_label(split, "p", "") == "production"
+    assert default_label({"staging": 50, "candidate": 50}) == "candidate"
+    assert {choose_label({"production": 100, "candidate": 0}, "p", k) for k in KEYS} == {"production"}
+
+
+def test_the_hash_is_the_same_in_another_process() -> None:
+    """sha256, not Python's per-process salted hash: a fresh interpreter with another hash seed agrees."""
+    code = (
+        "import json, sys; from promptship.runtime.split import split_point; "
+        "print(json.dumps([split_point('classify', k) for k in json.loads(sys.argv[1])]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(KEYS[:50])],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        check=True,
+    )
+    assert json.loads(done.stdout) == [split_point("classify", k) for k in KEYS[:50]]
+
+
+# -- the SDK -------------------------------------------------------------------------------------------------
+
+
+def test_sdk_serves_the_candidate_to_20_percent_of_keys_always_the_same_version(
+    split_repo: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble
+) -> None:
+    client = Client(split_repo)
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda key: client.complete("classify", REVIEW, split_key=key), KEYS))
+        again = [client.complete("classify", REVIEW, split_key=key) for key in KEYS[:40]]
+        keyless = client.complete("classify", REVIEW)
+        pinned = client.complete("classify", REVIEW, label="candidate", split_key=KEYS[0])
+    finally:
+        client.close()
+    served = Counter((r.prompt_label, r.prompt_version) for r in results)
+    assert set(served) == {("production", 1), ("candidate", 2)}
+    assert 170 <= served[("candidate", 2)] <= 230, served
+    assert [r.prompt_version for r in again] == [r.prompt_version for r in results[:40]]
+    assert all(
+        r.prompt_label == choose_label({"production": 80, "candidate": 20}, "classify", k)
+        for r, k in zip(results, KEYS, strict=True)
+    )
+    assert (keyless.prompt_label, keyless.prompt_version) == ("production", 1)
+    assert (pinned.prompt_label, pinned.prompt_version) == ("candidate", 2)
+    # what the model was sent is the served version's text
+    sent = Counter(served_version(fake_llm, i) for i in range(len(fake_llm.journal)))
+    assert sent[2] == served[("candidate", 2)] + sum(r.prompt_version == 2 for r in again) + 1
+    # the traces name the served label and version (the generation is linked to the version)
+    generations = [
+        s["attributes"]
+        for s in langfuse_double.spans
+        if s["attributes"].get("langfuse.observation.type") == "generation"
+    ]
+    assert len(generations) == len(KEYS) + 42
+    traced = Counter(
+        (json.loads(g["langfuse.observation.metadata.prompt_label"]), g["langfuse.observation.prompt.version"])
+        for g in generations
+    )
+    assert traced[("candidate", "2")] == served[("candidate", 2)] + sum(r.prompt_version == 2 for r in again) + 1
+    assert not any("user-" in json.dumps(g) for g in generations), "the split key is never traced"
+
+
+def test_a_split_label_langfuse_lacks_serves_the_default_label(
+    split_repo: Path, langfuse_double: LangfuseDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    langfuse_double.remove_label("classify", "candidate")
+    client = Client(split_repo)
+    try:
+        key = next(k for k in KEYS if choose_label({"production": 80, "candidate": 20}, "classify", k) == "candidate")
+        result = client.complete("classify", REVIEW, split_key=key)
+    finally:
+        client.close()
+    assert (result.prompt_label, result.prompt_version) == ("production", 1)
+    assert "split label 'candidate' of prompt 'classify' has no version in Langfuse" in caplog.text
+
+
+# -- the gateway ---------------------------------------------------------------------------------------------
+
+
+def test_gateway_splits_by_header_or_user_like_the_sdk(
+    split_repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GW_REVIEWS_SHA256", key_digest(GATEWAY_KEY))
+    (split_repo / "policies/credentials.yaml").write_text(
+        "mode: production\nprojects:\n  reviews: {gateway_key_sha256_env: GW_REVIEWS_SHA256}\n"
+    )
+    client = Client(split_repo)
+    keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
+    with RunningGateway(create_app(client, keys, MemoryCounters())) as gateway:
+        url = f"http://127.0.0.1:{gateway.port}/v1/prompts/classify/completions"
+        headers = {"Authorization": f"Bearer {GATEWAY_KEY}"}
+        with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=16)) as http:
+
+            def call(key: str, by: str = "header") -> dict:
+                if by == "header":
+                    answer = http.post(
+                        url, json={"variables": REVIEW}, headers={**headers, "x-promptship-split-key": key}
+                    )
+                else:
+                    answer = http.post(url, json={"variables": REVIEW, "user": key}, headers=headers)
+                assert answer.status_code == 200, answer.text
+                return answer.json()["promptship"]
+
+            with ThreadPoolExecutor(16) as pool:
+                results = list(pool.map(call, KEYS))
+                by_user = list(pool.map(lambda k: call(k, "user"), KEYS[:50]))
+    client.close()
+    served = Counter((r["prompt_label"], r["prompt_version"]) for r in results)
+    assert set(served) == {("production", 1), ("candidate", 2)}
+    assert 170 <= served[("candidate", 2)] <= 230, served
+    expected = [choose_label({"production": 80, "candidate": 20}, "classify", k) for k in KEYS]
+    assert [r["prompt_label"] for r in results] == expected, "the gateway chooses as the SDK does"
+    assert [r["prompt_version"] for r in by_user] == [r["prompt_version"] for r in results[:50]]
+    assert sum(CANDIDATE_TEXT in json.dumps(r.messages) for r in fake_llm.journal) == served[("candidate", 2)] + sum(
+        r["prompt_version"] == 2 for r in by_user
+    )
+
+
+# -- the policy ----------------------------------------------------------------------------------------------
+
+BAD_SPLITS = """\
+rules:
+  - {ref: main, labels: [production]}
+splits:
+  classify: {production: 80, candidate: 30}
+  clasify: {production: 50, latest: 50}
+"""
+
+
+def test_an_invalid_split_is_a_located_error_and_nothing_serves(tmp_path: Path, run_cli) -> None:
+    root = make_repo(tmp_path, items=2)
+    release = root / "policies/release.yaml"
+    release.write_text(BAD_SPLITS)
+    result = run_cli("--root", str(root), "validate")
+    assert result.code == 1
+    assert "policies/release.yaml:4:3: error[E004]" in result.out + result.err
+    assert "add up to 110: production 80 + candidate 30" in result.out + result.err
+    release.write_text(BAD_SPLITS.replace("30", "20"))
+    result = run_cli("--root", str(root), "validate")
+    assert "policies/release.yaml:5:3: error[E408] split of unknown prompt 'clasify'" in result.out + result.err
+    assert "did you mean 'classify'?" in result.out + result.err
+    assert "policies/release.yaml:4:30: error[E409] split label 'candidate' of 'classify'" in result.out + result.err
+    assert "{ref: candidate/*, labels: [candidate]}" in result.out + result.err
+    with pytest.raises(RepositoryInvalid) as refused:
+        Client(root, langfuse=False)
+    assert {d.code for d in refused.value.diagnostics} == {"E408", "E409"}
+    sync = run_cli("--root", str(root), "sync", "--ref", "main", "--branch", "main")
+    assert sync.code == 1 and "E409" in sync.err and "Traceback" not in sync.err
