@@ -137,7 +137,12 @@ def main() -> None:
             router = ModelRouter(repo.policies.routing)  # type: ignore[arg-type]
             loaded = time.perf_counter()
             runs = run_suites(
-                repo, ["s"], router, RunOptions(concurrency=args.concurrency, cache_mode="off"), ResponseCache(None)
+                repo,
+                ["s"],
+                router,
+                RunOptions(concurrency=args.concurrency, cache_mode="off"),
+                ResponseCache(None),
+                root / "runs",
             )
             finished = time.perf_counter()
             errors = runs[0].aggregates["bench"].errors

@@ -37,9 +37,8 @@ def run(scores: list[float | None]) -> Run:
         started_at="t",
         finished_at="t",
         complete=True,
-        samples=samples,
         aggregates=aggregate(samples, ["fast"]),
-    )
+    ).with_samples(samples)
 
 
 def test_a_scorer_that_raises_on_head_shows_as_a_drop() -> None:
@@ -63,3 +62,17 @@ def test_latency_of_runs_made_differently_is_never_attributed_to_the_prompt() ->
     assert reason and "embedded local model" in reason and "concurrency (8 vs 2)" in reason
     [latency] = [g for g in absolute_gate_results(local, Gates(max_latency_p95_ms=1)) if "latency" in g.gate]
     assert latency.skipped and latency.passed and "local model" in latency.message
+
+
+def test_only_the_first_changed_items_are_listed_but_all_are_counted() -> None:
+    from promptship.diff.compare import ITEM_CHANGE_LIMIT
+
+    n = ITEM_CHANGE_LIMIT + 150
+    base = run([1.0] * n)
+    head = run([0.0 if i % 2 else 1.0 for i in range(n - 40)] + [1.0] * 40)
+    comparison = compare_model(base, head, "fast", calls_per_day=None)
+    failing = sum(1 for i in range(n - 40) if i % 2)
+    assert (comparison.newly_failing, comparison.newly_passing) == (failing, 0)
+    assert len(comparison.item_changes) == min(failing, ITEM_CHANGE_LIMIT)
+    listed = [c.item_id for c in comparison.item_changes]
+    assert listed == sorted(listed) and all(c.change == "newly_failing" for c in comparison.item_changes)

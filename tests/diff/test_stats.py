@@ -120,3 +120,55 @@ def test_tiny_samples_are_never_significant(n: int) -> None:
 def test_six_identical_moves_are_significant_like_the_sign_test() -> None:
     assert binomial_two_sided(6, 0) < 0.05
     assert paired_bootstrap_ci([0.0] * 6, [0.5] * 6).significant
+
+
+def reference_bootstrap(base: list[float], head: list[float], resamples: int, seed: int) -> tuple[float, float]:
+    """The pure-Python percentile bootstrap promptship used before numpy (random.choices per resample)."""
+    rng = random.Random(seed)
+    differences = [h - b for b, h in zip(base, head, strict=True)]
+    n = len(differences)
+    means = sorted(sum(rng.choices(differences, k=n)) / n for _ in range(resamples))
+
+    def at(q: float) -> float:
+        position = (len(means) - 1) * q
+        lower = math.floor(position)
+        upper = min(lower + 1, len(means) - 1)
+        return means[lower] + (means[upper] - means[lower]) * (position - lower)
+
+    return at(0.025), at(0.975)
+
+
+@pytest.mark.parametrize("grid", [False, True])
+def test_numpy_bootstrap_agrees_with_the_pure_python_one_within_monte_carlo_error(grid: bool) -> None:
+    """Continuous scores (index resampling) and scores on a grid (multinomial counts) both give the
+    interval the old implementation gave, within Monte-Carlo error (a few thousandths here)."""
+    rng = random.Random(21)
+    base = [rng.random() for _ in range(400)]
+    head = [min(1.0, max(0.0, x + 0.04 + rng.gauss(0, 0.25))) for x in base]
+    if grid:
+        base, head = [round(x * 4) / 4 for x in base], [round(x * 4) / 4 for x in head]
+    old_low, old_high = reference_bootstrap(base, head, resamples=4000, seed=1)
+    new = paired_bootstrap_ci(base, head, resamples=4000, seed=1)
+    width = old_high - old_low
+    assert new.ci_low == pytest.approx(old_low, abs=0.05 * width)
+    assert new.ci_high == pytest.approx(old_high, abs=0.05 * width)
+    assert new.delta == pytest.approx(sum(head) / 400 - sum(base) / 400)
+
+
+def test_the_seed_makes_the_numpy_bootstrap_deterministic() -> None:
+    rng = random.Random(8)
+    base = [rng.random() for _ in range(300)]
+    head = [x + rng.gauss(0.02, 0.2) for x in base]
+    first, again = paired_bootstrap_ci(base, head, seed=3), paired_bootstrap_ci(base, head, seed=3)
+    other = paired_bootstrap_ci(base, head, seed=4)
+    assert first == again and (first.ci_low, first.ci_high) != (other.ci_low, other.ci_high)
+
+
+def test_sign_test_in_log_space_matches_exact_integer_arithmetic() -> None:
+    """Above 2,000 moved pairs the p-value is summed in log space: it agrees with the exact sum."""
+    from promptship.diff.stats import sign_test_p
+
+    for up, down in [(1040, 1000), (1100, 1000), (980, 1100), (1300, 900)]:
+        moved = up + down
+        exact = min(1.0, 2 * (sum(math.comb(moved, k) for k in range(min(up, down) + 1)) / 2**moved))
+        assert sign_test_p(up, down) == pytest.approx(exact, rel=1e-9, abs=1e-300)

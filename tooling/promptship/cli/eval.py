@@ -88,7 +88,9 @@ def eval_command(
     if out is not None:
         outcome.write(out)
     if output_format == "json":
-        click.echo(outcome.to_json())
+        for chunk in outcome.json_chunks():
+            click.echo(chunk, nl=False)
+        click.echo()
     else:
         print_runs(outcome, show)
     return outcome.exit_code

@@ -18,7 +18,7 @@ from ..eval.costs import PriceChange, PriceTable, changed_prices, price_table, r
 from ..eval.gates import NOT_EVALUATED_ADVICE, error_rate_results
 from ..eval.progress import Mode, Progress
 from ..eval.runner import RunOptions, plan_jobs, run_suites
-from ..eval.runs import find_run, runs_dir, save_run
+from ..eval.runs import find_run, runs_dir
 from ..files.repo import Repository
 from ..files.schema import RoutingPolicy
 from ..files.schema.run import Run
@@ -253,9 +253,8 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
         prices = head_prices if which == "head" else base_prices
         if stored is not None:
             return reprice(stored, prices), "stored"
-        run = run_suites(repo, [change.suite], router_for(repo), options, cache)[0]
-        report.model_calls += sum(len(s.attempts) for s in run.samples)
-        save_run(runs_dir(root), run)
+        run = run_suites(repo, [change.suite], router_for(repo), options, cache, runs_dir(root))[0]
+        report.model_calls += sum(a.attempts for a in run.aggregates.values())
         return reprice(run, prices), "evaluated"
 
     try:

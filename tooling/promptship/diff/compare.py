@@ -5,24 +5,31 @@ are all 0 or 1 (the all-evaluators ``pass_rate``, and e.g. ``contains`` or ``lab
 repeat) gets an exact McNemar test; any other metric a paired bootstrap 95% interval. A regression gate
 fails only on a *significant* drop larger than its tolerance, so noise on a small golden set does
 not block a PR, and a real drop does.
+
+Runs are read as streams: each side's samples are reduced to per-item vectors (:mod:`.items`) in
+one pass, and only the first :data:`ITEM_CHANGE_LIMIT` changed items get their answers read back.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from ..eval.gates import GateResult, absolute_gate_results
 from ..files.schema import Gates
 from ..files.schema.run import Run, SampleResult
+from .items import ItemTable, first_samples
 from .stats import is_binary, mcnemar_exact, paired_bootstrap_ci, percentile
 
 PASS_METRIC = "pass_rate"
 DAYS_PER_MONTH = 30
 TRUNCATE = 300
+#: Changed items listed per model (newly failing first, then by id); the counts cover them all.
+ITEM_CHANGE_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,11 @@ class ModelComparison:
     tokens_per_call_head: float
     errors_base: int
     errors_head: int
+    #: The first :data:`ITEM_CHANGE_LIMIT` changed items (newly failing first, then by id).
     item_changes: list[ItemChange] = field(default_factory=list)
+    #: Items that pass on base and fail on head, and the reverse (all of them, listed or not).
+    newly_failing: int = 0
+    newly_passing: int = 0
     #: Base's answers at head's prices, per call: separates the two causes of a cost change.
     cost_per_call_base_at_head_prices: float | None = None
     #: Base at head prices vs base at base prices: what the price change alone does, in %.
@@ -93,34 +104,13 @@ def _truncate(text: Any, limit: int = TRUNCATE) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
-def _per_item(samples: Sequence[SampleResult], model: str) -> dict[str, list[SampleResult]]:
-    grouped: dict[str, list[SampleResult]] = defaultdict(list)
-    for sample in samples:
-        if sample.model == model:
-            grouped[sample.item_id].append(sample)
-    return grouped
-
-
-def _item_score(samples: list[SampleResult], metric: str) -> float | None:
-    """Mean over the item's answered repeats; a scorer that raised counts as 0 (as in the run's
-    aggregates), so a crash on head shows as a drop instead of dropping the item from both sides."""
-    values = [s.scores[metric].value or 0.0 for s in samples if s.error is None and metric in s.scores]
-    return sum(values) / len(values) if values else None
-
-
-def _item_passed(samples: list[SampleResult]) -> bool:
-    """An item passes when most of its repeats answered and passed every evaluator."""
-    passed = sum(1 for s in samples if s.error is None and s.scores and all(r.passed for r in s.scores.values()))
-    return passed * 2 > len(samples)
-
-
-def _tokens_per_call(samples: Sequence[SampleResult]) -> float:
-    answered = [s for s in samples if s.error is None]
-    return sum(s.prompt_tokens + s.completion_tokens for s in answered) / len(answered) if answered else 0.0
-
-
 def paired_delta(
-    metric: str, base: Sequence[float], head: Sequence[float], *, seed: int = 0, resamples: int = 5000
+    metric: str,
+    base: Sequence[float] | np.ndarray,
+    head: Sequence[float] | np.ndarray,
+    *,
+    seed: int = 0,
+    resamples: int = 5000,
 ) -> MetricDelta:
     """Head − base of one metric over paired per-item values, with the test that fits the values.
 
@@ -129,7 +119,7 @@ def paired_delta(
     """
     n = len(base)
     if is_binary(base) and is_binary(head):
-        test = mcnemar_exact([b == 1.0 for b in base], [h == 1.0 for h in head])
+        test = mcnemar_exact(np.asarray(base) == 1.0, np.asarray(head) == 1.0)
         return MetricDelta(
             metric,
             test.base_rate,
@@ -172,43 +162,42 @@ def compare_model(
     """Compare ``model``'s samples in two runs of one suite (each priced at its own side's prices);
     ``inputs`` maps item id → input for the per-item change list; ``base_at_head_prices`` (base's
     answers priced at head's prices) splits a cost change into its price and usage parts."""
-    base_items, head_items = _per_item(base.samples, model), _per_item(head.samples, model)
-    common = sorted(set(base_items) & set(head_items))
-    total = len(set(base_items) | set(head_items))
+    base_table, head_table = ItemTable.of(base.samples, model), ItemTable.of(head.samples, model)
+    common = sorted(set(base_table.index) & set(head_table.index))
+    total = len(set(base_table.index) | set(head_table.index))
+    base_rows, head_rows = base_table.rows(common), head_table.rows(common)
     metrics = []
-    names = sorted({n for s in [*base.samples, *head.samples] if s.model == model for n in s.scores})
-    for name in names:
-        pairs = [
-            (b, h)
-            for i in common
-            if (b := _item_score(base_items[i], name)) is not None
-            and (h := _item_score(head_items[i], name)) is not None
-        ]
-        if pairs:
-            base_values, head_values = [b for b, _ in pairs], [h for _, h in pairs]
-            delta = paired_delta(name, base_values, head_values, seed=seed, resamples=resamples)
+    for name in sorted(base_table.metrics | head_table.metrics):
+        base_means, base_has = base_table.item_means(name, base_rows)
+        head_means, head_has = head_table.item_means(name, head_rows)
+        both = base_has & head_has
+        if both.any():
+            delta = paired_delta(name, base_means[both], head_means[both], seed=seed, resamples=resamples)
             metrics.append(replace(delta, items=total))
-    base_pass = [_item_passed(base_items[i]) for i in common]
-    head_pass = [_item_passed(head_items[i]) for i in common]
+    base_pass, head_pass = base_table.item_passed(base_rows), head_table.item_passed(head_rows)
     if common:
-        delta = paired_delta(PASS_METRIC, [float(p) for p in base_pass], [float(p) for p in head_pass])
+        delta = paired_delta(PASS_METRIC, base_pass.astype(np.float64), head_pass.astype(np.float64))
         metrics.append(replace(delta, items=total))
     base_summary, head_summary = base.aggregates[model], head.aggregates[model]
     cost_base, cost_head = base_summary.cost_per_call_usd, head_summary.cost_per_call_usd
+    failing = [common[i] for i in np.flatnonzero(base_pass & ~head_pass)]
+    passing = [common[i] for i in np.flatnonzero(~base_pass & head_pass)]
+    listed = (failing + passing)[:ITEM_CHANGE_LIMIT]
+    wanted, listed_failing = set(listed), set(failing[:ITEM_CHANGE_LIMIT])
+    firsts_base, firsts_head = first_samples(base.samples, model, wanted), first_samples(head.samples, model, wanted)
     changes = []
-    for item_id, was, now in zip(common, base_pass, head_pass, strict=True):
-        if was != now:
-            first_base, first_head = base_items[item_id][0], head_items[item_id][0]
-            changes.append(
-                ItemChange(
-                    item_id,
-                    "newly_passing" if now else "newly_failing",
-                    _truncate((inputs or {}).get(item_id, "")),
-                    _truncate(first_base.output if first_base.output is not None else f"[{_error(first_base)}]"),
-                    _truncate(first_head.output if first_head.output is not None else f"[{_error(first_head)}]"),
-                    _truncate((expected or {}).get(item_id)) if (expected or {}).get(item_id) is not None else "",
-                )
+    for item_id in listed:
+        first_base, first_head = firsts_base[item_id], firsts_head[item_id]
+        changes.append(
+            ItemChange(
+                item_id,
+                "newly_failing" if item_id in listed_failing else "newly_passing",
+                _truncate((inputs or {}).get(item_id, "")),
+                _truncate(first_base.output if first_base.output is not None else f"[{_error(first_base)}]"),
+                _truncate(first_head.output if first_head.output is not None else f"[{_error(first_head)}]"),
+                _truncate((expected or {}).get(item_id)) if (expected or {}).get(item_id) is not None else "",
             )
+        )
     repriced = base_at_head_prices.aggregates[model].cost_per_call_usd if base_at_head_prices else None
     return ModelComparison(
         latency_not_comparable=latency_not_comparable(base, head),
@@ -226,11 +215,13 @@ def compare_model(
         latency_p50_head=head_summary.latency_p50_ms,
         latency_p95_base=base_summary.latency_p95_ms,
         latency_p95_head=head_summary.latency_p95_ms,
-        tokens_per_call_base=_tokens_per_call([s for s in base.samples if s.model == model]),
-        tokens_per_call_head=_tokens_per_call([s for s in head.samples if s.model == model]),
+        tokens_per_call_base=base_table.tokens_per_call,
+        tokens_per_call_head=head_table.tokens_per_call,
         errors_base=base_summary.errors,
         errors_head=head_summary.errors,
-        item_changes=sorted(changes, key=lambda c: (c.change != "newly_failing", c.item_id)),
+        item_changes=changes,
+        newly_failing=len(failing),
+        newly_passing=len(passing),
     )
 
 

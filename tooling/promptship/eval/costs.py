@@ -47,11 +47,17 @@ def sample_cost(sample: SampleResult, prices: PriceTable) -> float:
 
 
 def reprice(run: Run, prices: PriceTable) -> Run:
-    """``run`` with every answer's ``cost_usd`` and the aggregates recomputed at ``prices``."""
+    """``run`` with every answer's ``cost_usd`` and the aggregates recomputed at ``prices`` (one
+    streamed pass over the samples; the returned run re-prices its samples as they are read)."""
     from .summary import aggregate
 
-    samples = [s.model_copy(update={"cost_usd": round(sample_cost(s, prices), 12)}) for s in run.samples]
-    return run.model_copy(update={"samples": samples, "aggregates": aggregate(samples, run.models)})
+    def priced(sample: SampleResult) -> SampleResult:
+        return sample.model_copy(update={"cost_usd": round(sample_cost(sample, prices), 12)})
+
+    samples = run.samples.mapped(priced)
+    copy = run.with_samples(samples)
+    copy.aggregates = aggregate(samples, run.models)
+    return copy
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +17,7 @@ from ..files.workdir import refuse_tracked_results
 from ..llm.cache import ResponseCache
 from .gates import GateResult, absolute_gate_results
 from .progress import Mode, Progress, ProgressFn
-from .runs import runs_dir, save_run, write_atomically
+from .runs import atomic_writer, run_document_chunks, run_path, runs_dir
 
 
 @dataclass(frozen=True)
@@ -51,23 +51,31 @@ class EvalOutcome:
             return EXIT_NOT_EVALUATED
         return EXIT_OK
 
+    def json_chunks(self) -> Iterator[str]:
+        """``{"runs": [...], "gate_failures": [...]}`` in chunks, each run with its samples inline
+        (streamed from its samples file: never built whole)."""
+        yield '{"runs": ['
+        for index, run in enumerate(self.runs):
+            yield ", " if index else ""
+            yield from run_document_chunks(run)
+        failures = json.dumps([f.__dict__ for f in self.gate_failures], indent=1, ensure_ascii=False)
+        yield f'], "gate_failures": {failures}}}'
+
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "runs": [r.model_dump(mode="json") for r in self.runs],
-                "gate_failures": [f.__dict__ for f in self.gate_failures],
-            },
-            indent=1,
-            ensure_ascii=False,
-        )
+        return "".join(self.json_chunks())
 
     def write(self, path: Path) -> None:
-        data = (
-            self.runs[0].model_dump(mode="json")
-            if len(self.runs) == 1
-            else [r.model_dump(mode="json") for r in self.runs]
-        )
-        write_atomically(path, json.dumps(data, indent=1, ensure_ascii=False))
+        """``--out``: the run as one JSON document with its samples inline (a list when several
+        suites ran), written atomically and streamed."""
+        with atomic_writer(path) as handle:
+            if len(self.runs) != 1:
+                handle.write("[")
+            for index, run in enumerate(self.runs):
+                handle.write(", " if index else "")
+                for chunk in run_document_chunks(run):
+                    handle.write(chunk)
+            if len(self.runs) != 1:
+                handle.write("]")
 
 
 def resolve_suites(repo: Repository, names: Sequence[str]) -> list[str]:
@@ -109,9 +117,14 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
             cache_mode=request.cache_mode,  # type: ignore[arg-type]
             on_progress=_done_total(request.on_progress) if request.on_progress else progress,
         )
-        runs = run_suites(repo, names, router, options, cache)
-    misses = sum(1 for run in runs for s in run.samples if s.error and s.error.kind == "cache_miss")
+        runs = run_suites(repo, names, router, options, cache, runs_dir(root))
+    misses = sum(a.error_kinds.get("cache_miss", 0) for run in runs for a in run.aggregates.values())
     if misses:
+        for run in runs:  # a replay that missed is no result: leave no artifact behind
+            path = run_path(runs_dir(root), run.suite, run.fingerprint.suite, run.selection.key, complete=run.complete)
+            path.unlink(missing_ok=True)
+            if run.samples.path is not None:
+                run.samples.path.unlink(missing_ok=True)
         raise CacheMissError(
             f"{misses} request(s) are not in the response cache and --cache-only sends nothing",
             code="E811",
@@ -121,7 +134,9 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
     for run in runs:
         outcome.items[run.suite] = {i.id: i for i in repo.datasets[run.dataset].items}
     for run in runs:
-        outcome.saved.append(save_run(runs_dir(root), run))
+        outcome.saved.append(
+            run_path(runs_dir(root), run.suite, run.fingerprint.suite, run.selection.key, complete=run.complete)
+        )
         outcome.gate_failures.extend(
             g for g in absolute_gate_results(run, repo.suites[run.suite].suite.gates) if not g.passed
         )

@@ -4,6 +4,11 @@ Each sample is rendered, passed through the PII policy, looked up in the respons
 through :class:`~promptship.llm.routing.ModelRouter` (retries, fallbacks), and scored. A failing sample
 is recorded with its error and attempts; nothing crashes the run and nothing is dropped. Ctrl-C
 stops cleanly: finished samples are kept, unfinished ones are recorded as ``interrupted``.
+
+Memory is bounded by the concurrency, not the number of items: jobs are started from a lazy
+iterator, at most ``window`` of them (4 × concurrency, at least 64) are started but not yet written,
+and each finished sample is appended to the run's samples file in job order (sorted item id × model ×
+repeat) by :class:`~promptship.eval.runs.RunWriter`, which aggregates it as it goes.
 """
 
 from __future__ import annotations
@@ -12,14 +17,14 @@ import asyncio
 import hashlib
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from ..diff.fingerprint import endpoint_hash, judge_aliases, suite_fingerprint, suite_models
 from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError, UsageError
-from ..files.redact import redact_data
 from ..files.render import RenderedPrompt, render_prompt
 from ..files.repo import Repository, content_hash
 from ..files.schema import Item
@@ -30,9 +35,8 @@ from ..llm.routing import Completion, ModelRouter
 from ..llm.usage import Usage
 from ..pii.policy import guard_messages
 from .costs import PriceTable, price_table
-from .runs import make_selection
+from .runs import RunWriter, make_selection
 from .scoring import Scorer
-from .summary import aggregate
 
 CacheMode = Literal["use", "off", "only"]
 
@@ -53,6 +57,21 @@ class _Job:
     item: Item
     model: str
     repeat: int
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The jobs of a run (item × model × repeat, items in id order), made one at a time when iterated."""
+
+    items: Sequence[Item]
+    models: Sequence[str]
+    repeats: int
+
+    def __iter__(self) -> Iterator[_Job]:
+        return (_Job(i, m, r) for i in self.items for m in self.models for r in range(self.repeats))
+
+    def __len__(self) -> int:
+        return len(self.items) * len(self.models) * self.repeats
 
 
 @dataclass
@@ -87,11 +106,11 @@ def select_items(items: Sequence[Item], *, ids: Sequence[str] | None, sample: in
         chosen = [i for i in chosen if i.id in wanted]
     if sample is not None and sample < len(chosen):
         chosen = sorted(chosen, key=lambda i: hashlib.sha256(i.id.encode()).hexdigest())[:sample]
-        chosen.sort(key=lambda i: i.id)
+    chosen.sort(key=lambda i: i.id)
     return chosen
 
 
-def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[list[str], list[_Job], Selection]:
+def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[list[str], Jobs, Selection]:
     """The aliases, the jobs (item × model × repeat) and the :class:`Selection` they cover."""
     entry = repo.suites[suite_name]
     available = suite_models(repo, entry)
@@ -104,7 +123,7 @@ def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[l
         )
     dataset = repo.datasets[entry.suite.dataset].items
     items = select_items(dataset, ids=options.items, sample=options.sample)
-    jobs = [_Job(item, model, repeat) for item in items for model in models for repeat in range(entry.suite.repeats)]
+    jobs = Jobs(items, models, entry.suite.repeats)
     selection = make_selection(
         [i.id for i in items],
         models,
@@ -123,9 +142,12 @@ async def run_suite_async(
     router: ModelRouter,
     options: RunOptions,
     cache: ResponseCache,
+    directory: Path,
     stop: asyncio.Event | None = None,
 ) -> Run:
-    """Evaluate one suite. ``stop`` (set on Ctrl-C) cancels unfinished samples."""
+    """Evaluate one suite, streaming its samples to a run artifact under ``directory`` (the runs
+    folder); returns the stored run. ``stop`` (set on Ctrl-C) cancels unfinished samples, which are
+    recorded as ``interrupted`` and the run stored as interrupted."""
     if suite_name not in repo.suites:
         raise UsageError(f"unknown suite {suite_name!r}", hint=f"suites: {', '.join(sorted(repo.suites)) or '(none)'}")
     entry = repo.suites[suite_name]
@@ -133,40 +155,18 @@ async def run_suite_async(
     if options.cache_mode != "only":
         router.check_credentials([*models, *judge_aliases(entry)])
         router.prepare([*models, *judge_aliases(entry)])
+    fingerprint = suite_fingerprint(repo, entry, router.policy, router.env)
     context = _Context(repo, router, cache, options, Scorer(repo, entry, router), price_table(router.policy))
     started = _now()
-    semaphore = asyncio.Semaphore(max(1, options.concurrency))
-    done = errors = 0
-
-    async def one(job: _Job) -> SampleResult:
-        nonlocal done, errors
-        async with semaphore:
-            result = await _evaluate(context, entry.suite.prompt, job)
-        done += 1
-        errors += result.error is not None
-        if options.on_progress:
-            options.on_progress(suite_name, done, len(jobs), errors)
-        return result
-
-    tasks = [asyncio.create_task(one(job)) for job in jobs]
+    writer = RunWriter(directory, suite_name, fingerprint.suite, selection.key, models)
     try:
-        complete = await _wait_all(tasks, stop)
+        complete, cache_misses = await _run_jobs(context, suite_name, entry.suite.prompt, jobs, writer, stop)
+    except BaseException:
+        writer.discard()
+        raise
     finally:
         await context.scorer.aclose()
-    samples = []
-    for job, task in zip(jobs, tasks, strict=True):
-        if task.cancelled():
-            samples.append(
-                SampleResult(
-                    item_id=job.item.id,
-                    model=job.model,
-                    repeat=job.repeat,
-                    error=SampleError(kind="interrupted", message="stopped before it finished"),
-                )
-            )
-        else:
-            samples.append(task.result())
-    run = Run(
+    manifest = Run(
         suite=suite_name,
         prompt=entry.suite.prompt,
         dataset=entry.suite.dataset,
@@ -174,38 +174,114 @@ async def run_suite_async(
         repeats=entry.suite.repeats,
         profile=router.profile,
         git_sha=repo.commit or describe_worktree(repo.root),
-        fingerprint=suite_fingerprint(repo, entry, router.policy, router.env),
+        fingerprint=fingerprint,
         selection=selection,
         environment=run_environment(router, models, options.concurrency),
         started_at=started,
         finished_at=_now(),
         complete=complete,
-        samples=samples,
-        aggregates=aggregate(samples, models),
-        cache_hits=sum(s.cached for s in samples),
-        cache_misses=sum(1 for s in samples if s.request_hash and not s.cached),
+        aggregates={},
+        cache_hits=sum(b.cache_hits for b in writer.aggregates.builders.values()),
+        cache_misses=cache_misses,
     )
-    # Upstream texts (answers, error bodies, attempts) may echo a key: no run carries one.
-    return Run.model_validate(redact_data(run.model_dump(mode="json")))
+    # Upstream texts (answers, error bodies, attempts) may echo a key: every line and the manifest
+    # are redacted as they are written, so no run carries one.
+    return writer.finish(manifest)[0]
 
 
-async def _wait_all(tasks: list[asyncio.Task[SampleResult]], stop: asyncio.Event | None) -> bool:
-    """Wait for every task, or cancel the unfinished ones when ``stop`` is set. True if all finished."""
-    if not tasks:
-        return True
-    everything = asyncio.gather(*tasks, return_exceptions=True)
-    if stop is None:
-        await everything
-        return True
-    stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait({everything, stopper}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
-    stopper.cancel()
-    if everything.done():
-        return True
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return False
+def _interrupted(job: _Job) -> SampleResult:
+    return SampleResult(
+        item_id=job.item.id,
+        model=job.model,
+        repeat=job.repeat,
+        error=SampleError(kind="interrupted", message="stopped before it finished"),
+    )
+
+
+async def _run_jobs(
+    context: _Context,
+    suite_name: str,
+    prompt_name: str,
+    jobs: Jobs,
+    writer: RunWriter,
+    stop: asyncio.Event | None,
+) -> tuple[bool, int]:
+    """Run ``jobs`` with at most ``concurrency`` calls at once and at most ``window`` jobs started but
+    not yet written; write each sample in job order. Returns (every job finished, cache misses)."""
+    options = context.options
+    total = len(jobs)
+    concurrency = max(1, options.concurrency)
+    calls = asyncio.Semaphore(concurrency)
+    slots = asyncio.Semaphore(max(4 * concurrency, 64))
+    job_iter = enumerate(jobs)
+    ready: dict[int, SampleResult] = {}
+    in_flight: dict[int, tuple[_Job, asyncio.Task[None]]] = {}
+    failures: list[BaseException] = []
+    next_out = done = errors = misses = 0
+
+    def emit(index: int, result: SampleResult) -> None:
+        nonlocal next_out
+        ready[index] = result
+        while next_out in ready:
+            writer.add(ready.pop(next_out))
+            next_out += 1
+            slots.release()
+
+    async def one(index: int, job: _Job) -> None:
+        nonlocal done, errors, misses
+        async with calls:
+            result = await _evaluate(context, prompt_name, job)
+        done += 1
+        errors += result.error is not None
+        misses += bool(result.request_hash) and not result.cached
+        emit(index, result)
+        if options.on_progress:
+            options.on_progress(suite_name, done, total, errors)
+
+    def finished(index: int, task: asyncio.Task[None]) -> None:
+        in_flight.pop(index, None)
+        if not task.cancelled() and task.exception() is not None:
+            failures.append(task.exception())  # type: ignore[arg-type]
+
+    async def feed() -> None:
+        while not failures:
+            await slots.acquire()
+            try:
+                index, job = next(job_iter)
+            except StopIteration:
+                break
+            task = asyncio.create_task(one(index, job))
+            in_flight[index] = (job, task)
+            task.add_done_callback(lambda t, i=index: finished(i, t))  # type: ignore[misc]
+        while in_flight:
+            await asyncio.gather(*(t for _, t in list(in_flight.values())), return_exceptions=True)
+
+    feeder = asyncio.create_task(feed())
+    waiters: set[asyncio.Future[Any]] = {feeder}
+    stopper = asyncio.create_task(stop.wait()) if stop is not None else None
+    if stopper is not None:
+        waiters.add(stopper)
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if stopper is not None:
+            stopper.cancel()
+    complete = feeder.done()
+    if not complete:
+        feeder.cancel()
+        unfinished = dict(in_flight)
+        for _, task in unfinished.values():
+            task.cancel()
+        await asyncio.gather(feeder, *(t for _, t in unfinished.values()), return_exceptions=True)
+        for index in sorted(unfinished):
+            if index >= next_out and index not in ready:
+                emit(index, _interrupted(unfinished[index][0]))
+        for index, job in job_iter:
+            emit(index, _interrupted(job))
+    if failures:
+        raise failures[0]
+    assert next_out == total, f"{next_out} of {total} samples written"
+    return complete, misses
 
 
 async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleResult:
@@ -332,8 +408,10 @@ def run_suites(
     router: ModelRouter,
     options: RunOptions,
     cache: ResponseCache,
+    directory: Path,
 ) -> list[Run]:
-    """Run suites one after another in a fresh event loop; Ctrl-C stops cleanly and returns what finished."""
+    """Run suites one after another in a fresh event loop, each stored under ``directory`` (the runs
+    folder) as it goes; Ctrl-C stops cleanly and returns what finished (the last run interrupted)."""
 
     async def main() -> list[Run]:
         stop = asyncio.Event()
@@ -344,7 +422,7 @@ def run_suites(
         try:
             runs = []
             for name in suite_names:
-                runs.append(await run_suite_async(repo, name, router, options, cache, stop))
+                runs.append(await run_suite_async(repo, name, router, options, cache, directory, stop))
                 if stop.is_set():
                     break
             return runs

@@ -90,17 +90,23 @@ def columns_of(runs: Sequence[tuple[str, Run]], models: Sequence[str] = ()) -> l
 
 def _as_paired(run: Run, model: str) -> Run:
     """``run`` with only ``model``'s samples, renamed to the shared column name."""
-    samples = [s.model_copy(update={"model": _PAIRED}) for s in run.samples if s.model == model]
-    return run.model_copy(
-        update={"samples": samples, "models": [_PAIRED], "aggregates": {_PAIRED: run.aggregates[model]}}
-    )
+
+    def renamed(sample: SampleResult) -> SampleResult:
+        # Other models' samples get a name no alias can have, so only ``model``'s are paired.
+        return sample.model_copy(update={"model": _PAIRED if sample.model == model else f" {sample.model}"})
+
+    paired = run.with_samples(run.samples.mapped(renamed))
+    return paired.model_copy(update={"models": [_PAIRED], "aggregates": {_PAIRED: run.aggregates[model]}})
 
 
 def _first_samples(run: Run, model: str) -> dict[str, SampleResult]:
+    """Each item's lowest repeat of ``model`` (one streamed pass)."""
     found: dict[str, SampleResult] = {}
-    for sample in sorted(run.samples, key=lambda s: s.repeat):
+    for sample in run.samples:
         if sample.model == model:
-            found.setdefault(sample.item_id, sample)
+            held = found.get(sample.item_id)
+            if held is None or sample.repeat < held.repeat:
+                found[sample.item_id] = sample
     return found
 
 

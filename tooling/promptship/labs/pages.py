@@ -180,8 +180,12 @@ def charts(comparison: Comparison) -> list[dict[str, Any]]:
     columns = comparison.columns
 
     def tokens_per_call(column: Column) -> float:
-        answered = [s for s in column.run.samples if s.model == column.model and s.error is None]
-        return sum(s.prompt_tokens + s.completion_tokens for s in answered) / len(answered) if answered else 0.0
+        answered = tokens = 0
+        for sample in column.run.samples:
+            if sample.model == column.model and sample.error is None:
+                answered += 1
+                tokens += sample.prompt_tokens + sample.completion_tokens
+        return tokens / answered if answered else 0.0
 
     series: list[tuple[str, str, list[float | None]]] = [
         (f"score: {m}", "{:.3f}", [c.aggregate.scores.get(m) for c in columns]) for m in comparison.metrics

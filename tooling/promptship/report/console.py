@@ -112,14 +112,20 @@ def print_runs(outcome: EvalOutcome, show: str = "none") -> None:
                 f"{format_usd(summary.spent_usd)} ({summary.cache_hits} cached answer(s) replayed at no cost)",
                 style="dim",
             )
-        errors = [(s, s.error) for s in run.samples if s.error is not None]
-        for sample, error in errors[:5]:
+        errors = sum(a.errors for a in run.aggregates.values())
+        shown = 0
+        for sample in run.samples if errors else ():
+            if sample.error is None:
+                continue
             console.print(
-                f"  [red]✗[/red] {plain(sample.item_id)} ({plain(sample.model)}): {plain(error.kind)}: "
-                f"{plain(error.message)}"
+                f"  [red]✗[/red] {plain(sample.item_id)} ({plain(sample.model)}): {plain(sample.error.kind)}: "
+                f"{plain(sample.error.message)}"
             )
-        if len(errors) > 5:
-            console.print(f"  … and {len(errors) - 5} more errors (see the run artifact)")
+            shown += 1
+            if shown == 5:
+                break
+        if errors > 5:
+            console.print(f"  … and {errors - 5} more errors (see the run artifact)")
         if show != "none":
             for line in item_lines(outcome, run, show):
                 console.print(line, soft_wrap=True, markup=False)

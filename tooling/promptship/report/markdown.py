@@ -203,9 +203,9 @@ def items_section(suite: SuiteReport) -> str | None:
         changes = comparison.item_changes
         if not changes:
             continue
-        failing = sum(c.change == "newly_failing" for c in changes)
+        failing, passing = comparison.newly_failing, comparison.newly_passing
         lines = [
-            f"**{_escape(comparison.model)}**: {failing} newly failing, {len(changes) - failing} newly passing",
+            f"**{_escape(comparison.model)}**: {failing} newly failing, {passing} newly passing",
             "",
             "| item | change | input | expected | base output | head output |",
             "|---|---|---|---|---|---|",
@@ -216,8 +216,12 @@ def items_section(suite: SuiteReport) -> str | None:
                 f"| {code(change.item_id)} | {label} | {_escape(change.input)} | {_escape(change.expected) or '–'} | "
                 f"{_escape(change.base_output)} | {_escape(change.head_output)} |"
             )
-        if len(changes) > ITEM_ROWS:
-            lines.append(f"\n… {len(changes) - ITEM_ROWS} more in the JSON/HTML report")
+        if failing + passing > ITEM_ROWS:
+            more = failing + passing - ITEM_ROWS
+            listed = (
+                f"; the JSON/HTML report lists the first {len(changes)}" if failing + passing > len(changes) else ""
+            )
+            lines.append(f"\n… {more} more in the JSON/HTML report{listed}")
         parts.append("\n".join(lines))
     if not parts:
         return None

@@ -22,7 +22,7 @@ from .policy import (
     RoutingPolicy,
 )
 from .prompt import Message, Params, Placeholder, Prompt, PromptRelease, ReleaseRule, Variable
-from .run import Run
+from .run import Run, SampleResult
 from .suite import EvaluatorSpec, Gates, Suite
 
 #: schemas/<file> → the model it describes. Example files reference these with `$schema`.
@@ -37,11 +37,12 @@ SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "budgets-policy.schema.json": BudgetPolicy,
     "credentials-policy.schema.json": CredentialsPolicy,
     "run.schema.json": Run,
+    "run-sample.schema.json": SampleResult,
 }
 
 
 #: Schemas of YAML files, whose top level accepts ``x-*`` extension keys (anchors shared in a file).
-_YAML_FILES = frozenset(SCHEMA_FILES) - {"dataset-item.schema.json", "run.schema.json"}
+_YAML_FILES = frozenset(SCHEMA_FILES) - {"dataset-item.schema.json", "run.schema.json", "run-sample.schema.json"}
 
 
 def schema_documents() -> dict[str, str]:

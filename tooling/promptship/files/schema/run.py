@@ -1,17 +1,22 @@
-"""The run artifact: one suite evaluation, versioned JSON that PR diffs compare.
+"""The run artifact: one suite evaluation, versioned files that PR diffs compare.
 
-Stored under ``.promptship/runs/`` (and ``--out``). Everything needed to compare two runs is here:
-the suite fingerprint, every sample with its scores, usage, cost, attempts and error, and
-per-model aggregates.
+Format 3 is two files (see ``docs/formats.md``): a *samples* file, JSON Lines with one
+:class:`SampleResult` per line in job order, appended while the run goes; and a small *manifest*, the
+:class:`Run` (suite, fingerprint, selection, per-model aggregates, and the name, count and sha256 of
+its samples file), written atomically when the run ends. A samples file without a manifest is a run
+that was killed; a manifest names exactly one samples file. ``--out`` writes both in one JSON document
+with the samples inline.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-RUN_FORMAT_VERSION = 2
+RUN_FORMAT_VERSION = 3
 
 
 class _Record(BaseModel):
@@ -159,8 +164,64 @@ class RunEnvironment(_Record):
     )
 
 
+class Samples:
+    """A run's samples, read from its samples file each time they are iterated (never all held).
+
+    Re-iterable; ``len`` is the manifest's count. ``transform`` is applied to each sample as it is
+    read (e.g. re-pricing). ``Samples.of(list)`` holds samples in memory (tests, small in-memory runs).
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        count: int,
+        *,
+        held: list[SampleResult] | None = None,
+        transform: Callable[[SampleResult], SampleResult] | None = None,
+    ) -> None:
+        self.path, self.count, self._held, self._transform = path, count, held, transform
+
+    @classmethod
+    def of(cls, samples: Iterable[SampleResult]) -> Samples:
+        held = list(samples)
+        return cls(None, len(held), held=held)
+
+    def mapped(self, transform: Callable[[SampleResult], SampleResult]) -> Samples:
+        """The same samples with ``transform`` applied (after any transform already set)."""
+        inner = self._transform
+        combined = transform if inner is None else (lambda s: transform(inner(s)))
+        return Samples(self.path, self.count, held=self._held, transform=combined)
+
+    def raw_lines(self) -> Iterator[str]:
+        """Each sample as its JSON line (no transform applied)."""
+        if self._held is not None:
+            for sample in self._held:
+                yield sample.model_dump_json()
+            return
+        if self.path is None:
+            return
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield line.rstrip("\n")
+
+    def __iter__(self) -> Iterator[SampleResult]:
+        transform = self._transform
+        if self._held is not None:
+            source: Iterable[SampleResult] = self._held
+        else:
+            source = (SampleResult.model_validate_json(line) for line in self.raw_lines())
+        for sample in source:
+            yield transform(sample) if transform is not None else sample
+
+    def __len__(self) -> int:
+        return self.count
+
+
 class Run(_Record):
-    format_version: Literal[2] = 2
+    """The manifest of a run; its samples are :attr:`samples` (read from the samples file)."""
+
+    format_version: Literal[3] = 3
     suite: str
     prompt: str
     dataset: str
@@ -178,7 +239,24 @@ class Run(_Record):
     started_at: str
     finished_at: str
     complete: bool = Field(description="False when the run was interrupted; completed samples are kept.")
-    samples: list[SampleResult]
+    samples_file: str | None = Field(
+        default=None, description="Name of the JSON Lines samples file beside this manifest (one sample a line)."
+    )
+    sample_count: int = Field(default=0, description="Lines in the samples file: one per item × model × repeat.")
+    samples_sha256: str | None = Field(default=None, description="sha256 of the samples file's bytes.")
     aggregates: dict[str, Aggregate]
     cache_hits: int = 0
     cache_misses: int = 0
+    _samples: Samples = PrivateAttr(default_factory=lambda: Samples(None, 0))
+
+    @property
+    def samples(self) -> Samples:
+        """Every sample, streamed from the samples file in job order (item × model × repeat)."""
+        return self._samples
+
+    def with_samples(self, samples: Samples | Iterable[SampleResult]) -> Run:
+        """A copy of this manifest whose :attr:`samples` are ``samples``."""
+        copy = self.model_copy()
+        copy._samples = samples if isinstance(samples, Samples) else Samples.of(samples)
+        copy.sample_count = len(copy._samples)
+        return copy
