@@ -256,14 +256,33 @@ def test_two_gateways_share_budget_and_idempotency_through_redis(repo: Path, fak
 def test_gateway_calls_are_traced(repo: Path, fake_llm: FakeLLM, langfuse_double) -> None:
     import os
 
+    import httpx
+
+    (repo / "policies/pii.yaml").write_text("default: block\ntypes: {phone: mask}\n")
+    prompt = repo / "prompts/classify.yaml"  # served from its file: not published to this double
+    prompt.write_text(prompt.read_text() + "release: {publish: false}\n")
     client = Client(repo)
     with RunningGateway(
         create_app(client, KeyStore.from_policy(client.repo.policies.credentials, os.environ), MemoryCounters())
     ) as running:
         ask(running.client(), "good")
+        managed = httpx.post(
+            f"http://127.0.0.1:{running.port}/v1/prompts/classify/completions",
+            headers={"Authorization": f"Bearer {KEY}"},
+            json={"variables": {"review": "bad meal, call 010-2345-6789"}},
+        )
+        assert managed.status_code == 200, managed.text
     client.close()
     generations = [s for s in langfuse_double.spans if s["attributes"].get("langfuse.observation.type") == "generation"]
-    assert [g["name"] for g in generations] == ["reviews/primary"]
+    assert [g["name"] for g in generations] == ["reviews/primary", "classify"]
+    # A managed prompt's variables are traced, masked like the messages (what `dataset pull` reads back).
+    traced = generations[1]["attributes"]
+    assert json.loads(traced["langfuse.observation.metadata.prompt_variables"]) == {
+        "review": "bad meal, call [PHONE_1]"
+    }
+    assert json.loads(traced["langfuse.observation.metadata.prompt_label"]) == "production"
+    assert "langfuse.observation.metadata.prompt_variables" not in generations[0]["attributes"]
+    assert "2345-6789" not in json.dumps(langfuse_double.spans)
 
 
 def test_streaming_forwards_pieces_with_fallback_and_idempotency(gateway: RunningGateway, fake_llm: FakeLLM) -> None:

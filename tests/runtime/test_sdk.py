@@ -359,3 +359,24 @@ def test_asyncio_run_per_request_leaves_no_session_or_socket_behind(published: P
         assert asyncio.run(client.acomplete("classify", REVIEW)).text == "positive"
     assert _open_sockets() - before <= 1, "each asyncio.run closed the session it opened"
     client.close()
+
+
+def test_a_key_echoed_by_the_upstream_never_reaches_langfuse(
+    published: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble
+) -> None:
+    """An upstream that repeats the key (in 401 bodies, recorded as attempt events, and in answers,
+    recorded as the generation's output) leaks it into no span: every span goes through the redactor."""
+    from urllib.parse import quote
+
+    key = os.environ["FAKE_LLM_KEY"]
+    fake_llm.faults("m-primary", echo_key=0.5, echo_key_in_reply=True, seed=3)
+    fake_llm.faults("m-backup", echo_key_in_reply=True)
+    client = Client(published)
+    for _ in range(3):
+        client.complete("classify", REVIEW)
+    client.close()
+    exported = json.dumps(langfuse_double.spans, ensure_ascii=False)
+    assert "[redacted FAKE_LLM_KEY]" in exported, "the upstream did echo the key"
+    assert any(s["attributes"].get("langfuse.observation.type") == "event" for s in langfuse_double.spans)
+    for form in (key, quote(key), key[:20]):
+        assert form not in exported

@@ -124,6 +124,38 @@ def redact_data(value: Any) -> Any:
     return _current.data(value)
 
 
+def _redact_attribute(value: Any) -> Any:
+    """An OpenTelemetry attribute value (a string, a number, a bool or a sequence of them) redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v) if isinstance(v, str) else v for v in value)
+    return value
+
+
+def redact_otel_spans(*, params: Any) -> Any:
+    """The Langfuse SDK's export-stage hook (``Langfuse(mask_otel_spans=redact_otel_spans)``): every
+    string attribute of every span — input, output, metadata, attempt events, status messages —
+    redacted before the batch leaves the process. ``params`` is ``langfuse.types.MaskOtelSpansParams``;
+    returns None when nothing changed, else a ``MaskOtelSpansResult`` patching only what changed.
+
+    Every ``Langfuse`` client promptship builds passes it: the SDK keeps one exporter per public key
+    per process, configured by whichever client is built first.
+    """
+    from langfuse.types import MaskOtelSpansResult, OtelSpanPatch
+
+    patches: dict[Any, Any] = {}
+    for identifier, span in params.spans.items():
+        changed: dict[str, Any] = {}
+        for key, value in span.attributes.items():
+            redacted = _redact_attribute(value)
+            if redacted != value:
+                changed[key] = redacted
+        if changed:
+            patches[identifier] = OtelSpanPatch(set_attributes=changed)
+    return MaskOtelSpansResult(span_patches=patches) if patches else None
+
+
 def remember(policies: Policies) -> None:
     """Learn the credential variables ``policies`` name (called whenever policies are loaded)."""
     _current.learn(credential_names(policies))

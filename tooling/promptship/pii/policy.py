@@ -8,6 +8,7 @@ same value across all messages of one request; the map back to values lives only
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,9 @@ class GuardResult:
     findings: list[tuple[int, Finding]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     _values: dict[str, str] = field(default_factory=dict, repr=False)
+    #: ``variables`` given to :func:`guard_messages`, every value the policy does not allow (blocked
+    #: types too) replaced by its placeholder — what may be recorded about the request (traces).
+    masked_variables: dict[str, Any] | None = None
 
     def unmask(self, text: str) -> str:
         """Put the original values back into a reply that repeats placeholders (in memory only)."""
@@ -70,6 +74,8 @@ TEXT_PARTS = {"text": "text", "input_text": "text", "output_text": "text", "refu
 STRUCTURAL_KEYS = frozenset({"role", "type", "id", "tool_call_id", "detail", "format"})
 #: Keys holding base64 payloads (audio, files): binary, not text.
 BINARY_KEYS = frozenset({"data", "file_data"})
+#: A placeholder the masker writes (``[PHONE_1]``, ``[PERSON_NAME_2]``): group 1 is the type.
+PLACEHOLDER = re.compile(r"\[([A-Z][A-Z_]*)_[0-9]+\]")
 
 
 def _check_shape(index: int, message: Any) -> None:
@@ -99,33 +105,50 @@ class _Masker:
     blocked: list[tuple[str, Finding]] = field(default_factory=list)
     placeholders: dict[tuple[str, str], str] = field(default_factory=dict)
     numbering: Counter[str] = field(default_factory=Counter)
+    #: Data mode (:func:`guard_data`, traced variables): every key is read, blocked values become
+    #: placeholders too and are counted here instead of blocking.
+    data: bool = False
+    blocked_in_data: Counter[str] = field(default_factory=Counter)
+    masked_in_data: Counter[str] = field(default_factory=Counter)
+    #: Data mode: types masked although the policy allows them (``mask_allowed``).
+    mask_allowed: bool = False
 
     def walk(self, value: Any, index: int, path: str) -> Any:
         """``value`` with every string a vendor would read masked (a copy; the input is not modified)."""
         if isinstance(value, str):
-            return value if value.startswith("data:") else self.text(value, index, path)
+            return value if value.startswith("data:") and not self.data else self.text(value, index, path)
         if isinstance(value, Mapping):
             return {
-                key: item if key in STRUCTURAL_KEYS or key in BINARY_KEYS else self.walk(item, index, f"{path}.{key}")
+                key: item
+                if not self.data and (key in STRUCTURAL_KEYS or key in BINARY_KEYS)
+                else self.walk(item, index, f"{path}.{key}")
                 for key, item in value.items()
             }
-        if isinstance(value, list):
+        if isinstance(value, list | tuple):
             return [self.walk(item, index, f"{path}[{number}]") for number, item in enumerate(value)]
         return value
 
     def text(self, text: str, index: int, path: str) -> str:
         place = f"message {index + 1}" + ("" if path == ".content" else f" {path.lstrip('.')}")
+        if self.data:
+            for match in PLACEHOLDER.finditer(text):  # masked earlier (a trace): a blocked type still blocks
+                pii_type = match.group(1).lower()
+                if pii_type in TYPES and self.policy.action(pii_type) == "block":
+                    self.blocked_in_data[pii_type] += 1
         pieces, cursor = [], 0
         for finding in (f for f in detect(text) if f.confidence >= self.policy.min_confidence):
             action = self.policy.action(finding.type)
-            if action == "allow":
+            if action == "allow" and not self.mask_allowed:
                 continue
-            self.result.findings.append((index, finding))
-            if action == "block":
-                self.blocked.append((place, finding))
-                continue
+            if self.data:
+                (self.blocked_in_data if action == "block" else self.masked_in_data)[finding.type] += 1
+            else:
+                self.result.findings.append((index, finding))
+                if action == "block":
+                    self.blocked.append((place, finding))
+                    continue
+                self.result.counts[finding.type] += 1
             pieces += [text[cursor : finding.start], self.placeholder(finding.type, text[finding.start : finding.end])]
-            self.result.counts[finding.type] += 1
             cursor = finding.end
         return "".join(pieces) + text[cursor:] if pieces else text
 
@@ -139,10 +162,16 @@ class _Masker:
         return placeholder
 
 
-def guard_messages(messages: list[dict[str, Any]], policy: PiiPolicy) -> GuardResult:
+def guard_messages(
+    messages: list[dict[str, Any]], policy: PiiPolicy, *, variables: Mapping[str, Any] | None = None
+) -> GuardResult:
     """Apply ``policy`` to every string of chat messages a vendor would read: content strings and
     text parts, names, tool-call arguments, anything nested (image URLs too; inline ``data:`` URLs and
     base64 payloads are binary and not scanned).
+
+    ``variables`` (the prompt variables the messages were rendered from) come back as
+    ``masked_variables``: every value the policy does not allow replaced by the placeholder the
+    messages use for it (a blocked type too: a variable the template does not render never blocks).
 
     Raises :class:`MalformedMessageError` for a message whose text could slip past the scan, and
     :class:`PiiBlockedError` if anything is blocked. The input is not modified.
@@ -156,7 +185,43 @@ def guard_messages(messages: list[dict[str, Any]], policy: PiiPolicy) -> GuardRe
         masker.result.masked_messages.append(masker.walk(message, index, ""))
     if masker.blocked:
         raise PiiBlockedError(masker.blocked)
+    if variables is not None:
+        masker.data = True
+        masker.result.masked_variables = masker.walk(dict(variables), len(messages), "variables")
     return masker.result
+
+
+@dataclass(frozen=True)
+class DataGuard:
+    """JSON-like data after the policy (:func:`guard_data`).
+
+    ``value``: a copy in which every value the policy does not allow is its placeholder (``[PHONE_1]``;
+    the same value, the same placeholder). ``blocked``: type → values of blocked types found (a
+    placeholder of a blocked type, left by an earlier mask, counts too); ``masked``: type → values masked.
+    """
+
+    value: Any
+    blocked: Counter[str]
+    masked: Counter[str]
+
+
+def guard_data(values: list[Any], policy: PiiPolicy, *, mask_allowed: bool = False) -> list[DataGuard]:
+    """Apply ``policy`` to every string of each of ``values`` (dicts, lists, strings, numbers; every
+    key is read, ``data:`` URLs too), numbering placeholders across all of them. Never raises for
+    personal data: the caller decides what a blocked type means (``dataset pull`` drops the item).
+
+    ``mask_allowed``: mask the types the policy allows as well (company phones and registration
+    numbers), for files that ``validate`` checks for any personal data at all.
+    """
+    masker = _Masker(policy, GuardResult(masked_messages=[]), data=True, mask_allowed=mask_allowed)
+    guarded = []
+    for index, value in enumerate(values):
+        before_blocked, before_masked = Counter(masker.blocked_in_data), Counter(masker.masked_in_data)
+        masked = masker.walk(value, index, "")
+        guarded.append(
+            DataGuard(masked, masker.blocked_in_data - before_blocked, masker.masked_in_data - before_masked)
+        )
+    return guarded
 
 
 def guard_text(text: str, policy: PiiPolicy) -> GuardResult:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CredentialError, PiiBlockedError, PromptNotFound, UsageError
+from ..files.redact import redact_otel_spans
 from ..files.render import render_prompt
 from ..files.repo import Repository
 from ..files.schema import Prompt, nfc
@@ -161,6 +162,8 @@ class GuardedCall:
     label: str | None = None
     #: The prompt's split (label → percent) when the label was chosen by one; traced beside the label.
     split: Mapping[str, int] | None = None
+    #: The prompt variables as they may be recorded (PII-masked, see :meth:`Client.trace_generation`).
+    variables: dict[str, Any] | None = None
 
     def finish(self, completion: Completion) -> CompletionResult:
         result = CompletionResult.of(
@@ -174,7 +177,13 @@ class GuardedCall:
             label=self.label,
         )
         self.client.trace_generation(
-            self.trace_name, self.messages, result, completion.attempts, self.langfuse_prompt, self.split
+            self.trace_name,
+            self.messages,
+            result,
+            completion.attempts,
+            self.langfuse_prompt,
+            self.split,
+            variables=self.variables,
         )
         return result
 
@@ -273,7 +282,11 @@ class Client:
         from langfuse import Langfuse
 
         return Langfuse(
-            public_key=self.env[names[0]], secret_key=self.env[names[1]], host=self.env[names[2]], timeout=5
+            public_key=self.env[names[0]],
+            secret_key=self.env[names[1]],
+            host=self.env[names[2]],
+            timeout=5,
+            mask_otel_spans=redact_otel_spans,  # an upstream may echo a key into an answer or an error
         )
 
     # -- prompts -------------------------------------------------------------------------------------
@@ -449,6 +462,7 @@ class Client:
             version=managed.version,
             source=managed.source,
             langfuse_prompt=managed.langfuse_prompt,
+            variables=variables,
         )
         call.label = managed.label
         call.split = self.split_of(name) if label is None else None
@@ -465,15 +479,19 @@ class Client:
         version: int | None = None,
         source: Source = "request",
         langfuse_prompt: Any = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> GuardedCall:
         """Apply the PII policy to ``messages``; a block is traced under ``trace_name``, then raised.
+
+        ``variables`` (a managed prompt's) are traced with the generation, masked by the same policy
+        (see :meth:`trace_generation`).
 
         :class:`CredentialError` (E801) first when a variable the alias or its fallbacks need is not
         set: nothing is sent with an empty key.
         """
         self.router.check_credentials([alias])
         try:
-            guarded = guard_messages(messages, self.repo.policies.pii)
+            guarded = guard_messages(messages, self.repo.policies.pii, variables=variables)
         except PiiBlockedError as exc:
             self.trace_blocked(trace_name, exc)
             raise
@@ -488,6 +506,7 @@ class Client:
             version,
             source,
             langfuse_prompt,
+            variables=guarded.masked_variables,
         )
 
     def guard_texts(self, trace_name: str, texts: Sequence[str]) -> tuple[list[str], dict[str, int]]:
@@ -585,10 +604,18 @@ class Client:
         attempts: Sequence[Attempt] = (),
         langfuse_prompt: Any = None,
         split: Mapping[str, int] | None = None,
+        *,
+        variables: Mapping[str, Any] | None = None,
     ) -> None:
         """A generation (linked to the prompt version when known) with every failed attempt as an event.
         Its metadata names the served ``prompt_label`` and ``prompt_version`` and, for a label chosen by a
         traffic split, the ``split`` (label → percent); never the split key.
+
+        A managed prompt's call also records ``prompt_variables`` (the variables it was rendered from,
+        masked by the PII policy like the messages: every value the policy does not allow, blocked types
+        included, is its placeholder): with ``prompt_label``, what ``promptship dataset pull`` turns back
+        into dataset items.
+        Every span passes the credential redactor on export (:func:`~promptship.files.redact.redact_otel_spans`).
 
         Never raises and never blocks: the SDK buffers spans and exports them in the background.
         """
@@ -614,6 +641,7 @@ class Client:
                     **({"split": dict(split)} if split else {}),
                     "pii_masked": result.pii_masked,
                     "latency_ms": result.usage.latency_ms,
+                    **({"prompt_variables": dict(variables)} if variables is not None else {}),
                 },
             ) as generation,
         ):

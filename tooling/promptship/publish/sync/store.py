@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import CredentialError, SyncError
+from ...files.redact import redact_otel_spans
 from ...files.repo import Repository
 from ...llm.retry import Action, ErrorClass, RetryPolicy, decide
 from .desired import (
@@ -73,6 +74,7 @@ class LangfuseStore:
             host=settings.host,
             tracing_enabled=tracing,
             timeout=10,
+            mask_otel_spans=redact_otel_spans,  # `eval --publish` traces answers an upstream may have filled with a key
         )
         self.attempts, self.backoff_s, self.sleep = attempts, backoff_s, sleep
         self.writes = 0
