@@ -6,7 +6,8 @@ setting it elsewhere moves it; ``latest`` is always the newest version and canno
 no label or version returns ``production``; a prompt's type cannot change; tags are per prompt.
 Dataset items are upserted by ``id`` (project-wide unique); status ACTIVE or ARCHIVED.
 
-Every JSON body it returns for a modelled route is validated against the real OpenAPI spec in
+Traced generations and scores (``/api/public/v2/observations``, ``/api/public/v3/scores``) live in
+:mod:`.langfuse_traces`. Every JSON body it returns for a modelled route is validated against the real OpenAPI spec in
 the vendored spec in tests/doubles/reference/ (``strict`` mode, on in tests): a mismatch answers 599 with
 the validation error, so the SDK call fails loudly instead of the double drifting from Langfuse.
 """
@@ -26,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .langfuse_traces import TraceStore
 from .openapi_check import OpenApiValidator
 from .server import BackgroundServer
 
@@ -72,6 +74,8 @@ class LangfuseDouble:
         self._server = BackgroundServer(self._routes)
         self._validator = OpenApiValidator()
         self.writes = 0
+        #: Generations and scores, read through the v2 observations and v3 scores APIs (see langfuse_traces).
+        self.traces = TraceStore(self._respond, self._lock)
 
     # -- lifecycle and inspection ------------------------------------------------------------------
     @property
@@ -213,6 +217,7 @@ class LangfuseDouble:
         app.router.add_post("/api/public/otel/v1/traces", self._otel)
         app.router.add_post("/api/public/scores", self._scores)
         app.router.add_get("/api/public/projects", self._projects)
+        self.traces.routes(app)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "OK", "version": "3.0.0"})
@@ -238,6 +243,7 @@ class LangfuseDouble:
                         self.spans.append(
                             {"name": span.name, "trace_id": span.trace_id.hex(), "attributes": attributes}
                         )
+                        self.traces.from_span(span, attributes)
         return web.json_response({})
 
     async def _scores(self, request: web.Request) -> web.Response:
@@ -245,6 +251,8 @@ class LangfuseDouble:
         with self._lock:
             received = body if isinstance(body, list) else [body]
             self.scores.extend(received)
+            for score in received:
+                self.traces.from_score_body(score)
             return self._respond("CreateScoreResponse", {"id": str(received[-1].get("id") or len(self.scores))})
 
     async def _projects(self, request: web.Request) -> web.Response:

@@ -217,7 +217,7 @@ def test_jsonl_and_csv_edge_cases_are_located_errors_never_crashes(example_repo:
 def test_unwritable_outputs_and_non_utf8_comment_bodies_are_located_errors(
     example_repo: Path, run_cli, tmp_path: Path, monkeypatch
 ) -> None:
-    from promptship.eval.runs import write_atomically
+    from promptship.files.atomic import write_atomically
 
     write_atomically(tmp_path / "missing" / "deeper" / "run.json", "{}")
     assert (tmp_path / "missing/deeper/run.json").read_text() == "{}", "missing folders are created"

@@ -623,3 +623,21 @@ def test_ko_pii_format_is_converted_to_spans_without_the_public_set(tmp_path: Pa
         ("other:AGE", "5"),
         ("other:AGE", "5"),
     ]
+
+
+def test_guard_data_masks_every_value_and_counts_blocked_types_without_raising() -> None:
+    from promptship.pii import guard_data
+
+    policy = PiiPolicy.model_validate({"default": "block", "types": {"phone": "mask", "email": "mask"}})
+    first, second, earlier = guard_data(
+        [
+            {"id": "kim@example.com", "nested": ["call 010-2345-6789", 3]},  # every key is read, "id" too
+            "again 010-2345-6789, rrn 900101-1234568",
+            {"review": "[RRN_1] and [PHONE_4]"},  # placeholders an earlier mask left
+        ],
+        policy,
+    )
+    assert first.value == {"id": "[EMAIL_1]", "nested": ["call [PHONE_5]", 3]}, "numbers continue after [PHONE_4]"
+    assert first.masked == {"email": 1, "phone": 1} and not first.blocked
+    assert second.value == "again [PHONE_5], rrn [RRN_2]" and second.blocked == {"rrn": 1}
+    assert earlier.blocked == {"rrn": 1} and earlier.value == {"review": "[RRN_1] and [PHONE_4]"}

@@ -166,6 +166,8 @@ _ROWS = [
     Code("E960", "usage-store-unavailable", _C, "UsageStoreError"),
     Code("E961", "usage-store-unsupported", _C, "UsageStoreError"),
     Code("E962", "invalid-time", _U, "UsageError"),
+    Code("E970", "invalid-pull-filter", _U, "UsageError"),
+    Code("E971", "invalid-pull-target", _U, "UsageError"),
     Code("E999", "internal", _I, "InternalError"),
 ]
 

@@ -67,7 +67,7 @@ def diff(
     """
     from ..diff.change import DiffRequest, run_diff
     from ..eval.progress import progress_mode
-    from ..eval.runs import write_atomically
+    from ..files.atomic import write_atomically
     from ..report.console import print_markdown_report
     from ..report.github import write_step_summary
     from ..report.html import render_html

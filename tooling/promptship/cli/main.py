@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("sync:sync", "Publish prompts and datasets to Langfuse (plan, apply, check drift)."),
     "ci": ("ci:ci", "CI helpers: sticky PR comments."),
     "pii": ("pii:pii", "Scan text or files for personal data."),
+    "dataset": ("dataset:dataset", "Pull production calls traced in Langfuse into a dataset file."),
     "gateway": ("gateway:gateway", "Run the OpenAI-compatible gateway."),
     "labs": ("labs:labs", "Run Labs, the local web app: try, compare and edit prompts in a browser."),
 }

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EXIT_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, CacheMissError, UsageError
+from ..files.atomic import atomic_writer
 from ..files.repo import Repository
 from ..files.schema import Item, nfc
 from ..files.schema.run import Run
@@ -17,7 +18,7 @@ from ..files.workdir import refuse_tracked_results
 from ..llm.cache import ResponseCache
 from .gates import GateResult, absolute_gate_results
 from .progress import Mode, Progress, ProgressFn
-from .runs import atomic_writer, run_document_chunks, run_path, runs_dir
+from .runs import run_document_chunks, run_path, runs_dir
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from pydantic import ValidationError
 
 from ..errors import UsageError
+from ..files.atomic import write_atomically
 from ..files.redact import redact
 from ..files.repo import content_hash
 from ..files.schema.run import RUN_FORMAT_VERSION, Run, SampleResult, Samples, Selection
@@ -62,48 +60,6 @@ def make_selection(
 def run_path(directory: Path, suite: str, fingerprint: str, selection_key: str, *, complete: bool = True) -> Path:
     name = f"{fingerprint}.{selection_key[:16]}" + ("" if complete else ".interrupted")
     return directory / suite.replace("/", "__") / f"{name}.json"
-
-
-@contextmanager
-def atomic_writer(path: Path) -> Iterator[IO[str]]:
-    """A text handle whose content replaces ``path`` only when the ``with`` block ends without error,
-    so readers see the old file or the new one, never half of it.
-
-    Every write is redacted (credential values): every run, report and ``--out`` file is written
-    here. Missing folders are created; a path that cannot be written (a file where a folder should
-    be, no permission, a full disk) is a :class:`UsageError` naming it, and nothing is left half-written.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {path}: {exc.strerror or exc}",
-            hint="choose a path whose folder can be created and written",
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yield _Redacting(handle)  # type: ignore[misc]
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-class _Redacting:
-    """A text handle that redacts credential values from everything written through it."""
-
-    def __init__(self, handle: IO[str]) -> None:
-        self._handle = handle
-
-    def write(self, text: str) -> int:
-        return self._handle.write(redact(text))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through :func:`atomic_writer` (redacted, all or nothing)."""
-    with atomic_writer(path) as handle:
-        handle.write(text)
 
 
 class RunWriter:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -191,6 +191,19 @@ def guard_messages(
     return masker.result
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in JSON-like ``value``, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
 @dataclass(frozen=True)
 class DataGuard:
     """JSON-like data after the policy (:func:`guard_data`).
@@ -214,6 +227,11 @@ def guard_data(values: list[Any], policy: PiiPolicy, *, mask_allowed: bool = Fal
     numbers), for files that ``validate`` checks for any personal data at all.
     """
     masker = _Masker(policy, GuardResult(masked_messages=[]), data=True, mask_allowed=mask_allowed)
+    for text in _strings(values):  # placeholders already there (a masked trace) keep their numbers
+        for match in PLACEHOLDER.finditer(text):
+            number = int(match.group(0)[len(match.group(1)) + 2 : -1])
+            pii_type = match.group(1).lower()
+            masker.numbering[pii_type] = max(masker.numbering[pii_type], number)
     guarded = []
     for index, value in enumerate(values):
         before_blocked, before_masked = Counter(masker.blocked_in_data), Counter(masker.masked_in_data)

@@ -118,6 +118,11 @@ class LangfuseStore:
                     ) from None
                 self.sleep(decision.wait_s)
 
+    def read(self, what: str, fn: Callable[[], Any]) -> Any:
+        """``fn()`` (one read request), retried like every Langfuse call; None when answered 404;
+        :class:`SyncError` (E820) when it keeps failing."""
+        return self._call(what, fn)
+
     @staticmethod
     def _quoted(name: str) -> str:
         return urllib.parse.quote(name, safe="")
