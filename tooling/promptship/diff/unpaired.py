@@ -22,6 +22,10 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
+import numpy as np
+
+from .stats import bootstrap_means, percentiles
+
 #: Fewest observations per arm before a difference gets a verdict (the normal approximations of the
 #: Wilson, Newcombe and Mann–Whitney procedures are poor below this, and a bootstrap has little to draw on).
 MIN_ARM = 30
@@ -162,29 +166,34 @@ def bootstrap_difference(
     seed: int = 0,
 ) -> Difference:
     """Percentile bootstrap interval of statistic(head) − statistic(base), each arm resampled with
-    replacement on its own (unpaired). Deterministic for a given ``seed``; memory stays bounded for
-    arms of any size (resamples are drawn in blocks). Both arms need at least one value."""
-    import numpy as np
-
+    replacement on its own (unpaired). Means are drawn by :func:`~promptship.diff.stats.bootstrap_means`
+    (the paired bootstrap's engine), medians in chunks; memory stays bounded for arms of any size.
+    Deterministic for a given ``seed``. Both arms need at least one value."""
     if not base or not head:
         raise ValueError("a bootstrap difference needs values in both arms")
     _z(confidence)
     rng = np.random.default_rng(seed)
-    arms = [np.asarray(base, dtype=float), np.asarray(head, dtype=float)]
-    reduce = np.mean if statistic == "mean" else np.median
-    point = [float(reduce(arm)) for arm in arms]
-    draws = []
-    for arm in arms:
-        block = max(1, 2_000_000 // len(arm))
-        values = []
-        for start in range(0, resamples, block):
-            picks = rng.integers(0, len(arm), size=(min(block, resamples - start), len(arm)))
-            values.append(reduce(arm[picks], axis=1))
-        draws.append(np.concatenate(values))
-    deltas = draws[1] - draws[0]
+    arms = [np.asarray(base, dtype=np.float64), np.asarray(head, dtype=np.float64)]
+    if statistic == "mean":
+        point = [float(arm.mean()) for arm in arms]
+        draws = [bootstrap_means(arm, resamples, rng) for arm in arms]
+    else:
+        point = [float(np.median(arm)) for arm in arms]
+        draws = [_bootstrap_medians(arm, resamples, rng) for arm in arms]
     alpha = (1 - confidence) / 2
-    low, high = np.quantile(deltas, [alpha, 1 - alpha])
-    return Difference(point[0], point[1], point[1] - point[0], float(low), float(high))
+    low, high = percentiles(draws[1] - draws[0], (alpha * 100, (1 - alpha) * 100))
+    return Difference(point[0], point[1], point[1] - point[0], low, high)
+
+
+def _bootstrap_medians(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Medians of ``resamples`` resamples (with replacement, size n) of ``values``, drawn in chunks."""
+    n = values.size
+    medians = np.empty(resamples, dtype=np.float64)
+    per_chunk = max(1, 4_000_000 // n)
+    for start in range(0, resamples, per_chunk):
+        stop = min(resamples, start + per_chunk)
+        medians[start:stop] = np.median(values[rng.integers(0, n, size=(stop - start, n))], axis=1)
+    return medians
 
 
 def verdict(
