@@ -9,9 +9,10 @@ response cache a rerun makes zero model calls.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import EXIT_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, RepositoryInvalid, UsageError
 from ..eval.costs import PriceChange, PriceTable, changed_prices, price_table, reachable_deployments, reprice
@@ -19,7 +20,7 @@ from ..eval.gates import NOT_EVALUATED_ADVICE, error_rate_results
 from ..eval.progress import Mode, Progress
 from ..eval.runner import RunOptions, plan_jobs, run_suites
 from ..eval.runs import find_run, runs_dir
-from ..files.repo import Repository
+from ..files.repo import ItemsById, Repository
 from ..files.schema import RoutingPolicy
 from ..files.schema.run import Run
 from ..files.sources import merge_base, resolve_commit
@@ -292,6 +293,22 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
     return report
 
 
+class _Field(Mapping[str, Any]):
+    """``item id → one field of the item``, read only for the items looked up (the listed changes)."""
+
+    def __init__(self, items: ItemsById, name: str) -> None:
+        self._items, self._name = items, name
+
+    def __getitem__(self, item_id: str) -> Any:
+        return getattr(self._items[item_id], self._name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 def _deployments(run: Run) -> set[str]:
     return {s.deployment for s in run.samples if s.deployment}
 
@@ -303,8 +320,9 @@ def _compare(suite_report: SuiteReport, head: Repository, head_prices: PriceTabl
     suite = head.suites[suite_report.change.suite].suite
     prompt = head.prompts[suite.prompt].prompt
     calls_per_day = prompt.traffic.calls_per_day if prompt.traffic else None
-    inputs = {i.id: i.input for i in head.datasets[suite.dataset].items}
-    expected = {i.id: i.expected for i in head.datasets[suite.dataset].items}
+    items = ItemsById(head.datasets[suite.dataset].items)
+    inputs = _Field(items, "input")
+    expected = _Field(items, "expected")
     for model in head_run.models:
         if model in base_run.aggregates:
             suite_report.comparisons.append(

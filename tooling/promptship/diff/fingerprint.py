@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from ..eval.evaluators import registry
-from ..files.repo import Repository, SuiteEntry, content_hash
+from ..files.repo import Repository, SuiteEntry, content_hash, items_hash
 from ..files.schema import RoutingPolicy
 from ..files.schema.run import Fingerprint
 from ..llm.policy import alias_identity
@@ -120,9 +120,7 @@ def suite_fingerprint(
     pricing = pricing_hash(routing, aliases)
     parts = {
         "prompt": prompt_result_hash(repo, suite.prompt),
-        "dataset": content_hash(
-            sorted((i.model_dump(mode="json") for i in repo.datasets[suite.dataset].items), key=lambda i: i["id"])
-        ),
+        "dataset": items_hash(repo.datasets[suite.dataset].items),
         "evaluators": content_hash(
             {
                 "evaluators": [e.model_dump(mode="json") for e in suite.evaluators],

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import EXIT_FAILED, EXIT_NOT_EVALUATED, EXIT_OK, CacheMissError, UsageError
 from ..files.atomic import atomic_writer
-from ..files.repo import Repository
+from ..files.repo import ItemsById, Repository
 from ..files.schema import Item, nfc
 from ..files.schema.run import Run
 from ..files.validate import load_valid_repo
@@ -41,7 +41,7 @@ class EvalOutcome:
     saved: list[Path] = field(default_factory=list)
     gate_failures: list[GateResult] = field(default_factory=list)
     #: suite → item id → the dataset item, so answers can be shown beside their input and expected value.
-    items: dict[str, dict[str, Item]] = field(default_factory=dict)
+    items: dict[str, Mapping[str, Item]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -133,7 +133,7 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
         )
     outcome = EvalOutcome(runs)
     for run in runs:
-        outcome.items[run.suite] = {i.id: i for i in repo.datasets[run.dataset].items}
+        outcome.items[run.suite] = ItemsById(repo.datasets[run.dataset].items)
     for run in runs:
         outcome.saved.append(
             run_path(runs_dir(root), run.suite, run.fingerprint.suite, run.selection.key, complete=run.complete)

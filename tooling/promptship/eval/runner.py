@@ -26,7 +26,7 @@ from typing import Any, Literal
 from ..diff.fingerprint import endpoint_hash, judge_aliases, suite_fingerprint, suite_models
 from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError, UsageError
 from ..files.render import RenderedPrompt, render_prompt
-from ..files.repo import Repository, content_hash
+from ..files.repo import ItemSubset, Repository, content_hash, item_ids
 from ..files.schema import Item
 from ..files.schema.run import Run, RunEnvironment, SampleError, SampleResult, Selection
 from ..files.sources import describe_worktree
@@ -39,6 +39,8 @@ from .runs import RunWriter, make_selection
 from .scoring import Scorer
 
 CacheMode = Literal["use", "off", "only"]
+#: Rendered prompts kept for the next jobs of the same item (other models and repeats).
+_RENDERED_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -93,21 +95,22 @@ class _Context:
         return self.identities[alias]
 
 
-def select_items(items: Sequence[Item], *, ids: Sequence[str] | None, sample: int | None) -> list[Item]:
-    """``--items`` keeps the named ids (unknown ids are an error); ``--sample N`` keeps a stable
-    pseudo-random N (by hash of id), so base and head runs sample the same items."""
-    chosen = list(items)
+def select_items(items: Sequence[Item], *, ids: Sequence[str] | None, sample: int | None) -> Sequence[Item]:
+    """The items a run evaluates, in id order: ``--items`` keeps the named ids (unknown ids are an
+    error); ``--sample N`` keeps a stable pseudo-random N (by hash of id), so base and head runs sample
+    the same items. Works on ids and positions only: a lazily read dataset stays unread."""
+    all_ids = item_ids(items)
+    chosen = range(len(all_ids))
     if ids:
-        known = {i.id for i in chosen}
+        known = set(all_ids)
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise UsageError(f"unknown item id(s): {', '.join(unknown)}", hint="ids are listed in the dataset's .jsonl")
         wanted = set(ids)
-        chosen = [i for i in chosen if i.id in wanted]
+        chosen = [p for p in chosen if all_ids[p] in wanted]  # type: ignore[assignment]
     if sample is not None and sample < len(chosen):
-        chosen = sorted(chosen, key=lambda i: hashlib.sha256(i.id.encode()).hexdigest())[:sample]
-    chosen.sort(key=lambda i: i.id)
-    return chosen
+        chosen = sorted(chosen, key=lambda p: hashlib.sha256(all_ids[p].encode()).hexdigest())[:sample]  # type: ignore[assignment]
+    return ItemSubset(items, sorted(chosen, key=all_ids.__getitem__))
 
 
 def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[list[str], Jobs, Selection]:
@@ -125,10 +128,10 @@ def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[l
     items = select_items(dataset, ids=options.items, sample=options.sample)
     jobs = Jobs(items, models, entry.suite.repeats)
     selection = make_selection(
-        [i.id for i in items],
+        item_ids(items),
         models,
         entry.suite.repeats,
-        all_items=[i.id for i in dataset],
+        all_items=item_ids(dataset),
         all_models=available,
         sample=options.sample,
         requested_items=list(options.items) if options.items else None,
@@ -292,6 +295,8 @@ async def _evaluate(context: _Context, prompt_name: str, job: _Job) -> SampleRes
             rendered = render_prompt(context.repo.prompts[prompt_name].prompt, job.item.input)
         except PromptshipError as exc:
             rendered = exc
+        if len(context.rendered) >= _RENDERED_KEPT:  # jobs come item by item: keep the latest few
+            del context.rendered[next(iter(context.rendered))]
         context.rendered[job.item.id] = rendered
     if isinstance(rendered, PromptshipError):
         return SampleResult(**base, error=SampleError(kind="render", message=rendered.message))

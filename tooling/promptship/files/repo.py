@@ -11,10 +11,11 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
@@ -60,6 +61,18 @@ def content_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
 
 
+def _split_lines(text: str) -> Iterator[str]:
+    """``text.split("\n")``, one line at a time."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
 @dataclass(frozen=True)
 class SourceText:
     """A file's text plus lazy value positions for diagnostics."""
@@ -88,20 +101,131 @@ class PromptEntry:
         return content_hash(self.prompt)
 
 
+class JsonlItems(Sequence[Item]):
+    """The valid items of a JSONL dataset, parsed from the file's text each time one is read.
+
+    Holds the text (kept anyway for the secret scan), where each valid item's line starts and ends,
+    and the ids: about 24 bytes an item instead of a parsed :class:`Item` (~1 KB), so a dataset of a
+    million items is loaded, validated and evaluated without ever holding its items.
+    """
+
+    def __init__(self, text: str, starts: array[int], ends: array[int], ids: list[str]) -> None:
+        self._text, self._starts, self._ends, self._ids = text, starts, ends, ids
+
+    def ids(self) -> list[str]:
+        """The item ids, in file order (no parsing)."""
+        return self._ids
+
+    def _parse(self, position: int) -> Item:
+        return Item.model_validate(json.loads(self._text[self._starts[position] : self._ends[position]]))
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Item]: ...
+    def __getitem__(self, index: int | slice) -> Item | list[Item]:
+        if isinstance(index, slice):
+            return [self._parse(p) for p in range(len(self._ids))[index]]
+        return self._parse(range(len(self._ids))[index])
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[Item]:
+        return (self._parse(p) for p in range(len(self._ids)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def item_ids(items: Sequence[Item]) -> list[str]:
+    """The ids of ``items`` in order (without parsing them when they are :class:`JsonlItems`)."""
+    if isinstance(items, JsonlItems | ItemSubset):
+        return items.ids()
+    return [i.id for i in items]
+
+
+class ItemSubset(Sequence[Item]):
+    """``items[p]`` for each position ``p`` of ``positions``, read when asked for (a run's selection)."""
+
+    def __init__(self, items: Sequence[Item], positions: Sequence[int]) -> None:
+        self._items, self._positions = items, positions
+
+    def ids(self) -> list[str]:
+        """The ids of the subset, in its order (without parsing the items)."""
+        every = item_ids(self._items)
+        return [every[p] for p in self._positions]
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Item]: ...
+    def __getitem__(self, index: int | slice) -> Item | list[Item]:
+        if isinstance(index, slice):
+            return [self._items[p] for p in self._positions[index]]
+        return self._items[self._positions[index]]
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __iter__(self) -> Iterator[Item]:
+        return (self._items[p] for p in self._positions)
+
+
+class ItemsById(Mapping[str, Item]):
+    """Items by id, read when looked up (the id → position index is built on first use)."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self._items = items
+        self._positions: dict[str, int] | None = None
+
+    def _index(self) -> dict[str, int]:
+        if self._positions is None:
+            self._positions = {item_id: n for n, item_id in enumerate(item_ids(self._items))}
+        return self._positions
+
+    def __getitem__(self, item_id: str) -> Item:
+        return self._items[self._index()[item_id]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def items_hash(items: Sequence[Item], extra: dict[str, Any] | None = None) -> str:
+    """``content_hash(items sorted by id)`` — or, with ``extra``, of ``{"items": those, **extra}`` —
+    computed one item at a time: the same digest as hashing the whole list at once, without holding it."""
+    placeholder = "\x00items\x00"
+    around = canonical_json(placeholder if extra is None else {**extra, "items": placeholder})
+    head, tail = around.split(canonical_json(placeholder))
+    ids = item_ids(items)
+    digest = hashlib.sha256(head.encode() + b"[")
+    for n, position in enumerate(sorted(range(len(ids)), key=ids.__getitem__)):
+        digest.update((b"," if n else b"") + canonical_json(items[position].model_dump(mode="json")).encode())
+    digest.update(b"]" + tail.encode())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class DatasetEntry:
     name: str
     meta_source: SourceText
     meta: DatasetMeta
     items_path: str | None
-    items: tuple[Item, ...]
+    #: :class:`JsonlItems` (parsed when read) for JSONL, a tuple for CSV.
+    items: Sequence[Item]
     item_lines: dict[str, int] = field(compare=False, repr=False)
 
     @property
     def hash(self) -> str:
         """Changes with any item or metadata change; item order does not matter."""
-        items = sorted((i.model_dump(mode="json") for i in self.items), key=lambda i: i["id"])
-        return content_hash({"meta": self.meta.model_dump(mode="json", exclude_none=True), "items": items})
+        return items_hash(self.items, {"meta": self.meta.model_dump(mode="json", exclude_none=True)})
 
     def item(self, item_id: str) -> Item | None:
         return next((i for i in self.items if i.id == item_id), None)
@@ -507,17 +631,19 @@ class _Loader:
             fed = prompts.get(meta.prompt)
             defaults = {n: v.default for n, v in fed.prompt.variables.items() if v.default is not None} if fed else {}
             items, lines = self.load_items(data_paths[0], meta, source, defaults)
-            datasets[name] = DatasetEntry(name, source, meta, data_paths[0], tuple(items), lines)
+            datasets[name] = DatasetEntry(name, source, meta, data_paths[0], items, lines)
         return datasets
 
     def load_items(
         self, path: str, meta: DatasetMeta, meta_source: SourceText, defaults: dict[str, Any]
-    ) -> tuple[list[Item], dict[str, int]]:
+    ) -> tuple[Sequence[Item], dict[str, int]]:
         """Items of ``path`` with their line numbers; ``defaults`` (variable → default of the prompt the
-        dataset feeds) fill empty CSV cells."""
+        dataset feeds) fill empty CSV cells. JSONL items are validated one at a time and kept as
+        :class:`JsonlItems` (positions in the text), never all parsed at once."""
         text = self.read_text(path)
         if text is None:
-            return [], {}
+            return (), {}
+        rows: Iterator[tuple[int, Any, int, int]] | list[tuple[int, Any, int, int]]
         if path.endswith(".jsonl"):
             rows = self.jsonl_rows(path, text)
             if meta.csv is not None:
@@ -534,13 +660,14 @@ class _Loader:
                     )
                 )
         else:
-            rows = self.csv_rows(path, text, meta, meta_source, defaults)
+            rows = [(line, row, 0, 0) for line, row in self.csv_rows(path, text, meta, meta_source, defaults)]
         header_lines = 1 if path.endswith(".csv") else 0
         if sum(1 for line in text.splitlines() if line.strip()) <= header_lines:
             self.error(path, 1, 1, "E209", "the dataset has no items", "add at least one item, or delete the dataset")
         items: list[Item] = []
+        starts, ends = array("q"), array("q")
         lines: dict[str, int] = {}
-        for line, row in rows:
+        for line, row, start, end in rows:
             try:
                 item = Item.model_validate(row)
             except ValidationError as exc:
@@ -557,16 +684,23 @@ class _Loader:
                 )
                 continue
             lines[item.id] = line
-            items.append(item)
-        return items, lines
+            if path.endswith(".jsonl"):
+                starts.append(start)
+                ends.append(end)
+            else:
+                items.append(item)
+        if path.endswith(".jsonl"):
+            return JsonlItems(text, starts, ends, list(lines)), lines
+        return tuple(items), lines
 
-    def jsonl_rows(self, path: str, text: str) -> list[tuple[int, Any]]:
-        """(line, value) per JSONL line. Lines end at ``\n`` only (U+2028, U+0085 and the other
-        characters ``str.splitlines`` splits on may sit inside a JSON string); a duplicate key, a
-        ``NaN``/``Infinity`` literal or nesting deeper than :data:`~.yamlfile.MAX_DEPTH` is an E205
-        error at its line, like malformed JSON."""
-        rows = []
-        for number, raw in enumerate(text.split("\n"), start=1):
+    def jsonl_rows(self, path: str, text: str) -> Iterator[tuple[int, Any, int, int]]:
+        """(line, value, start, end) per JSONL line, one at a time (``text[start:end]`` is the line).
+        Lines end at ``\n`` only (U+2028, U+0085 and the other characters ``str.splitlines`` splits
+        on may sit inside a JSON string); a duplicate key, a ``NaN``/``Infinity`` literal or nesting
+        deeper than :data:`~.yamlfile.MAX_DEPTH` is an E205 error at its line, like malformed JSON."""
+        position = 0
+        for number, raw in enumerate(_split_lines(text), start=1):
+            start, position = position, position + len(raw) + 1
             raw = raw.removesuffix("\r")
             if not raw.strip():
                 continue
@@ -581,13 +715,12 @@ class _Loader:
                 col, problem = 1, f"values are nested more than {MAX_DEPTH} levels deep"
             else:
                 if problem is None:
-                    rows.append((number, value))
+                    yield number, value, start, start + len(raw)
                     continue
                 col = 1
             self.error(
                 path, number, col, "E205", problem, 'each line must be one JSON object: {"id": ..., "input": {...}}'
             )
-        return rows
 
     def csv_rows(
         self, path: str, text: str, meta: DatasetMeta, meta_source: SourceText, defaults: dict[str, Any]
