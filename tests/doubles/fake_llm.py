@@ -230,6 +230,9 @@ class FakeLLM:
         self._faults: dict[str, Faults] = {}
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str]] = Counter()
+        #: Tokens the fake reported in its answers' ``usage`` (what a vendor bills), per (model, kind):
+        #: kind ``prompt_tokens`` or ``completion_tokens``.
+        self.billed: Counter[tuple[str, str]] = Counter()
         self.journal: list[Received] = []
         self._server = BackgroundServer(self._routes, port)
         self.port = 0
@@ -249,6 +252,7 @@ class FakeLLM:
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.billed.clear()
             self.journal.clear()
             self._faults.clear()
 
@@ -259,6 +263,17 @@ class FakeLLM:
                 for (m, o), n in self.counts.items()
                 if (model is None or m == model) and (outcome is None or o == outcome)
             )
+
+    def tokens(self, kind: str, model: str | None = None) -> int:
+        """Tokens of ``kind`` (``prompt_tokens``/``completion_tokens``) reported in answers' usage."""
+        with self._lock:
+            return sum(n for (m, k), n in self.billed.items() if k == kind and (model is None or m == model))
+
+    def _bill(self, model: str, usage: dict[str, int]) -> dict[str, int]:
+        with self._lock:
+            for kind in ("prompt_tokens", "completion_tokens"):
+                self.billed[(model, kind)] += usage.get(kind, 0)
+        return usage
 
     @property
     def base_url(self) -> str:
@@ -392,6 +407,7 @@ class FakeLLM:
                 encoded = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
             data.append({"object": "embedding", "index": index, "embedding": encoded})
         tokens = sum(count_tokens(text) for text in texts)
+        self._bill(model, {"prompt_tokens": tokens})
         return web.json_response(
             {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
         )
@@ -512,7 +528,7 @@ class FakeLLM:
             "created": int(time.time()),
             "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": logprobs}],
-            "usage": self._usage(body, reply),
+            "usage": self._bill(model, self._usage(body, reply)),
         }
 
     async def _stream(
@@ -554,7 +570,7 @@ class FakeLLM:
             if not await self._stream_text(request, response, chunk, reply, faults):
                 return response
         if (body.get("stream_options") or {}).get("include_usage"):
-            await response.write(chunk({}, None, self._usage(body, reply)))
+            await response.write(chunk({}, None, self._bill(model, self._usage(body, reply))))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

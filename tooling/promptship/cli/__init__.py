@@ -18,5 +18,6 @@ __all__ = [
     "render",
     "schema",
     "sync",
+    "usage",
     "validate",
 ]

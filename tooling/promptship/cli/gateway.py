@@ -46,6 +46,8 @@ def gateway(
     import uvicorn
 
     from ..files.workdir import workdir
+    from ..ops.recording import recorder_for
+    from ..ops.usage import redacted_url, usage_store_url
     from ..runtime.gateway.access_log import JsonLines
     from ..runtime.gateway.app import create_app
     from ..runtime.gateway.state import SHARED_PROJECT, KeyStore, counters_from_env
@@ -74,12 +76,18 @@ def gateway(
             spend_file = None
         else:
             click.echo(f"spend is kept in {spend_file} (one gateway process; set REDIS_URL to share it)", err=True)
+    usage = recorder_for(os.environ, root)
+    usage_url = usage_store_url(os.environ, root)
+    if usage_url is None:
+        click.echo("usage is not recorded (PROMPTSHIP_USAGE_URL=off)", err=True)
+    else:
+        click.echo(f"usage is recorded to {redacted_url(usage_url)} (report: promptship usage)", err=True)
     writer = None
     if access_log == "-":
         writer = JsonLines(sys.stderr)
     elif access_log != "off":
         writer = JsonLines(open(access_log, "a", encoding="utf-8"))  # noqa: SIM115 - open for the server's life
-    app = create_app(client, keys, counters_from_env(os.environ, spend_file), writer)
+    app = create_app(client, keys, counters_from_env(os.environ, spend_file), writer, usage)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:

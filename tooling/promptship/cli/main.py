@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pii": ("pii:pii", "Scan text or files for personal data."),
     "dataset": ("dataset:dataset", "Pull production calls traced in Langfuse into a dataset file."),
     "gateway": ("gateway:gateway", "Run the OpenAI-compatible gateway."),
+    "usage": ("usage:usage", "Report calls, cost, tokens, errors and latency per project, alias, prompt or day."),
     "labs": ("labs:labs", "Run Labs, the local web app: try, compare and edit prompts in a browser."),
 }
 

@@ -14,11 +14,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
-from .usage import UsageRow, UsageStore
+from .usage import UsageRow, UsageStore, open_usage_store, usage_store_url
 
 logger = logging.getLogger("promptship.ops.usage")
 
@@ -205,3 +206,13 @@ class UsageRecorder:
             self._idle.notify_all()
         if recovered:
             logger.warning("recording usage works again (%d row(s) lost meanwhile)", self._lost)
+
+
+def recorder_for(env: Mapping[str, str], root: Path) -> UsageRecorder | None:
+    """A recorder into the store :func:`~promptship.ops.usage.usage_store_url` picks for ``env`` and
+    ``root`` (opened on the writer thread at the first row), or ``None`` when recording is off."""
+    url = usage_store_url(env, root)
+    if url is None:
+        return None
+    settings = dict(env)
+    return UsageRecorder(lambda: open_usage_store(url, settings))

@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError, UsageStoreError
+from ..files.workdir import NAME as WORKDIR
+from ..files.workdir import workdir
 
-Source = Literal["gateway", "sdk"]
+#: ``gateway`` and ``sdk`` record rows; ``langfuse`` marks rows read back from Langfuse's traces.
+Source = Literal["gateway", "sdk", "langfuse"]
 
 #: Outcomes that are not errors of the model call itself (``ok`` is the only success).
 OK, REFUSED, BUDGET, BLOCKED = "ok", "refused", "budget", "blocked"
@@ -32,7 +35,8 @@ OK, REFUSED, BUDGET, BLOCKED = "ok", "refused", "budget", "blocked"
 class UsageRow:
     """One model call as recorded (the agreed fields; units in the names).
 
-    ``ts``: UTC epoch seconds when the call ended. ``source``: ``gateway`` or ``sdk``. ``key_id``:
+    ``ts``: UTC epoch seconds when the call ended. ``source``: ``gateway`` or ``sdk`` (``langfuse``
+    for rows built from Langfuse's observations). ``key_id``:
     :func:`key_id` of the gateway key (``None`` for the SDK). ``alias``: the model alias asked for
     (for a managed prompt through the gateway, its alias). ``deployment``: the deployment that
     answered (``None`` when none did). ``prompt``/``prompt_version``/``prompt_label``: the managed
@@ -162,9 +166,7 @@ def usage_store_url(env: Mapping[str, str], root: Path) -> str | None:
         return None
     if url:
         return url.strip()
-    from ..files.workdir import workdir
-
-    return f"sqlite:///{workdir(root) / DEFAULT_FILE}"
+    return f"sqlite:///{root / WORKDIR / DEFAULT_FILE}"
 
 
 def open_usage_store(url: str, env: Mapping[str, str] | None = None) -> UsageStore:
@@ -178,7 +180,10 @@ def open_usage_store(url: str, env: Mapping[str, str] | None = None) -> UsageSto
     if scheme in ("", "sqlite"):
         from .usage_sqlite import SqliteUsageStore
 
-        return SqliteUsageStore(Path(url[len("sqlite:///") :] if scheme else url))
+        path = Path(url[len("sqlite:///") :] if scheme else url)
+        if path.parent.name == WORKDIR:
+            workdir(path.parent.parent)  # created holding a .gitignore, so usage is never committed
+        return SqliteUsageStore(path)
     if scheme in ("redis", "rediss", "unix"):
         from .usage_redis import RETENTION_DAYS, RedisUsageStore
 
@@ -199,5 +204,3 @@ def open_usage_store(url: str, env: Mapping[str, str] | None = None) -> UsageSto
 def redacted_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (for messages and logs)."""
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
-
-

@@ -25,7 +25,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import CredentialError, PiiBlockedError, PromptNotFound, UsageError
 from ..files.redact import redact_otel_spans
@@ -38,6 +38,8 @@ from ..llm.credentials import required_env
 from ..llm.loop_thread import LoopThread
 from ..llm.routing import BeforeRetry, Completion, Delta, ModelRouter
 from ..llm.usage import Usage
+from ..ops.recording import UsageRecorder, recorder_for
+from ..ops.usage import UsageRow, outcome_of, request_hash
 from ..pii.policy import guard_messages
 from .prompt_store import ManagedPrompt, PromptStore, Source
 from .split import UNSPLIT_LABEL, choose_label, default_label
@@ -208,6 +210,8 @@ class Client:
         env: Mapping[str, str] | None = None,
         langfuse: bool = True,
         require_credentials: bool = False,
+        project: str | None = None,
+        usage: UsageRecorder | None | Literal["auto"] = "auto",
     ) -> None:
         self.env = os.environ if env is None else env
         # A service reads prompts and policies only: a lint error in a dataset or suite must not stop it.
@@ -229,6 +233,88 @@ class Client:
         self._prepared: set[str] = set()
         self._prepare_lock = threading.Lock()
         self._report_missing_credentials(require_credentials)
+        #: The project usage rows are recorded under (``PROMPTSHIP_PROJECT``, else ``default``).
+        self.project = project or self.env.get("PROMPTSHIP_PROJECT") or "default"
+        #: Where each call is recorded (one :class:`~promptship.ops.usage.UsageRow`; ``None``: not
+        #: recorded). ``auto``: the store :func:`~promptship.ops.usage.usage_store_url` picks, opened on
+        #: the first call. The gateway sets it to ``None``: it records each request itself.
+        self.usage: UsageRecorder | None = recorder_for(self.env, self.repo.root) if usage == "auto" else usage
+
+    def _record(
+        self,
+        alias: str,
+        started: float,
+        *,
+        usage: Usage | None = None,
+        deployment: str | None = None,
+        call: GuardedCall | None = None,
+        prompt: str | None = None,
+        version: int | None = None,
+        label: str | None = None,
+        outcome: str = "ok",
+        attempts: int = 0,
+        request: str | None = None,
+    ) -> None:
+        """One usage row for a call that ended now (never raises: recording only queues the row)."""
+        if self.usage is None:
+            return
+        if call is not None and request is None:
+            request = request_hash(f"sdk:{call.alias}", {"messages": call.messages, "params": call.params})
+        self.usage.record(
+            UsageRow(
+                ts=time.time(),
+                source="sdk",
+                project=self.project,
+                key_id=None,
+                alias=alias,
+                deployment=deployment,
+                prompt=prompt,
+                prompt_version=call.version if call is not None else version,
+                prompt_label=label,
+                input_tokens=usage.prompt_tokens if usage else 0,
+                output_tokens=usage.completion_tokens if usage else 0,
+                cost_usd=usage.cost_usd if usage else 0.0,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                attempts=usage.attempts if usage else attempts,
+                outcome=outcome,
+                request_hash=request,
+            )
+        )
+
+    def _record_result(self, result: CompletionResult, call: GuardedCall, started: float) -> None:
+        outcome = "refused" if result.refusal is not None and not result.text else "ok"
+        self._record(
+            result.model_alias,
+            started,
+            usage=result.usage,
+            deployment=result.deployment,
+            call=call,
+            prompt=result.prompt_name,
+            label=result.prompt_label,
+            outcome=outcome,
+        )
+
+    def _record_failure(
+        self,
+        error: BaseException,
+        started: float,
+        prompt: str,
+        label: str | None,
+        managed: ManagedPrompt | None,
+        call: GuardedCall | None,
+    ) -> None:
+        """The row of a managed-prompt call that raised ``error`` (alias ``?`` when the prompt itself
+        could not be had; the label served, else the one asked for)."""
+        self._record(
+            managed.prompt.model if managed is not None else "?",
+            started,
+            call=call,
+            prompt=prompt,
+            version=managed.version if managed is not None else None,
+            label=managed.label if managed is not None else label,
+            outcome=outcome_of(error),
+            attempts=len(getattr(error, "attempts", None) or ()),
+        )
 
     def missing_credentials(self) -> dict[str, list[str]]:
         """Environment variables (names) the routing policy needs but are not set → the aliases
@@ -415,10 +501,20 @@ class Client:
         Raises :class:`~promptship.pii.PiiBlockedError` when the policy blocks personal data, and
         :class:`~promptship.llm.routing.ModelCallFailed` when every attempt failed.
         """
-        call = await self._prepare(name, variables, label, images, split_key)
-        await self.aprepare(call.alias)
-        completion = await self.router.complete(call.alias, call.messages, call.params, before_retry=before_retry)
-        return call.finish(completion)
+        started = time.perf_counter()
+        managed: ManagedPrompt | None = None
+        call: GuardedCall | None = None
+        try:
+            managed = await self.aprompt(name, label, split_key=split_key)
+            call = self._guarded(managed, variables, images, label)
+            await self.aprepare(call.alias)
+            completion = await self.router.complete(call.alias, call.messages, call.params, before_retry=before_retry)
+        except Exception as exc:
+            self._record_failure(exc, started, nfc(name), label, managed, call)
+            raise
+        result = call.finish(completion)
+        self._record_result(result, call, started)
+        return result
 
     async def astream(
         self,
@@ -436,22 +532,33 @@ class Client:
             print(piece, end="")
         streamed.result  # the CompletionResult, once the stream is exhausted
         """
-        call = await self._prepare(name, variables, label, images, split_key)
-        await self.aprepare(call.alias)
+        started = time.perf_counter()
+        prompt = nfc(name)
+        managed: ManagedPrompt | None = None
+        try:
+            managed = await self.aprompt(prompt, label, split_key=split_key)
+            call = self._guarded(managed, variables, images, label)
+            await self.aprepare(call.alias)
+        except Exception as exc:
+            self._record_failure(exc, started, prompt, label, managed, None)
+            raise
         events = self.router.stream(call.alias, call.messages, call.params)
-        return StreamedCompletion(events, call.finish)
 
-    async def _prepare(
-        self,
-        name: str,
-        variables: Mapping[str, Any],
-        label: str | None,
-        images: list[str] | None,
-        split_key: str | None = None,
+        def finish(completion: Completion) -> CompletionResult:
+            result = call.finish(completion)
+            self._record_result(result, call, started)
+            return result
+
+        def failed(error: Exception) -> None:
+            self._record_failure(error, started, prompt, label, managed, call)
+
+        return StreamedCompletion(events, finish, failed)
+
+    def _guarded(
+        self, managed: ManagedPrompt, variables: Mapping[str, Any], images: list[str] | None, label: str | None
     ) -> GuardedCall:
-        """Fetch, render and PII-guard a managed prompt."""
-        name = nfc(name)
-        managed = await self.aprompt(name, label, split_key=split_key)
+        """Render and PII-guard a managed prompt (``label``: the one asked for; ``None`` = split or default)."""
+        name = managed.name
         rendered = render_prompt(managed.prompt, variables)
         call = self.guard(
             name,
@@ -527,11 +634,18 @@ class Client:
         :class:`~promptship.pii.PiiBlockedError`, :class:`~promptship.errors.UsageError` (not an
         embedding alias) and :class:`~promptship.errors.ModelCallFailed`."""
         started = time.perf_counter()
-        self.router.check_credentials([alias])
-        sent, masked = self.guard_texts(trace_name or alias, list(texts))
-        await self.aprepare(alias)
         params = {"dimensions": dimensions} if dimensions is not None else {}
-        done = await self.router.embed(alias, sent, params)
+        hashed: str | None = None
+        try:
+            self.router.check_credentials([alias])
+            sent, masked = self.guard_texts(trace_name or alias, list(texts))
+            hashed = request_hash(f"sdk:{alias}", {"input": sent, "params": params})
+            await self.aprepare(alias)
+            done = await self.router.embed(alias, sent, params)
+        except Exception as exc:
+            attempts = len(getattr(exc, "attempts", None) or ())
+            self._record(alias, started, outcome=outcome_of(exc), attempts=attempts, request=hashed)
+            raise
         result = EmbeddingResult(
             vectors=done.vectors,
             model_alias=alias,
@@ -541,6 +655,7 @@ class Client:
             pii_masked=masked,
         )
         self.trace_embedding(trace_name or alias, len(sent), result)
+        self._record(alias, started, usage=result.usage, deployment=result.deployment, request=hashed)
         return result
 
     def embed(self, alias: str, texts: Sequence[str], *, dimensions: int | None = None) -> list[list[float]]:
@@ -671,9 +786,12 @@ class Client:
             pass
 
     def close(self) -> None:
-        """Close the client's event loop thread and its connections, and flush buffered traces."""
+        """Close the client's event loop thread and its connections, flush buffered traces and write
+        the usage rows still queued."""
         self._loop.close(self.router.aclose)
         self.prompts.close()
+        if self.usage is not None:
+            self.usage.close()
         if self._langfuse is not None:
             with contextlib.suppress(Exception):  # flushing is best effort, like tracing
                 self._langfuse.flush()
@@ -684,21 +802,30 @@ class StreamedCompletion:
     (tool calls, refusal and logprobs included)."""
 
     def __init__(
-        self, events: AsyncIterator[str | Delta | Completion], finish: Callable[[Completion], CompletionResult]
+        self,
+        events: AsyncIterator[str | Delta | Completion],
+        finish: Callable[[Completion], CompletionResult],
+        failed: Callable[[Exception], None] | None = None,
     ) -> None:
         self._events = events
         self._finish = finish
+        self._failed = failed
         self.result: CompletionResult | None = None
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._pieces()
 
     async def _pieces(self) -> AsyncIterator[str]:
-        async for event in self._events:
-            if isinstance(event, str):
-                yield event
-            elif isinstance(event, Completion):
-                self.result = self._finish(event)
+        try:
+            async for event in self._events:
+                if isinstance(event, str):
+                    yield event
+                elif isinstance(event, Completion):
+                    self.result = self._finish(event)
+        except Exception as exc:
+            if self._failed is not None:
+                self._failed(exc)
+            raise
 
 
 def attach_images(messages: list[dict[str, Any]], images: list[str]) -> list[dict[str, Any]]:

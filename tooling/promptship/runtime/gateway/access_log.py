@@ -2,9 +2,12 @@
 (for a stream, after the last event), so tokens, cost and attempts of streamed calls are in it.
 
 Fields: ``ts`` (UTC, ISO 8601), ``method``, ``path``, ``status``, ``latency_ms`` (until the last
-byte), and what the handlers learnt (:data:`FIELDS`): project, alias, the served prompt's name, version and
-label, deployment, fallback, tokens,
-cost, attempts, stream, replayed, error code. Never message text, parameters, keys or headers.
+byte), and what the handlers learnt (:data:`FIELDS`): project, key id (a one-way hash of the key),
+alias, deployment, prompt name/version/label, fallback, tokens, cost, attempts, stream, replayed,
+error code, outcome and the request's hash. Never message text, parameters, keys or headers.
+
+The same record, for a request that named a model, is the gateway's usage row (:func:`usage_row`):
+one place measures a request, whatever endpoint served it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+from ...ops.usage import BLOCKED, BUDGET, OK, UsageRow
+
 #: What handlers may record about a request (``request.state.access[name] = value``).
 FIELDS = (
     "project",
+    "key_id",
     "alias",
     "prompt",
     "prompt_version",
@@ -33,7 +39,13 @@ FIELDS = (
     "stream",
     "replayed",
     "error",
+    "outcome",
+    "request_hash",
 )
+#: Endpoints whose requests call a model (a usage row each); managed prompts are under ``/v1/prompts/``.
+MODEL_PATHS = ("/v1/chat/completions", "/v1/embeddings")
+#: Error codes of requests the project's budget refused.
+BUDGET_CODES = ("budget_exceeded", "budget_missing")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -100,3 +112,50 @@ class JsonLines:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(5)
+
+
+def outcome(record: dict[str, Any]) -> str:
+    """How a request ended: the outcome a handler noted (a failed model call's last attempt, a
+    refusal), ``budget``/``blocked`` for those refusals, else the error code, else ``ok``."""
+    if record.get("outcome"):
+        return str(record["outcome"])
+    error = record.get("error")
+    if error in BUDGET_CODES:
+        return BUDGET
+    if error == "pii_blocked":
+        return BLOCKED
+    if error:
+        return str(error)
+    return OK if int(record.get("status") or 500) < 400 else f"http_{record.get('status')}"
+
+
+def usage_row(record: dict[str, Any], ts: float) -> UsageRow | None:
+    """The usage row of a finished request (ending at ``ts``, epoch seconds), or ``None`` for one that
+    named no model of a known project (a wrong key, a malformed body, ``/v1/models``, probes).
+
+    ``attempts`` is 0 when nothing was sent upstream (a refusal, an idempotent replay).
+    """
+    path = str(record.get("path") or "")
+    if not record.get("project") or not record.get("alias"):
+        return None
+    if path not in MODEL_PATHS and not path.startswith("/v1/prompts/"):
+        return None
+    version = record.get("prompt_version")
+    return UsageRow(
+        ts=ts,
+        source="gateway",
+        project=str(record["project"]),
+        key_id=record.get("key_id"),
+        alias=str(record["alias"]),
+        deployment=record.get("deployment"),
+        prompt=record.get("prompt"),
+        prompt_version=int(version) if version is not None else None,
+        prompt_label=record.get("prompt_label"),
+        input_tokens=int(record.get("prompt_tokens") or 0),
+        output_tokens=int(record.get("completion_tokens") or 0),
+        cost_usd=float(record.get("cost_usd") or 0.0),
+        latency_ms=float(record.get("latency_ms") or 0.0),
+        attempts=int(record.get("attempts") or 0),
+        outcome=outcome(record),
+        request_hash=record.get("request_hash"),
+    )

@@ -29,8 +29,10 @@ from ...llm.credentials import required_env
 from ...llm.failures import Failure
 from ...llm.routing import BeforeRetry, Completion, Delta
 from ...llm.usage import Usage
+from ...ops.recording import UsageRecorder
+from ...ops.usage import REFUSED, key_id, outcome_of
 from ..sdk import Client, GuardedCall
-from .access_log import AccessLog
+from .access_log import AccessLog, usage_row
 from .errors import GatewayError, from_library, interrupted, logger, unexpected
 from .idempotency import Settlement, claim_or_wait, request_fingerprint
 from .requests import ChatRequest, EmbeddingRequest, ManagedRequest, parse_json, validated
@@ -153,6 +155,8 @@ def note(request: Request, **fields: Any) -> None:
 
 def note_completion(request: Request, done: Completion, alias: str) -> None:
     request.state.attempts = len(done.attempts)
+    if done.refusal is not None and not done.text:
+        note(request, outcome=REFUSED)
     note(
         request,
         deployment=done.deployment,
@@ -190,6 +194,7 @@ def install_error_handlers(app: FastAPI, secrets: tuple[str, ...] = ()) -> None:
         attempts = getattr(exc, "attempts", None)
         if attempts is not None:
             note(request, attempts=len(attempts))
+        note(request, outcome=outcome_of(exc))
         return answer(from_library(exc, getattr(request.state, "alias", None), secrets), request)
 
     @app.exception_handler(HTTPException)
@@ -213,10 +218,18 @@ def install_error_handlers(app: FastAPI, secrets: tuple[str, ...] = ()) -> None:
 
 
 def create_app(
-    client: Client, keys: KeyStore, counters: Counters, access_log: Callable[[dict[str, Any]], None] | None = None
+    client: Client,
+    keys: KeyStore,
+    counters: Counters,
+    access_log: Callable[[dict[str, Any]], None] | None = None,
+    usage: UsageRecorder | None = None,
 ) -> FastAPI:
-    """The gateway over ``client``; ``access_log`` receives one record per request (see ``access_log.py``)."""
+    """The gateway over ``client``; ``access_log`` receives one record per request (see ``access_log.py``),
+    ``usage`` one usage row per request that named a model (closed when the app stops)."""
     warming: list[asyncio.Task[None]] = []
+    if client.usage is not None:  # the gateway records each request itself, with its project and key
+        client.usage.close()
+        client.usage = None
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -230,14 +243,22 @@ def create_app(
         closing = getattr(counters, "aclose", None)
         if closing is not None:
             await closing()
+        if usage is not None:
+            await asyncio.to_thread(usage.close)
 
     app = FastAPI(title="promptship gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     # Vendor messages shown to clients are scrubbed of these (and of anything shaped like a key).
     policy = client.router.policy
     secrets = tuple(v for name in required_env(policy, list(policy.aliases)) if (v := client.env.get(name)))
     install_error_handlers(app, secrets)
-    if access_log is not None:
-        app.add_middleware(AccessLog, write=access_log)
+    writers = [w for w in (access_log, recording(usage) if usage is not None else None) if w is not None]
+    if writers:
+
+        def write(record: dict[str, Any]) -> None:
+            for writer in writers:
+                writer(record)
+
+        app.add_middleware(AccessLog, write=write)
     repo = client.repo
 
     def project_of(request: Request) -> str:
@@ -245,8 +266,14 @@ def create_app(
         project = keys.project_of(header[7:]) if header.lower().startswith("bearer ") else None
         if project is None:
             raise GatewayError(401, "invalid gateway key", code="invalid_api_key")
-        note(request, project=project)
+        note(request, project=project, key_id=key_id(header[7:]))
         return project
+
+    async def read_payload(request: Request) -> Any:
+        """The JSON body; its hash (the idempotency fingerprint) goes to the access log and usage."""
+        payload = parse_json(await request.body())
+        note(request, request_hash=request_fingerprint(request.url.path, payload))
+        return payload
 
     estimates = OutputEstimates()
 
@@ -390,7 +417,7 @@ def create_app(
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
         project = project_of(request)
-        payload = parse_json(await request.body())
+        payload = await read_payload(request)
         chat_request = validated(payload, ChatRequest)
         alias = chat_request.model
         alias_of_kind(alias, "chat")
@@ -458,7 +485,7 @@ def create_app(
             except PromptshipError as exc:
                 await settlement.keep()
                 error = interrupted(exc, call.alias)
-                note(request, error=error.code, attempts=len(getattr(exc, "attempts", ())))
+                note(request, error=error.code, outcome=outcome_of(exc), attempts=len(getattr(exc, "attempts", ())))
                 yield f"data: {json.dumps(error.body())}\n\n"
             finally:
                 await settlement.abandon()
@@ -487,7 +514,7 @@ def create_app(
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
         project = project_of(request)
-        payload = parse_json(await request.body())
+        payload = await read_payload(request)
         embedding_request = validated(payload, EmbeddingRequest)
         alias = embedding_request.model
         alias_of_kind(alias, "embedding")
@@ -520,10 +547,10 @@ def create_app(
     @app.post("/v1/prompts/{name:path}/completions")
     async def managed(name: str, request: Request) -> Response:
         project = project_of(request)
-        payload = parse_json(await request.body())
+        payload = await read_payload(request)
         managed_request = validated(payload, ManagedRequest)
         request.state.alias = name
-        note(request, alias=name, stream=False)
+        note(request, alias=name, prompt=name, prompt_label=managed_request.label, stream=False)
 
         async def answer(settlement: Settlement) -> tuple[dict[str, Any], float]:
             before_retry = billing_retries(project, settlement, ceiling)
@@ -531,8 +558,11 @@ def create_app(
                 name, managed_request.variables, label=managed_request.label, split_key=key, before_retry=before_retry
             )
             estimates.observe(done.model_alias, done.usage.completion_tokens)
+            if done.refusal is not None and not done.text:
+                note(request, outcome=REFUSED)
             note(
                 request,
+                alias=done.model_alias,
                 deployment=done.deployment,
                 fallback_used=done.fallback_used,
                 prompt_tokens=done.usage.prompt_tokens,
@@ -556,7 +586,9 @@ def create_app(
 
         # The split key: the header, else the OpenAI-style `user` of the body (see runtime/split.py).
         key = request.headers.get(SPLIT_KEY_HEADER) or managed_request.user
-        prompt = (await client.aprompt(name, managed_request.label, split_key=key)).prompt
+        served = await client.aprompt(name, managed_request.label, split_key=key)
+        prompt = served.prompt
+        note(request, alias=prompt.model, prompt_version=served.version, prompt_label=served.label)
         variables = json.dumps(managed_request.variables, ensure_ascii=False)
         rough = "".join(source for _, source in prompt.templates()) + variables
         params = prompt.params.model_dump(exclude_none=True)
@@ -564,3 +596,14 @@ def create_app(
         return await serve(request, project, payload, answer, ceiling)
 
     return app
+
+
+def recording(usage: UsageRecorder) -> Callable[[dict[str, Any]], None]:
+    """The access-log writer that queues the usage row of a request that named a model."""
+
+    def write(record: dict[str, Any]) -> None:
+        row = usage_row(record, time.time())
+        if row is not None:
+            usage.record(row)
+
+    return write

@@ -1,0 +1,216 @@
+"""The usage report: rows → per-group calls, cost, tokens, errors, latency percentiles and upstream
+attempts per call (pure), and the library API of ``promptship usage`` (:func:`load_usage_report`).
+
+Extension point for comparisons: :data:`GROUPINGS` maps a ``--by`` name to a function giving a
+row's group (its label and identifying fields); :func:`grouped` splits rows by it and
+:func:`summarize` turns any list of rows into a :class:`UsageGroup`, so a caller can compute more
+per group (e.g. statistics between prompt versions) over the same groups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from .usage import OK, UsageQuery, UsageRow, open_usage_store, redacted_url, usage_store_url
+
+#: A row's group: a label to show and the fields that identify it.
+Group = tuple[str, dict[str, Any]]
+
+
+def _day(row: UsageRow) -> Group:
+    day = dt.datetime.fromtimestamp(row.ts, dt.UTC).date().isoformat()
+    return day, {"day": day}
+
+
+def _version(row: UsageRow) -> Group:
+    prompt = row.prompt or "(no prompt)"
+    version = f"v{row.prompt_version}" if row.prompt_version is not None else "bundled"
+    label = f" [{row.prompt_label}]" if row.prompt_label else ""
+    fields = {"prompt": row.prompt, "prompt_version": row.prompt_version, "prompt_label": row.prompt_label}
+    return f"{prompt} {version}{label}", fields
+
+
+#: ``--by`` name → the group of a row.
+GROUPINGS: dict[str, Callable[[UsageRow], Group]] = {
+    "project": lambda row: (row.project, {"project": row.project}),
+    "alias": lambda row: (row.alias, {"alias": row.alias}),
+    "prompt": lambda row: (row.prompt or "(no prompt)", {"prompt": row.prompt}),
+    "version": _version,
+    "day": _day,
+}
+
+
+@dataclass(frozen=True)
+class UsageGroup:
+    """What the calls of one group consumed and how they went.
+
+    ``errors``: calls whose outcome is not ``ok``; ``errors_by_outcome``: their count per outcome.
+    ``latency_p50_ms``/``latency_p95_ms``: of the calls that were answered (``ok``), ``None`` when
+    none was. ``attempts``: upstream requests in all; ``attempts_per_call``: ``attempts / calls``.
+    """
+
+    key: str
+    fields: dict[str, Any]
+    calls: int
+    cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    errors: int
+    errors_by_outcome: dict[str, int]
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    attempts: int
+    attempts_per_call: float
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Groups (ordered by cost, most first; by day: oldest first), the total, and calls and cost per
+    day (for charts). ``since``/``until``: the range asked for (epoch seconds, ``None`` = open);
+    ``source``: where the rows came from (a store's location, or ``langfuse``)."""
+
+    by: str
+    source: str
+    since: float | None
+    until: float | None
+    project: str | None
+    groups: list[UsageGroup]
+    total: UsageGroup
+    daily: list[UsageGroup] = field(default_factory=list)
+
+
+def percentiles(values: Sequence[float], points: Sequence[float]) -> list[float | None]:
+    """Linear-interpolated percentiles (numpy's default method) of ``values``; ``None`` each when empty."""
+    if not values:
+        return [None for _ in points]
+    import numpy
+
+    return [float(v) for v in numpy.percentile(numpy.asarray(values, dtype=float), list(points))]
+
+
+def summarize(rows: Sequence[UsageRow], key: str = "total", fields: Mapping[str, Any] | None = None) -> UsageGroup:
+    """One group's figures (pure)."""
+    calls = len(rows)
+    errors = Counter(row.outcome for row in rows if row.outcome != OK)
+    p50, p95 = percentiles([row.latency_ms for row in rows if row.outcome == OK], (50, 95))
+    attempts = sum(row.attempts for row in rows)
+    return UsageGroup(
+        key=key,
+        fields=dict(fields or {}),
+        calls=calls,
+        cost_usd=sum(row.cost_usd for row in rows),
+        input_tokens=sum(row.input_tokens for row in rows),
+        output_tokens=sum(row.output_tokens for row in rows),
+        errors=sum(errors.values()),
+        errors_by_outcome=dict(sorted(errors.items())),
+        latency_p50_ms=p50,
+        latency_p95_ms=p95,
+        attempts=attempts,
+        attempts_per_call=attempts / calls if calls else 0.0,
+    )
+
+
+def grouped(rows: Iterable[UsageRow], by: str) -> dict[str, tuple[dict[str, Any], list[UsageRow]]]:
+    """Rows split by :data:`GROUPINGS` ``[by]``: label → (identifying fields, rows)."""
+    group_of = GROUPINGS[by]
+    groups: dict[str, tuple[dict[str, Any], list[UsageRow]]] = {}
+    for row in rows:
+        key, fields = group_of(row)
+        groups.setdefault(key, (fields, []))[1].append(row)
+    return groups
+
+
+def build_report(
+    rows: Iterable[UsageRow],
+    by: str = "project",
+    *,
+    source: str = "",
+    since: float | None = None,
+    until: float | None = None,
+    project: str | None = None,
+) -> UsageReport:
+    """The report of ``rows`` grouped ``by`` one of :data:`GROUPINGS` (pure)."""
+    if by not in GROUPINGS:
+        raise UsageError(f"cannot group usage by '{by}'", hint=f"use one of: {', '.join(GROUPINGS)}")
+    kept = list(rows)
+    groups = [summarize(group_rows, key, fields) for key, (fields, group_rows) in grouped(kept, by).items()]
+    if by == "day":
+        groups.sort(key=lambda g: g.key)
+    else:
+        groups.sort(key=lambda g: (-g.cost_usd, -g.calls, g.key))
+    daily = sorted(
+        (summarize(day_rows, key, fields) for key, (fields, day_rows) in grouped(kept, "day").items()),
+        key=lambda g: g.key,
+    )
+    return UsageReport(by, source, since, until, project, groups, summarize(kept), daily)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_time(text: str, now: float, option: str = "--since") -> float:
+    """``7d``/``24h``/``30m``/``2w``/``90s`` before ``now``, or an ISO 8601 date or date-time (UTC when
+    it names no offset) → epoch seconds. :class:`UsageError` (E962) otherwise."""
+    match = _DURATION.match(text)
+    if match:
+        return now - float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{option} {text!r} is neither a duration nor an ISO 8601 date or time",
+            code="E962",
+            hint="e.g. 7d, 24h, 30m, 2w, 2026-11-01 or 2026-11-01T09:00:00Z",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def time_range(since: str | None, until: str | None, now: float) -> tuple[float | None, float | None]:
+    """``--since``/``--until`` as epoch seconds; E962 when ``until`` is not after ``since``."""
+    start = parse_time(since, now) if since else None
+    end = parse_time(until, now, "--until") if until else None
+    if start is not None and end is not None and end <= start:
+        raise UsageError(
+            "--until is not after --since", code="E962", hint="give an --until later than --since, or leave it out"
+        )
+    return start, end
+
+
+def load_usage_report(
+    root: Path,
+    env: Mapping[str, str],
+    *,
+    since: float | None,
+    until: float | None,
+    project: str | None = None,
+    by: str = "project",
+    store_url: str | None = None,
+) -> UsageReport:
+    """The report of the rows in the usage store ``store_url`` (default: the one the gateway and SDK
+    write to, :func:`~promptship.ops.usage.usage_store_url`) between ``since`` and ``until``.
+
+    Raises :class:`~promptship.errors.UsageStoreError` (E960/E961) when the store cannot be read,
+    :class:`UsageError` when usage recording is switched off.
+    """
+    url = store_url or usage_store_url(env, root)
+    if url is None:
+        raise UsageError(
+            "usage recording is off (PROMPTSHIP_USAGE_URL=off): there is no store to report on",
+            hint="pass --store URL, or unset PROMPTSHIP_USAGE_URL",
+        )
+    store = open_usage_store(url, env)
+    try:
+        rows = store.query(UsageQuery(since=since, until=until, project=project))
+        return build_report(rows, by, source=redacted_url(store.location), since=since, until=until, project=project)
+    finally:
+        store.close()
