@@ -16,14 +16,8 @@ import pytest
 
 from promptship.errors import UsageStoreError
 from promptship.ops.recording import UsageRecorder
-from promptship.ops.usage import (
-    UsageQuery,
-    UsageRow,
-    key_id,
-    open_usage_store,
-    request_hash,
-    usage_store_url,
-)
+from promptship.ops.stores import open_usage_store, usage_store_url
+from promptship.ops.usage import UsageQuery, UsageRow, key_id, request_hash
 from promptship.ops.usage_redis import RedisUsageStore
 from promptship.ops.usage_sqlite import SqliteUsageStore
 

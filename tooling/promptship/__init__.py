@@ -10,6 +10,8 @@ The public API. Functions and result types are imported lazily so that importing
 - ``run_diff(root, DiffRequest(...))`` → ``DiffReport``: base vs head comparison (``promptship diff``).
 - ``Client``: the runtime SDK (prompt by label, completion with routing, PII guard and tracing) →
   ``CompletionResult``, whose ``usage`` is a ``Usage`` (tokens in/out, cost, latency, attempts).
+- ``load_usage_report(root, env, since=..., until=..., by=...)`` → ``UsageReport``: calls, cost, tokens,
+  errors and latency per group from the ``UsageRow`` s the SDK and the gateway record (``promptship usage``).
 - Errors: ``PromptshipError`` and its category classes (``UserInputError``, ``ConfigurationError``,
   ``ProviderError``, ``PublishingError``, ``InternalError``) with their concrete classes; ``CODES`` is
   the code table (code → name, category, raising class).
@@ -44,6 +46,7 @@ from .errors import (
     RepositoryInvalid,
     SyncError,
     UsageError,
+    UsageStoreError,
     UserInputError,
 )
 
@@ -54,6 +57,8 @@ if TYPE_CHECKING:
     from .files.repo import LoadResult, Repository, load_repo
     from .files.validate import load_valid_repo, validate_repo
     from .llm.usage import Usage
+    from .ops.usage import UsageRow
+    from .ops.usage_report import UsageReport, load_usage_report
     from .runtime.sdk import Client, CompletionResult
 
 _LAZY = {
@@ -72,6 +77,9 @@ _LAZY = {
     "Client": "runtime.sdk",
     "CompletionResult": "runtime.sdk",
     "Usage": "llm.usage",
+    "UsageRow": "ops.usage",
+    "UsageReport": "ops.usage_report",
+    "load_usage_report": "ops.usage_report",
 }
 
 __all__ = [
@@ -107,9 +115,13 @@ __all__ = [
     "SyncError",
     "Usage",
     "UsageError",
+    "UsageReport",
+    "UsageRow",
+    "UsageStoreError",
     "UserInputError",
     "evaluate",
     "load_repo",
+    "load_usage_report",
     "load_valid_repo",
     "render_prompt",
     "run_diff",

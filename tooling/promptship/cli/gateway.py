@@ -47,7 +47,8 @@ def gateway(
 
     from ..files.workdir import workdir
     from ..ops.recording import recorder_for
-    from ..ops.usage import redacted_url, usage_store_url
+    from ..ops.stores import usage_store_url
+    from ..ops.usage import redacted_url
     from ..runtime.gateway.access_log import JsonLines
     from ..runtime.gateway.app import create_app
     from ..runtime.gateway.state import SHARED_PROJECT, KeyStore, counters_from_env

@@ -12,4 +12,4 @@ Sits above ``llm/`` and below ``runtime/`` (the SDK and the gateway record into 
 
 from __future__ import annotations
 
-__all__ = ["recording", "usage", "usage_redis", "usage_sqlite"]
+__all__ = ["langfuse_usage", "recording", "stores", "usage", "usage_redis", "usage_report", "usage_sqlite"]

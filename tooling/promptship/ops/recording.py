@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from .usage import UsageRow, UsageStore, open_usage_store, usage_store_url
+from .stores import open_usage_store, usage_store_url
+from .usage import UsageRow, UsageStore
 
 logger = logging.getLogger("promptship.ops.usage")
 

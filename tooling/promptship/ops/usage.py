@@ -5,8 +5,9 @@ A :class:`UsageRow` holds what a call consumed and how it ended — never messag
 request for repeat detection). Rows go to a :class:`UsageStore`: a SQLite file by default
 (``.promptship/usage.sqlite``, ``ops/usage_sqlite.py``), Redis when ``REDIS_URL`` is set
 (``ops/usage_redis.py``); ``PROMPTSHIP_USAGE_URL`` overrides both (``sqlite:///path``, ``redis://…``,
-``off``). Recording is :class:`~promptship.ops.recording.UsageRecorder`'s job (batched, off the
-request path); reading and aggregating is ``ops/usage_report.py``'s.
+``off``). ``ops/stores.py`` picks and opens the store; recording is
+:class:`~promptship.ops.recording.UsageRecorder`'s job (batched, off the request path); reading and
+aggregating is ``ops/usage_report.py``'s.
 """
 
 from __future__ import annotations
@@ -17,12 +18,9 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError, UsageStoreError
-from ..files.workdir import NAME as WORKDIR
-from ..files.workdir import workdir
+from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError
 
 #: ``gateway`` and ``sdk`` record rows; ``langfuse`` marks rows read back from Langfuse's traces.
 Source = Literal["gateway", "sdk", "langfuse"]
@@ -152,53 +150,6 @@ class UsageStore(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-DEFAULT_FILE = "usage.sqlite"
-
-
-def usage_store_url(env: Mapping[str, str], root: Path) -> str | None:
-    """Which store a process writes to: ``PROMPTSHIP_USAGE_URL`` (``off`` → ``None``), else
-    ``REDIS_URL`` (the Redis the gateway shares its counters through), else the SQLite file
-    ``root/.promptship/usage.sqlite``."""
-    url = env.get("PROMPTSHIP_USAGE_URL") or env.get("REDIS_URL")
-    if url and url.strip().lower() == "off":
-        return None
-    if url:
-        return url.strip()
-    return f"sqlite:///{root / WORKDIR / DEFAULT_FILE}"
-
-
-def open_usage_store(url: str, env: Mapping[str, str] | None = None) -> UsageStore:
-    """The store at ``url``: ``sqlite:///PATH`` (or a plain path), ``redis://``/``rediss://``/``unix://``
-    (keeping rows ``PROMPTSHIP_USAGE_RETENTION_DAYS`` days, from ``env``; default 40).
-
-    Raises :class:`~promptship.errors.UsageStoreError`: E961 for another scheme (Postgres is not
-    supported), E960 when the store cannot be opened.
-    """
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme in ("", "sqlite"):
-        from .usage_sqlite import SqliteUsageStore
-
-        path = Path(url[len("sqlite:///") :] if scheme else url)
-        if path.parent.name == WORKDIR:
-            workdir(path.parent.parent)  # created holding a .gitignore, so usage is never committed
-        return SqliteUsageStore(path)
-    if scheme in ("redis", "rediss", "unix"):
-        from .usage_redis import RETENTION_DAYS, RedisUsageStore
-
-        days = (env or {}).get("PROMPTSHIP_USAGE_RETENTION_DAYS")
-        try:
-            retention = float(days) if days else RETENTION_DAYS
-        except ValueError:
-            retention = RETENTION_DAYS
-        return RedisUsageStore(url, retention_days=retention if retention > 0 else RETENTION_DAYS)
-    raise UsageStoreError(
-        f"usage store URL scheme '{scheme}' is not supported",
-        code="E961",
-        hint="use sqlite:///PATH or redis://HOST:PORT/DB in PROMPTSHIP_USAGE_URL (Postgres is not supported yet), "
-        "or 'off'",
-    )
 
 
 def redacted_url(url: str) -> str:

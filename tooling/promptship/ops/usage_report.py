@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .usage import OK, UsageQuery, UsageRow, open_usage_store, redacted_url, usage_store_url
+from .stores import open_usage_store, usage_store_url
+from .usage import OK, UsageQuery, UsageRow, redacted_url
 
 #: A row's group: a label to show and the fields that identify it.
 Group = tuple[str, dict[str, Any]]
