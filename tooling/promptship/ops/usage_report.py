@@ -88,7 +88,8 @@ class UsageReport:
 
 
 def percentiles(values: Sequence[float], points: Sequence[float]) -> list[float | None]:
-    """Linear-interpolated percentiles (numpy's default method) of ``values``; ``None`` each when empty."""
+    """Linear-interpolated percentiles (numpy's default, as ``diff/stats.py`` computes every other
+    percentile; kept here because ``ops/`` sits below ``diff/``) of ``values``; ``None`` each when empty."""
     if not values:
         return [None for _ in points]
     import numpy
