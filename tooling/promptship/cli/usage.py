@@ -72,7 +72,7 @@ def usage(
     if output is None:
         click.echo(text, nl=False)
     else:
-        from ..eval.runs import write_atomically
+        from ..files.atomic import write_atomically
 
         write_atomically(output, text)
         click.echo(f"wrote {output}", err=True)
