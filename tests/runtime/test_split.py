@@ -40,8 +40,8 @@ KEYS = [f"user-{i}" for i in range(1000)]
 GATEWAY_KEY = "gw-reviews-0123456789abcdef"
 
 
-def sync(root: Path, branch: str) -> None:
-    """`promptship sync --apply` in its own process, as CI runs it on a push to ``branch``."""
+def sync(root: Path, branch: str) -> str:
+    """`promptship sync --apply` in its own process, as CI runs it on a push to ``branch``; its stderr."""
     done = subprocess.run(
         [Path(sys.executable).parent / "promptship", "--root", str(root), "sync", "--ref", branch, "--apply"],
         capture_output=True,
@@ -49,6 +49,7 @@ def sync(root: Path, branch: str) -> None:
         env=dict(os.environ, GITHUB_REF_NAME=branch),
     )
     assert done.returncode == 0, done.stderr
+    return done.stderr
 
 
 @pytest.fixture
@@ -65,7 +66,8 @@ def split_repo(
     routing = root / "policies/routing.yaml"  # no retries under CPU load: one model request per call
     routing.write_text(routing.read_text().replace("timeout_s: 0.5", "timeout_s: 30"))
     commit_all(root, "split classify 80/20")
-    sync(root, "main")
+    gap = "split of classify: no version holds label 'candidate' yet, so its 20% of keyed calls get the default label"
+    assert gap in sync(root, "main")
     git(root, "checkout", "-q", "-b", "candidate/lowercase")
     prompt = root / "prompts/classify.yaml"
     prompt.write_text(prompt.read_text().replace("One word.", CANDIDATE_TEXT))
@@ -73,6 +75,7 @@ def split_repo(
     sync(root, "candidate/lowercase")
     git(root, "checkout", "-q", "main")
     assert langfuse_double.labels("classify") == {"production": 1, "candidate": 2, "latest": 2}
+    assert "split of" not in sync(root, "main"), "the candidate label holds a version now"
     return root
 
 

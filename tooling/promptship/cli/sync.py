@@ -81,6 +81,7 @@ def sync(ctx: click.Context, ref: str, branch: str | None, mode: str, output_for
                     "superseded_by": outcome.superseded_by,
                     "actions": [{"kind": a.kind, "target": a.target, "detail": a.detail} for a in plan.actions],
                     "unchanged": plan.unchanged,
+                    "warnings": plan.warnings,
                 },
                 indent=1,
             )

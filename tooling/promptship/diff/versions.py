@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..ops.usage import BLOCKED, BUDGET, UsageRow
-from ..runtime.split import UNSPLIT_LABEL, default_label
 from .stats import percentile
 from .unpaired import (
     MIN_ARM,
@@ -121,9 +120,10 @@ def compare_versions(
     """Per prompt (sorted by name), its arms (newest version first) and each version against the base.
 
     ``rows``: usage rows (rows without a prompt are ignored). ``splits``: the release policy's splits
-    (shown, and their default label picks the base). ``scores``: :data:`VersionScores` from Langfuse.
-    ``default_labels``: prompt → the label whose version is the base (else the split's default label,
-    else ``production``). Deterministic for a given ``seed``.
+    (shown beside their prompt). ``scores``: :data:`VersionScores` from Langfuse. ``default_labels``:
+    prompt → the label whose version is the base — a split's default label
+    (:func:`promptship.runtime.split.default_label`, given by the caller) — else ``production``.
+    Deterministic for a given ``seed``.
     """
     splits = splits or {}
     by_prompt: dict[str, dict[int | None, list[UsageRow]]] = defaultdict(lambda: defaultdict(list))
@@ -134,7 +134,7 @@ def compare_versions(
     for prompt in sorted(by_prompt):
         versions = by_prompt[prompt]
         split = splits.get(prompt)
-        wanted = (default_labels or {}).get(prompt) or (default_label(split) if split else UNSPLIT_LABEL)
+        wanted = (default_labels or {}).get(prompt) or "production"
         prompt_scores = {v: (scores or {}).get((prompt, v), {}) for v in versions if v is not None}
         arms = tuple(
             _arm(version, versions[version], prompt_scores.get(version, {}) if version is not None else {})

@@ -98,9 +98,7 @@ def active_claims(entries: Sequence[LedgerEntry], now: float, lease_s: float = C
     """Claims not yet marked done by their sync and younger than ``lease_s``: syncs that may still write."""
     done = {entry.sync for entry in entries if entry.state == "done" and entry.sync}
     return [
-        entry
-        for entry in entries
-        if entry.state == "claim" and entry.sync not in done and now - entry.at < lease_s
+        entry for entry in entries if entry.state == "claim" and entry.sync not in done and now - entry.at < lease_s
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,8 @@ class Plan:
     commit: str
     actions: list[Action]
     unchanged: list[str]
+    #: Things the plan cannot fix from this branch (e.g. a traffic split's label no version holds yet).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -115,3 +117,24 @@ def make_plan(
             if item_id not in wanted and have.status == "ACTIVE":
                 actions.append(Action("archive_item", name, f"archive {item_id}", {"id": item_id}))
     return Plan(commit, actions, unchanged)
+
+
+def split_gaps(
+    splits: Mapping[str, Mapping[str, int]],
+    prompts: Sequence[DesiredPrompt],
+    held: Mapping[str, Iterable[str]],
+) -> list[str]:
+    """A warning per label of a traffic split that no version will hold once this plan is applied:
+    not held in Langfuse (``held``: prompt → labels some version holds) and not set by this branch's
+    plan. Calls the split sends there get the split's default label until the branch whose release
+    rule publishes it is synced. ``latest`` is always held once the prompt is published."""
+    wanted = {prompt.name: prompt.labels for prompt in prompts}
+    gaps = []
+    for name, split in sorted(splits.items()):
+        have = {*held.get(name, ()), *wanted.get(name, ()), "latest"}
+        for label in sorted(set(split) - have):
+            gaps.append(
+                f"split of {name}: no version holds label '{label}' yet, so its {split[label]}% of keyed calls get "
+                f"the default label; sync the branch whose release rule publishes '{label}'"
+            )
+    return gaps

@@ -17,7 +17,7 @@ from .desired import (
     desired_prompts,
 )
 from .ledger import CLAIM_LEASE_S, LedgerEntry, active_claims, ledger_entries, ledger_name, newest_commit
-from .plan import Plan, make_plan
+from .plan import Plan, make_plan, split_gaps
 from .store import LangfuseStore, apply_plan, read_actual
 
 MAX_ROUNDS = 5
@@ -198,6 +198,9 @@ def sync(
             recorded = [e.commit for e in entries]
             target = claim.newest(own, entries)
             plan = _plan(root, store, target, branch)
+            if round_number == 1:
+                for line in plan.warnings:
+                    warn(f"warning: {line}")
             superseded = target if target != own else None
             if not apply:
                 return SyncOutcome(plan, False, 0, superseded)
@@ -233,7 +236,21 @@ def _plan(root: Path, store: LangfuseStore, target: str, branch: str) -> Plan:
     prompts = desired_prompts(repo, branch)
     datasets = desired_datasets(repo)
     actual, items = read_actual(store, prompts, datasets)
-    return make_plan(target, prompts, actual, datasets, items)
+    plan = make_plan(target, prompts, actual, datasets, items)
+    splits = repo.policies.release.splits
+    wanted = {prompt.name: prompt.labels for prompt in prompts}
+    held = {
+        name: {
+            label
+            for version in store.label_holders(
+                name, [asked for asked in split if asked not in wanted.get(name, ()) and asked != "latest"]
+            )
+            for label in version.labels
+        }
+        for name, split in splits.items()
+    }
+    plan.warnings = split_gaps(splits, prompts, held)
+    return plan
 
 
 @dataclass(frozen=True)
