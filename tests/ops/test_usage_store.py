@@ -90,12 +90,12 @@ def test_a_file_that_is_not_a_usage_database_is_a_located_error(tmp_path: Path) 
     assert caught.value.code == "E960" and str(path) in caught.value.message
 
 
-def test_store_urls_pick_sqlite_by_default_redis_when_shared_and_refuse_postgres(tmp_path: Path) -> None:
+def test_store_urls_pick_sqlite_by_default_redis_when_shared_and_refuse_other_kinds(tmp_path: Path) -> None:
     assert usage_store_url({}, tmp_path) == f"sqlite:///{tmp_path / '.promptship' / 'usage.sqlite'}"
     assert usage_store_url({"REDIS_URL": "redis://h:1/0"}, tmp_path) == "redis://h:1/0"
     assert usage_store_url({"REDIS_URL": "redis://h:1/0", "PROMPTSHIP_USAGE_URL": "off"}, tmp_path) is None
     with pytest.raises(UsageStoreError) as caught:
-        open_usage_store("postgresql://u:p@db/usage")
+        open_usage_store("mysql://u:p@db/usage")
     assert caught.value.code == "E961" and "p@db" not in caught.value.message
 
 

@@ -21,6 +21,7 @@ from promptship.runtime.gateway.state import KeyStore, MemoryCounters, RedisCoun
 from promptship.runtime.sdk import Client
 
 from ..doubles.fake_llm import FakeLLM
+from ..ops.test_usage_postgres import running_postgres
 from .conftest import KEY, OTHER_KEY, RunningGateway, ask
 from .test_gateway import running_redis
 
@@ -153,3 +154,16 @@ def test_a_broken_usage_store_never_fails_a_request(
         assert recorder.flush(30)
     assert recorder.stats().lost == 3 and recorder.stats().written == 0
     assert len([r for r in caplog.records if r.name == "promptship.ops.usage" and r.levelno >= logging.ERROR]) == 1
+
+
+def test_the_gateway_records_to_postgres_and_the_report_reads_it(
+    repo: Path, fake_llm: FakeLLM, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_postgres() as url:
+        monkeypatch.setenv("PROMPTSHIP_USAGE_URL", url)
+        with started(repo, MemoryCounters(), recorder_for(os.environ, repo)) as running:
+            ask(running.client(), "good")
+            ask(running.client(), "bad")
+        report = usage_json(run_cli, repo)
+    assert report["total"]["calls"] == 2 and report["total"]["input_tokens"] == fake_llm.tokens("prompt_tokens")
+    assert report["source"].startswith("postgresql://promptship@127.0.0.1")

@@ -1,6 +1,6 @@
 """Which usage store a process uses, and opening it: ``PROMPTSHIP_USAGE_URL`` (``sqlite:///PATH``,
-``redis://…``, ``off``), else ``REDIS_URL`` (the Redis the gateway shares its counters through), else
-the SQLite file ``.promptship/usage.sqlite`` under the repository root."""
+``redis://…``, ``postgresql://…``, ``off``), else ``REDIS_URL`` (the Redis the gateway shares its
+counters through), else the SQLite file ``.promptship/usage.sqlite`` under the repository root."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ def usage_store_url(env: Mapping[str, str], root: Path) -> str | None:
 
 def open_usage_store(url: str, env: Mapping[str, str] | None = None) -> UsageStore:
     """The store at ``url``: ``sqlite:///PATH`` (or a plain path), ``redis://``/``rediss://``/``unix://``
-    (keeping rows ``PROMPTSHIP_USAGE_RETENTION_DAYS`` days, from ``env``; default 40).
+    (keeping rows ``PROMPTSHIP_USAGE_RETENTION_DAYS`` days, from ``env``; default 40), or
+    ``postgresql://``/``postgres://`` (extra ``promptship[postgres]``).
 
-    Raises :class:`~promptship.errors.UsageStoreError`: E961 for another scheme (Postgres is not
-    supported), E960 when the store cannot be opened.
+    Raises :class:`~promptship.errors.UsageStoreError`: E961 for another scheme, E960 when the store
+    cannot be opened.
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in ("", "sqlite"):
@@ -51,9 +52,12 @@ def open_usage_store(url: str, env: Mapping[str, str] | None = None) -> UsageSto
         except ValueError:
             retention = RETENTION_DAYS
         return RedisUsageStore(url, retention_days=retention if retention > 0 else RETENTION_DAYS)
+    if scheme in ("postgresql", "postgres"):
+        from .usage_postgres import PostgresUsageStore
+
+        return PostgresUsageStore(url)
     raise UsageStoreError(
         f"usage store URL scheme '{scheme}' is not supported",
         code="E961",
-        hint="use sqlite:///PATH or redis://HOST:PORT/DB in PROMPTSHIP_USAGE_URL (Postgres is not supported yet), "
-        "or 'off'",
+        hint="use sqlite:///PATH, redis://HOST:PORT/DB or postgresql://USER@HOST/DB in PROMPTSHIP_USAGE_URL, or 'off'",
     )

@@ -188,18 +188,18 @@ def time_range(since: str | None, until: str | None, now: float) -> tuple[float 
     return start, end
 
 
-def load_usage_report(
+def load_usage_rows(
     root: Path,
     env: Mapping[str, str],
     *,
     since: float | None,
     until: float | None,
     project: str | None = None,
-    by: str = "project",
     store_url: str | None = None,
-) -> UsageReport:
-    """The report of the rows in the usage store ``store_url`` (default: the one the gateway and SDK
-    write to, :func:`~promptship.ops.usage.usage_store_url`) between ``since`` and ``until``.
+) -> tuple[list[UsageRow], str]:
+    """The rows in the usage store ``store_url`` (default: the one the gateway and SDK write to,
+    :func:`~promptship.ops.stores.usage_store_url`) between ``since`` and ``until``, and where they
+    were read (password hidden).
 
     Raises :class:`~promptship.errors.UsageStoreError` (E960/E961) when the store cannot be read,
     :class:`UsageError` when usage recording is switched off.
@@ -212,7 +212,22 @@ def load_usage_report(
         )
     store = open_usage_store(url, env)
     try:
-        rows = store.query(UsageQuery(since=since, until=until, project=project))
-        return build_report(rows, by, source=redacted_url(store.location), since=since, until=until, project=project)
+        return list(store.query(UsageQuery(since=since, until=until, project=project))), redacted_url(store.location)
     finally:
         store.close()
+
+
+def load_usage_report(
+    root: Path,
+    env: Mapping[str, str],
+    *,
+    since: float | None,
+    until: float | None,
+    project: str | None = None,
+    by: str = "project",
+    store_url: str | None = None,
+) -> UsageReport:
+    """The report of :func:`load_usage_rows` grouped ``by`` one of :data:`GROUPINGS` (the library API
+    of ``promptship usage``); the same errors."""
+    rows, source = load_usage_rows(root, env, since=since, until=until, project=project, store_url=store_url)
+    return build_report(rows, by, source=source, since=since, until=until, project=project)
