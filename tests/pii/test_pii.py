@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 from types import ModuleType
 
@@ -214,6 +215,20 @@ def test_email_and_extras() -> None:
 def reported(text: str) -> list[tuple[str, str]]:
     """Findings the default policy acts on (confidence >= 0.5)."""
     return [(f.type, text[f.start : f.end]) for f in detect(text) if f.confidence >= DEFAULT.min_confidence]
+
+
+def test_decomposed_hangul_is_read_composed_and_masked_whole() -> None:
+    """Hangul typed as conjoining jamo (NFD: macOS, some keyboards and exports) is the same name and
+    address to a reader; it was invisible to the name and address detectors."""
+    text = unicodedata.normalize("NFD", "고객 김도현 님, 배송지 서울특별시 송파구 올림픽로 300, 010-1234-5678")
+    assert [(t, unicodedata.normalize("NFC", v)) for t, v in reported(text)] == [
+        ("person_name", "김도현"),
+        ("address", "서울특별시 송파구 올림픽로 300"),
+        ("phone", "010-1234-5678"),
+    ]
+    masking = PiiPolicy(types={"person_name": "mask", "address": "mask", "phone": "mask"})
+    masked = guard_text(text, masking).masked_messages[0]["content"]
+    assert unicodedata.normalize("NFC", masked) == "고객 [PERSON_NAME_1] 님, 배송지 [ADDRESS_1], [PHONE_1]"
 
 
 def test_a_support_message_masks_only_the_name_and_the_phone() -> None:

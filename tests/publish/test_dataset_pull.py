@@ -315,3 +315,38 @@ def test_nothing_is_half_written_when_langfuse_fails(repo: Path, langfuse_double
     result = pull(run_cli, repo, "--to", TARGET)
     assert result.code == 1 and "error[E820]" in result.err and "Traceback" not in result.err
     assert not (repo / "datasets/production").exists()
+
+
+def test_decomposed_hangul_and_secrets_never_reach_the_dataset(
+    repo: Path, langfuse_double: LangfuseDouble, run_cli
+) -> None:
+    """A name and address typed as conjoining jamo (NFD) are masked like composed ones; a key a caller
+    pasted or an answer echoed drops the item (validate's secret scan would reject the file)."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "고객 김도현 님, 서울특별시 송파구 올림픽로 300 으로 보내주세요")
+    langfuse_double.traces.add_generation("classify", 1, variables={"review": nfd}, output="negative")
+    key = "sk-proj-" + "Ab3dE5fGh7JkLmN9pQrStUvWxYz0123456789abcdEFGH"
+    langfuse_double.traces.add_generation("classify", 1, variables={"review": f"my key {key} works?"})
+    token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    langfuse_double.traces.add_generation("classify", 1, variables={"review": "fine"}, output=f"use {token}")
+    summary = json.loads(pull(run_cli, repo, "--to", TARGET, "--format", "json").out)
+    assert (summary["written"], summary["dropped_secrets"]) == (1, 2)
+    text = unicodedata.normalize("NFC", (repo / "datasets/production/classify.jsonl").read_text(encoding="utf-8"))
+    assert "김도현" not in text and "올림픽로" not in text and key not in text and token not in text
+    assert "[PERSON_NAME_1]" in text and "[ADDRESS_1]" in text
+    commit_all(repo, "pulled")
+    assert run_cli("--root", str(repo), "validate").code == 0
+
+
+def test_a_dataset_folder_linking_out_of_the_repository_is_refused(
+    repo: Path, langfuse_double: LangfuseDouble, run_cli, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / "datasets/production").symlink_to(outside)
+    langfuse_double.traces.add_generation("classify", 1, variables={"review": "good"})
+    result = pull(run_cli, repo, "--to", TARGET)
+    assert result.code == 2 and "error[E971]" in result.err and "outside the repository" in result.err
+    assert list(outside.iterdir()) == []
+    assert not [p for m, p in langfuse_double.journal if "observations" in p], "refused before any request"

@@ -96,6 +96,8 @@ def pull(
     click.echo(f"  written              {tally.written}")
     click.echo(f"  skipped (duplicate)  {tally.duplicates}")
     click.echo(f"  dropped (PII)        {tally.pii_dropped}" + (f"  [{dropped}]" if dropped else ""))
+    if tally.secrets_dropped:
+        click.echo(f"  dropped (secret)     {tally.secrets_dropped}")
     click.echo(f"  filtered             {tally.filtered}")
     if tally.no_variables or tally.mismatched:
         click.echo(f"  skipped (no inputs)  {tally.no_variables + tally.mismatched}")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
@@ -630,12 +632,45 @@ def _candidates(text: str, wanted: frozenset[str]) -> list[Finding]:
     return found if wanted is _ALL else [f for f in found if f.type in wanted]
 
 
+def _composed(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` in NFC, with the original span of each composed character: (composed, starts, ends).
+
+    The text is cut before every character that nothing before it can compose with (combining class 0
+    and not a Hangul vowel or final jamo), and each piece is composed on its own; every character of a
+    piece maps to the whole piece, so a finding in the composed text covers whole original characters.
+    """
+    cuts = [i for i, ch in enumerate(text) if i == 0 or (not unicodedata.combining(ch) and not _JAMO_VT(ch))]
+    cuts.append(len(text))
+    pieces, starts, ends = [], [], []
+    for start, end in itertools.pairwise(cuts):
+        piece = unicodedata.normalize("NFC", text[start:end])
+        pieces.append(piece)
+        starts += [start] * len(piece)
+        ends += [end] * len(piece)
+    return "".join(pieces), starts, ends
+
+
+def _JAMO_VT(ch: str) -> bool:  # noqa: N802 - reads as the Unicode class it tests
+    """A Hangul medial vowel or final consonant jamo (old ones included): composes with what precedes it."""
+    return "\u1161" <= ch <= "\u11ff" or "\ud7b0" <= ch <= "\ud7ff"
+
+
 def detect(text: str, types: Iterable[str] | None = None) -> list[Finding]:
     """Every finding in ``text`` (sorted by start), overlaps resolved by type priority then confidence.
 
     Full-width digits and punctuation (０１０－１２３４) are read as ASCII and Unicode spaces (U+3000, U+00A0,
-    thin and zero-width spaces …) as a space; offsets are unchanged.
+    thin and zero-width spaces …) as a space; offsets are unchanged. A text not in NFC (Hangul typed
+    as conjoining jamo, as macOS file names and some keyboards send it; decomposed accents) is read
+    composed, and each finding's offsets are those of the original characters it covers.
     """
+    if not unicodedata.is_normalized("NFC", text):
+        composed, starts, ends = _composed(text)
+        return [Finding(starts[f.start], ends[f.end - 1], f.type, f.confidence) for f in _detect(composed, types)]
+    return _detect(text, types)
+
+
+def _detect(text: str, types: Iterable[str] | None) -> list[Finding]:
+    """:func:`detect` of a text read as it is."""
     wanted = _ALL if types is None else frozenset(types)
     if _TO_ASCII_NEEDED.search(text) is not None:
         text = text.translate(_TO_ASCII)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ...files.schema.prompt import Variable
+from ...files.secrets import find_secrets
 from ...pii import PiiPolicy, detect, guard_data
 from .filters import Filter
 from .reader import Generation
@@ -31,6 +32,8 @@ class Tally:
     no_variables: int = 0
     mismatched: int = 0
     pii_dropped: int = 0
+    #: items dropped because their line held a literal secret (an API key, a token) `validate` would flag.
+    secrets_dropped: int = 0
     #: type → items dropped because they held that blocked type (an item may count under several).
     pii_dropped_by_type: Counter[str] = field(default_factory=Counter)
     #: type → values masked in the items written.
@@ -43,6 +46,7 @@ class Tally:
             "skipped_duplicates": self.duplicates,
             "dropped_pii": self.pii_dropped,
             "dropped_pii_by_type": dict(sorted(self.pii_dropped_by_type.items())),
+            "dropped_secrets": self.secrets_dropped,
             "masked_pii_by_type": dict(sorted(self.pii_masked_by_type.items())),
             "filtered": self.filtered,
             "skipped_no_variables": self.no_variables,
@@ -122,7 +126,9 @@ def consider(
     Order: selection (label, filters) → variables recorded → id already in the dataset → PII policy
     over input and expected (a blocked type drops the item; any other finding — allowed company
     types too, since ``validate`` accepts none in a dataset of real data — is masked) → the prompt's
-    variables → identical input already in the dataset → the finished line scanned once more.
+    variables → identical input already in the dataset → the finished line scanned once more, for
+    personal data and for literal secrets (a key a caller pasted, a token an answer echoed: the
+    secret scan of ``validate`` would reject the file, and a dataset is committed), either drops it.
     """
     tally.read += 1
     if not selection.keeps(generation, scores):
@@ -157,6 +163,9 @@ def consider(
     if residual:  # what `validate` would still call personal data (E601): never written
         tally.pii_dropped += 1
         tally.pii_dropped_by_type.update(residual)
+        return None
+    if find_secrets(line(item)):
+        tally.secrets_dropped += 1
         return None
     tally.written += 1
     tally.pii_masked_by_type.update(guarded_input.masked + guarded_expected.masked)

@@ -12,7 +12,7 @@ from ...files.repo import Repository
 from .filters import ANY_SCORE, Filter
 from .items import Selection, Tally, consider
 from .reader import TraceReader
-from .target import csv_cells, known, render_additions, resolve, write
+from .target import check_inside, csv_cells, known, render_additions, resolve, write
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def pull_dataset(root: Path, repo: Repository, reader: TraceReader, request: Pul
     new dataset's sidecar) is replaced atomically. Pulling again writes nothing new: ids come from
     the trace and observation ids, and an input equal to an item's already there is a duplicate.
     Raises :class:`PromptNotFound` (E830) for a prompt the repository lacks, :class:`UsageError`
-    (E971) for an unusable target, :class:`SyncError` (E820) when Langfuse keeps failing.
+    (E971) for an unusable target (a folder linking out of the repository included), :class:`SyncError` (E820) when Langfuse keeps failing.
     """
     entry = repo.prompts.get(request.prompt)
     if entry is None:
@@ -76,6 +76,7 @@ def pull_dataset(root: Path, repo: Repository, reader: TraceReader, request: Pul
     if request.limit is not None and request.limit < 1:
         raise UsageError("--limit must be at least 1", hint="give the most new items to write, e.g. --limit 50")
     target = resolve(request.to, request.prompt, repo.datasets)
+    check_inside(root, target)
     label_version = None
     if request.label is not None:
         label_version = reader.label_version(request.prompt, request.label)

@@ -85,6 +85,26 @@ def resolve(to: str, prompt: str, datasets: Mapping[str, DatasetEntry]) -> Targe
     return Target(name, existing.items_path, existing.meta_source.path, existing)
 
 
+def on_disk(root: Path, relative: str) -> Path:
+    """Where ``root/relative`` really is (symbolic links followed), which must be inside ``root``:
+    a folder or file on the way that links out of the repository is a :class:`UsageError` (E971),
+    so a pull never writes outside it."""
+    base = root.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(base):
+        raise _bad(
+            f"{relative} leads outside the repository (a symbolic link on the way points to {path.parent})",
+            "pull into a dataset folder that is part of the repository, not a link out of it",
+        )
+    return path
+
+
+def check_inside(root: Path, target: Target) -> None:
+    """:func:`on_disk` for every file ``target`` writes (call before reading anything)."""
+    on_disk(root, target.items_path)
+    on_disk(root, target.meta_path)
+
+
 def known(target: Target) -> Dataset:
     """The ids and canonical inputs already in the target (nothing when it is new)."""
     found = Dataset()
@@ -123,7 +143,7 @@ def render_additions(
 ) -> tuple[str, str | None]:
     """(new items file text, new sidecar text or None): the existing text with ``items`` appended; a
     new dataset gets a sidecar feeding ``prompt``."""
-    path = root / target.items_path
+    path = on_disk(root, target.items_path)
     old = path.read_text(encoding="utf-8") if target.existing is not None else ""
     if target.is_csv:
         assert target.existing is not None and target.existing.meta.csv is not None
@@ -162,12 +182,12 @@ def render_additions(
 def write(target: Target, root: Path, items_text: str, sidecar: str | None) -> list[str]:
     """Write the items file (and a new dataset's sidecar), each atomically; when the sidecar cannot
     be written, a new items file is removed again, so nothing is left half-done. Returns the paths."""
-    items_path = root / target.items_path
+    items_path, meta_path = on_disk(root, target.items_path), on_disk(root, target.meta_path)
     write_atomically(items_path, items_text)
     if sidecar is None:
         return [target.items_path]
     try:
-        write_atomically(root / target.meta_path, sidecar)
+        write_atomically(meta_path, sidecar)
     except BaseException:
         items_path.unlink(missing_ok=True)
         raise
