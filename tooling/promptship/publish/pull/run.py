@@ -60,7 +60,8 @@ def pull_dataset(root: Path, repo: Repository, reader: TraceReader, request: Pul
     new dataset's sidecar) is replaced atomically. Pulling again writes nothing new: ids come from
     the trace and observation ids, and an input equal to an item's already there is a duplicate.
     Raises :class:`PromptNotFound` (E830) for a prompt the repository lacks, :class:`UsageError`
-    (E971) for an unusable target (a folder linking out of the repository included), :class:`SyncError` (E820) when Langfuse keeps failing.
+    (E971) for an unusable target (a folder linking out of the repository included),
+    :class:`SyncError` (E820) when Langfuse keeps failing.
     """
     entry = repo.prompts.get(request.prompt)
     if entry is None:
