@@ -107,3 +107,6 @@ def test_a_verdict_needs_enough_calls_an_interval_off_zero_and_a_small_p() -> No
     assert verdict(100, 100, -0.2, -0.1, 0.001, lower_is_better=True) == "better"
     assert verdict(100, 100, -0.1, 0.2, 0.001, lower_is_better=True) == "no significant difference"
     assert verdict(100, 100, 0.1, 0.2, 0.2, lower_is_better=True) == "no significant difference"
+    nan = float("nan")  # compares false both ways: it used to fall through to "better"
+    assert verdict(100, 100, nan, nan, nan, lower_is_better=True) == "no significant difference"
+    assert verdict(100, 100, 0.1, 0.2, nan, lower_is_better=False) == "no significant difference"

@@ -85,3 +85,13 @@ def test_scores_are_compared_per_version_and_the_base_follows_the_default_label(
     assert (score.n_base, score.n_head, score.base, score.head) == (60, 60, pytest.approx(50 / 60), 0.5)
     assert score.verdict == "worse" and not score.lower_is_better
     assert {a.version: a.scores["helpful"].n for a in result.arms} == {5: 60, 6: 60}
+
+
+def test_a_measurement_that_is_not_a_number_is_left_out_not_compared() -> None:
+    """A NaN latency (a row from a store that kept one) made every interval NaN and the verdict "better"."""
+    rows = [row(3, "production", latency=100.0 + i % 7) for i in range(60)]
+    rows += [row(4, "candidate", latency=100.0 + i % 7) for i in range(59)] + [row(4, "candidate", latency=float("nan"))]
+    (prompt,) = compare_versions(rows)
+    latency = next(m for m in prompt.comparisons[0].metrics if m.metric.startswith("latency"))
+    assert (latency.n_head, latency.verdict) == (59, "no significant difference")
+    assert latency.ci_low <= 0 <= latency.ci_high

@@ -176,3 +176,28 @@ def test_redis_rows_older_than_the_retention_are_trimmed(tmp_path: Path) -> None
         time.sleep(0.7)
         store.append([row(3.0)])
         assert [r.ts for r in store.query(UsageQuery())] == [3.0]
+
+
+def test_rows_of_an_older_file_with_missing_columns_are_reported_not_a_traceback(tmp_path: Path, run_cli) -> None:
+    """A file from before `attempts` existed gains the column as NULL; a NaN cost is stored as NULL."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE usage (ts REAL NOT NULL, source TEXT, project TEXT, key_id TEXT, alias TEXT, deployment TEXT, "
+        "prompt TEXT, prompt_version INTEGER, prompt_label TEXT, input_tokens INTEGER, output_tokens INTEGER, "
+        "cost_usd REAL, latency_ms REAL, outcome TEXT, request_hash TEXT)"
+    )
+    now = time.time()
+    for cost in (0.25, float("nan")):
+        old.execute(
+            "INSERT INTO usage VALUES (?, 'gateway', 'reviews', NULL, 'fast', 'd1', NULL, NULL, NULL, 10, 5, ?, 120.0, "
+            "'ok', NULL)",
+            (now - 60, cost),
+        )
+    old.commit()
+    old.close()
+    result = run_cli("--root", str(tmp_path), "usage", "--store", f"sqlite:///{path}", "--format", "json")
+    assert result.code == 0 and "Traceback" not in result.err, result.err
+    assert '"calls": 2' in result.out and '"cost_usd": 0.25' in result.out, result.out

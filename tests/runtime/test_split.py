@@ -106,6 +106,13 @@ def test_choice_is_stable_and_proportional() -> None:
     assert {choose_label({"production": 100, "candidate": 0}, "p", k) for k in KEYS} == {"production"}
 
 
+def test_a_key_typed_composed_or_decomposed_is_one_user() -> None:
+    import unicodedata
+
+    keys = [f"김도현-{i}" for i in range(200)]
+    assert [split_point("p", unicodedata.normalize("NFD", k)) for k in keys] == [split_point("p", k) for k in keys]
+
+
 def test_the_hash_is_the_same_in_another_process() -> None:
     """sha256, not Python's per-process salted hash: a fresh interpreter with another hash seed agrees."""
     code = (
@@ -213,6 +220,14 @@ def test_gateway_splits_by_header_or_user_like_the_sdk(
             with ThreadPoolExecutor(16) as pool:
                 results = list(pool.map(call, KEYS))
                 by_user = list(pool.map(lambda k: call(k, "user"), KEYS[:50]))
+            # a UTF-8 key in the header (the server reads header bytes as Latin-1) is the SDK's key
+            korean = [f"김도현-{i}" for i in range(30)]
+            by_utf8_header = [
+                http.post(
+                    url, json={"variables": REVIEW}, headers={**headers, "x-promptship-split-key": k.encode()}
+                ).json()["promptship"]["prompt_label"]
+                for k in korean
+            ]
     client.close()
     served = Counter((r["prompt_label"], r["prompt_version"]) for r in results)
     assert set(served) == {("production", 1), ("candidate", 2)}
@@ -220,9 +235,10 @@ def test_gateway_splits_by_header_or_user_like_the_sdk(
     expected = [choose_label({"production": 80, "candidate": 20}, "classify", k) for k in KEYS]
     assert [r["prompt_label"] for r in results] == expected, "the gateway chooses as the SDK does"
     assert [r["prompt_version"] for r in by_user] == [r["prompt_version"] for r in results[:50]]
+    assert by_utf8_header == [choose_label({"production": 80, "candidate": 20}, "classify", k) for k in korean]
     assert sum(CANDIDATE_TEXT in json.dumps(r.messages) for r in fake_llm.journal) == served[("candidate", 2)] + sum(
         r["prompt_version"] == 2 for r in by_user
-    )
+    ) + by_utf8_header.count("candidate")
 
 
 # -- the policy ----------------------------------------------------------------------------------------------

@@ -209,9 +209,11 @@ def verdict(
 ) -> Verdict:
     """``better``/``worse`` (for head) only when both arms have ``min_arm`` observations, the interval
     of head − base excludes 0 and the test's ``p_value`` is below ``alpha``; else ``not enough data``
-    or ``no significant difference``."""
+    or ``no significant difference`` (also for a non-finite interval or p-value)."""
     if min(n_base, n_head) < min_arm:
         return "not enough data"
+    if not all(math.isfinite(v) for v in (ci_low, ci_high, p_value)):
+        return "no significant difference"  # a NaN compares false both ways: it must not read as a verdict
     if p_value >= alpha or ci_low <= 0 <= ci_high:
         return "no significant difference"
     increased = ci_low > 0

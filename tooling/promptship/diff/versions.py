@@ -22,6 +22,7 @@ difference``. Calls refused before the prompt mattered (the budget, the PII poli
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -223,6 +224,11 @@ def _compare(
     return tuple(metrics)
 
 
+def _finite(values: list[float]) -> list[float]:
+    """``values`` without NaN and infinities (a measurement that is not a number says nothing)."""
+    return [v for v in values if math.isfinite(v)]
+
+
 def _error_rate(base: Sequence[UsageRow], head: Sequence[UsageRow], min_arm: int) -> MetricComparison:
     x1, n1 = sum(r.failed for r in base), len(base)
     x2, n2 = sum(r.failed for r in head), len(head)
@@ -253,6 +259,7 @@ def _measured(
     min_arm: int,
     seed: int,
 ) -> MetricComparison:
+    base, head = _finite(base), _finite(head)
     if not base or not head:
         mean_base = sum(base) / len(base) if base else 0.0
         mean_head = sum(head) / len(head) if head else 0.0

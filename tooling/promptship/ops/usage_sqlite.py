@@ -95,7 +95,10 @@ class SqliteUsageStore:
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from None
         for values in fetched:
-            yield UsageRow(**dict(zip(FIELDS, values, strict=True)))
+            try:  # NULLs (columns an older file gained, NaN stored by SQLite as NULL) read as from_dict reads them
+                yield UsageRow.from_dict(dict(zip(FIELDS, values, strict=True)))
+            except (KeyError, TypeError, ValueError):
+                continue  # a row something else wrote: skipped, as the Redis store skips one
 
     def close(self) -> None:
         with self._lock:

@@ -20,6 +20,7 @@ between versions call by call; they count in the default label's numbers, record
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 
 #: The label a call asks for when it names none (the SDK's and the gateway's default).
@@ -28,9 +29,20 @@ UNSPLIT_LABEL = "production"
 
 def split_point(prompt: str, key: str) -> float:
     """Where ``key`` falls for ``prompt``: a number in [0, 100) from the first 8 bytes of
-    sha256(``prompt`` + NUL + ``key``), uniform for any keys, identical everywhere."""
-    digest = hashlib.sha256(f"{prompt}\0{key}".encode()).digest()
+    sha256(``prompt`` + NUL + ``key`` in NFC), uniform for any keys, identical everywhere (a user id
+    typed composed on one client and decomposed on another is one user)."""
+    digest = hashlib.sha256(f"{prompt}\0{unicodedata.normalize('NFC', key)}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 * 100
+
+
+def header_text(value: str) -> str:
+    """An HTTP header value as the server read it (each byte a Latin-1 character, as ASGI servers
+    decode headers) → the text the client sent: its bytes read as UTF-8 when they are, else as they
+    came. So ``x-promptship-split-key: 김도현`` sent as UTF-8 is the SDK's ``split_key="김도현"``."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 def default_label(split: Mapping[str, int]) -> str:

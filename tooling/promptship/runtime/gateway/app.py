@@ -32,6 +32,7 @@ from ...llm.usage import Usage
 from ...ops.recording import UsageRecorder
 from ...ops.usage import REFUSED, key_id, outcome_of
 from ..sdk import Client, GuardedCall
+from ..split import header_text
 from .access_log import AccessLog, usage_row
 from .errors import GatewayError, from_library, interrupted, logger, unexpected
 from .idempotency import Settlement, claim_or_wait, request_fingerprint
@@ -585,7 +586,8 @@ def create_app(
             return completion_body(done.model_alias, done, extra), done.usage.cost_usd
 
         # The split key: the header, else the OpenAI-style `user` of the body (see runtime/split.py).
-        key = request.headers.get(SPLIT_KEY_HEADER) or managed_request.user
+        header = request.headers.get(SPLIT_KEY_HEADER)
+        key = (header_text(header) if header else None) or managed_request.user
         served = await client.aprompt(name, managed_request.label, split_key=key)
         prompt = served.prompt
         note(request, alias=prompt.model, prompt_version=served.version, prompt_label=served.label)
