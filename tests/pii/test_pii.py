@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from promptship.pii import PiiBlockedError, PiiPolicy, detect, guard_messages, guard_text
+from promptship.pii import PiiBlockedError, PiiPolicy, detect, guard_data, guard_messages, guard_text
 from promptship.pii.detectors import rrn_check_digit_ok
 from promptship.pii.scan import scan_jsonl
 
@@ -229,6 +229,24 @@ def test_decomposed_hangul_is_read_composed_and_masked_whole() -> None:
     masking = PiiPolicy(types={"person_name": "mask", "address": "mask", "phone": "mask"})
     masked = guard_text(text, masking).masked_messages[0]["content"]
     assert unicodedata.normalize("NFC", masked) == "고객 [PERSON_NAME_1] 님, 배송지 [ADDRESS_1], [PHONE_1]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"이름": "김도현"}', '{"customer_name": "김도현", "review": "맛있어요"}', "recipient: '김도현'", '{"예금주":"김도현"}'],
+)
+def test_a_name_in_a_json_or_yaml_field_named_for_a_person_is_found(text: str) -> None:
+    """Dataset files and traced variables are fields: the field's name is the label a name needs."""
+    assert reported(text) == [("person_name", "김도현")]
+
+
+def test_guarded_data_reads_keys_as_labels_and_masks_keys() -> None:
+    masking = PiiPolicy(types={"person_name": "mask", "phone": "mask"})
+    (guarded,) = guard_data(
+        [{"order": {"name": "김도현", "dish_name": "김치찌개", "010-3847-2261": "call first"}}], masking
+    )
+    assert guarded.value == {"order": {"name": "[PERSON_NAME_1]", "dish_name": "김치찌개", "[PHONE_1]": "call first"}}
+    assert guarded.masked == {"person_name": 1, "phone": 1}
 
 
 def test_a_support_message_masks_only_the_name_and_the_phone() -> None:

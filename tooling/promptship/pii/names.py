@@ -32,6 +32,7 @@ from .words import (
     COPULA_FORMS,
     COPULA_LEAD_ENDINGS,
     COPULA_LEADS,
+    ENGLISH_NAME_LABELS,
     FOLLOWING_CUES,
     FOLLOWING_HONORIFICS,
     HONORIFIC_CUES,
@@ -191,6 +192,8 @@ _HAS_CAPITAL = re.compile("[A-Z][A-Za-z]{1,9} [A-Z]")
 _QUALIFIER = re.compile(r"\([^()\n]{1,12}\)$")
 
 
+#: Quotes around a field's name and value in JSON and YAML.
+_QUOTES = "\"'"
 #: How many names a label can head in a comma-separated list.
 _MAX_LISTED = 6
 
@@ -201,12 +204,20 @@ def _labelled(text: str, start: int, depth: int = 0) -> bool:
     or an organisational unit (``운영팀``, ``비서실``)?"""
     window = text[max(0, start - 24) : start].rpartition("\n")[2]
     stripped = window.rstrip(" \t")
-    colon = stripped.endswith((":", "："))
+    quoted = stripped.rstrip(_QUOTES + " \t")  # a JSON or YAML field: "예금주": "김도현"
+    colon = quoted.endswith((":", "："))
+    if colon:
+        stripped = quoted
     label = _QUALIFIER.sub("", stripped.rstrip(" \t:：-")).rstrip(" \t")
+    if colon:
+        label = label.rstrip(_QUOTES)
     if label.endswith(PRECEDING_CUES):
         return True
     word = label.rpartition(" ")[2]
     if colon and len(word) >= 2 and word.endswith(LABEL_ENDINGS):
+        return True
+    key = word.rpartition(_QUOTES[0])[2].rpartition("{")[2].lower().replace("_", "").replace("-", "")
+    if colon and key in ENGLISH_NAME_LABELS:
         return True
     if stripped.endswith(",") and depth < _MAX_LISTED:  # "참석자: 권오성, 이다인, 표예진"
         head = stripped[:-1].rstrip(" \t")

@@ -96,6 +96,18 @@ def _check_shape(index: int, message: Any) -> None:
             raise MalformedMessageError(f"{where}: content[{number}] of type {part['type']!r} has no string {key!r}")
 
 
+def _after_label(text: str, label: str) -> list[Finding]:
+    """The findings in ``text`` read as the value of a field named ``label`` (``label: text``); a label
+    that is not a short one-line name adds nothing."""
+    if len(label) > 40 or "\n" in label or not label.strip():
+        return detect(text)
+    prefix = f"{label}: "
+    shift = len(prefix)
+    return [
+        Finding(f.start - shift, f.end - shift, f.type, f.confidence) for f in detect(prefix + text) if f.start >= shift
+    ]
+
+
 @dataclass
 class _Masker:
     """Applies the policy to every string of a request, numbering placeholders across messages."""
@@ -113,10 +125,22 @@ class _Masker:
     #: Data mode: types masked although the policy allows them (``mask_allowed``).
     mask_allowed: bool = False
 
-    def walk(self, value: Any, index: int, path: str) -> Any:
-        """``value`` with every string a vendor would read masked (a copy; the input is not modified)."""
+    def walk(self, value: Any, index: int, path: str, key: str | None = None) -> Any:
+        """``value`` with every string a vendor would read masked (a copy; the input is not modified).
+
+        Data mode: keys are masked like values, and a string is read after its key as a field label
+        (``"customer_name": "김도현"`` is a name where a bare ``김도현`` has no cue)."""
         if isinstance(value, str):
-            return value if value.startswith("data:") and not self.data else self.text(value, index, path)
+            if value.startswith("data:") and not self.data:
+                return value
+            return self.text(value, index, path, label=key if self.data else None)
+        if isinstance(value, Mapping) and self.data:
+            return {
+                (self.text(key, index, f"{path}.{key}") if isinstance(key, str) else key): self.walk(
+                    item, index, f"{path}.{key}", key if isinstance(key, str) else None
+                )
+                for key, item in value.items()
+            }
         if isinstance(value, Mapping):
             return {
                 key: item
@@ -128,7 +152,7 @@ class _Masker:
             return [self.walk(item, index, f"{path}[{number}]") for number, item in enumerate(value)]
         return value
 
-    def text(self, text: str, index: int, path: str) -> str:
+    def text(self, text: str, index: int, path: str, label: str | None = None) -> str:
         place = f"message {index + 1}" + ("" if path == ".content" else f" {path.lstrip('.')}")
         if self.data:
             for match in PLACEHOLDER.finditer(text):  # masked earlier (a trace): a blocked type still blocks
@@ -136,7 +160,8 @@ class _Masker:
                 if pii_type in TYPES and self.policy.action(pii_type) == "block":
                     self.blocked_in_data[pii_type] += 1
         pieces, cursor = [], 0
-        for finding in (f for f in detect(text) if f.confidence >= self.policy.min_confidence):
+        found = detect(text) if label is None else _after_label(text, label)
+        for finding in (f for f in found if f.confidence >= self.policy.min_confidence):
             action = self.policy.action(finding.type)
             if action == "allow" and not self.mask_allowed:
                 continue

@@ -237,6 +237,16 @@ PRECEDING_CUES = (
 피면담자 관리자 책임자 발신 발신자 수신 수신자 참조 결재 승인자 검토자 서명 동의자 근무자 당사자 운전자명
 """.split(),
 )
+#: Field names (of JSON, YAML, CSV headers; lower case, ``_``/``-`` removed) that label a person's name
+#: when a colon follows them (``"customer_name": "김도현"``, ``recipient: 이서연``).
+ENGLISH_NAME_LABELS = frozenset(
+    """
+name fullname firstname lastname givenname familyname surname username customer customername recipient
+recipientname receiver receivername sender sendername accountholder holdername depositor depositorname
+contactname ridername drivername couriername patient patientname applicant applicantname membername
+guestname ordername orderer orderername personname
+""".split()
+)
 #: Last syllables of a field label that names a person when a colon follows it ("수검자명: 정해린", "운전자: 오세훈").
 LABEL_ENDINGS = ("인", "자", "명", "원", "장", "관", "사", "의", "주")
 #: Last syllables of an organisational unit right before a name ("운영팀 고민지", "비서실 정유미").
