@@ -201,3 +201,19 @@ def test_rows_of_an_older_file_with_missing_columns_are_reported_not_a_traceback
     result = run_cli("--root", str(tmp_path), "usage", "--store", f"sqlite:///{path}", "--format", "json")
     assert result.code == 0 and "Traceback" not in result.err, result.err
     assert '"calls": 2' in result.out and '"cost_usd": 0.25' in result.out, result.out
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:p@ss@localhost:6379/0", "redis://:***@localhost:6379/0"),
+        ("redis://user:s3cr/et@h:1/0", "redis://user:***@h:1/0"),
+        ("rediss://tok3nOnly@h:1", "rediss://***@h:1"),
+        ("unix://:pw@/tmp/redis.sock?db=0", "unix://:***@/tmp/redis.sock?db=0"),
+        ("redis://localhost:6379/0", "redis://localhost:6379/0"),
+    ],
+)
+def test_store_urls_in_messages_never_show_any_part_of_a_password(url: str, shown: str) -> None:
+    from promptship.ops.usage import redacted_url
+
+    assert redacted_url(url) == shown

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -153,5 +152,15 @@ class UsageStore(Protocol):
 
 
 def redacted_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages and logs)."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    """``url`` with any password replaced by ``***`` (for messages and logs): everything between the
+    user name's colon and the last ``@`` of the address, or the whole userinfo when it has no colon."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    address, question, query = rest.partition("?")
+    userinfo, at, host = address.rpartition("@")  # the last @: a password may hold @ and /
+    if not at:
+        return url
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{user}:***" if colon else "***"  # a lone userinfo may be a token: hidden too
+    return f"{scheme}://{shown}@{host}{question}{query}"
