@@ -168,6 +168,8 @@ _ROWS = [
     Code("E962", "invalid-time", _U, "UsageError"),
     Code("E970", "invalid-pull-filter", _U, "UsageError"),
     Code("E971", "invalid-pull-target", _U, "UsageError"),
+    Code("E980", "invalid-shard", _U, "UsageError"),
+    Code("E981", "shards-do-not-merge", _U, "UsageError"),
     Code("E999", "internal", _I, "InternalError"),
 ]
 

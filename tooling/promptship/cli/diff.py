@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import RepositoryInvalid, UsageError
 from .main import root_of
+from .options import shard_option
+
+if TYPE_CHECKING:
+    from ..diff.change import DiffRequest
 
 
 @click.command()
@@ -42,6 +47,13 @@ from .main import root_of
     help="What to print on stdout.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@shard_option
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --shard: also write this job's shard runs here (the folder a CI matrix job uploads).",
+)
 @click.pass_context
 def diff(
     ctx: click.Context,
@@ -57,6 +69,8 @@ def diff(
     json_out: Path | None,
     output_format: str,
     quiet: bool,
+    shard: str | None,
+    out_dir: Path | None,
 ) -> int:
     """Evaluate the suites a change affects, at head and base, and compare them.
 
@@ -64,6 +78,11 @@ def diff(
     (including a base or head tree that does not validate), 3 when it could not evaluate (too many
     calls timed out or failed, or a run was interrupted): rerun.
     Also appends the Markdown to $GITHUB_STEP_SUMMARY when that is set.
+
+    With `--shard K/N` (one job of a CI matrix) it only evaluates shard K of each side that has no
+    stored whole run, stores the shard runs (and writes them to `--out-dir`), and compares nothing;
+    after `promptship runs merge` of the N jobs' shard runs, `diff` compares with no model call.
+    Exit 0, or 3 when a shard run was interrupted.
     """
     from ..diff.change import DiffRequest, run_diff
     from ..eval.progress import progress_mode
@@ -76,6 +95,14 @@ def diff(
 
     if no_cache and cache_only:
         raise UsageError("--no-cache and --cache-only exclude each other")
+    if shard is None and out_dir is not None:
+        raise UsageError("--out-dir goes with --shard K/N", code="E980", hint="add --shard K/N, or drop --out-dir")
+    if shard is not None and (markdown_out or html_out or json_out):
+        raise UsageError(
+            "--shard compares nothing, so it writes no --markdown, --html or --json report",
+            code="E980",
+            hint="merge the N shard runs with `promptship runs merge`, then run `promptship diff` for the report",
+        )
     request = DiffRequest(
         base=base,
         head=head,
@@ -85,6 +112,8 @@ def diff(
         cache_mode="off" if no_cache else "only" if cache_only else "use",
         progress=progress_mode(quiet),
     )
+    if shard is not None:
+        return _diff_shard(root_of(ctx), request, shard, out_dir)
     try:
         report = run_diff(root_of(ctx), request)
     except RepositoryInvalid as exc:
@@ -107,3 +136,27 @@ def diff(
     else:
         print_markdown_report(markdown, report.verdict())
     return report.exit_code
+
+
+def _diff_shard(root: Path, request: DiffRequest, shard: str, out_dir: Path | None) -> int:
+    from ..diff.sharded import run_diff_shard
+    from ..errors import EXIT_NOT_EVALUATED, EXIT_OK
+    from ..eval.shards import parse_shard
+
+    spec = parse_shard(shard)
+    work = run_diff_shard(root, request, spec, out_dir)
+    if not work:
+        click.echo(f"shard {spec}: no eval suite is affected by this change; nothing to evaluate")
+    for part in work:
+        if part.run is None:
+            click.echo(f"{part.suite} ({part.side}): a whole run is stored; shard {spec} has nothing to do")
+            continue
+        record = part.run.selection.shard
+        assert record is not None
+        click.echo(
+            f"{part.suite} ({part.side}): shard {spec}, {len(part.run.selection.items)} of {record.whole_items} "
+            f"item(s), {part.source}"
+            + (f" → {part.written}" if part.written else "")
+            + ("" if part.run.complete else " (interrupted: rerun this job)")
+        )
+    return EXIT_NOT_EVALUATED if any(p.interrupted for p in work) else EXIT_OK

@@ -8,7 +8,7 @@ import click
 
 from ..errors import UsageError
 from .main import root_of
-from .options import format_option
+from .options import format_option, shard_option
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -21,6 +21,7 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--models", default=None, metavar="ALIAS,...", help="Only these of the suite's model aliases.")
 @click.option("--sample", type=click.IntRange(min=1), default=None, help="A stable sample of N items.")
 @click.option("--items", default=None, metavar="ID,...", help="Only these item ids.")
+@shard_option
 @click.option("--concurrency", type=click.IntRange(min=1, max=512), default=8, show_default=True)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache.")
 @click.option("--cache-only", is_flag=True, help="Replay from the cache; a miss is an error and nothing is sent.")
@@ -50,6 +51,7 @@ def eval_command(
     models: str | None,
     sample: int | None,
     items: str | None,
+    shard: str | None,
     concurrency: int,
     no_cache: bool,
     cache_only: bool,
@@ -63,9 +65,11 @@ def eval_command(
 
     Exit 1 when an absolute gate (`gates.min`, `gates.max_latency_p95_ms`, `gates.max_error_rate`) fails,
     3 when too many calls could not be evaluated (timeouts, model errors) or the run was interrupted.
+    With `--shard K/N` no gate is checked (a shard is a part): `promptship runs merge` the N shard runs.
     """
     from ..eval.evaluation import EvalRequest, evaluate
     from ..eval.progress import progress_mode
+    from ..eval.shards import parse_shard
     from ..report.console import print_runs
 
     if no_cache and cache_only:
@@ -77,6 +81,7 @@ def eval_command(
         models=_csv(models),
         sample=sample,
         items=_csv(items),
+        shard=parse_shard(shard) if shard is not None else None,
         concurrency=concurrency,
         cache_mode="off" if no_cache else "only" if cache_only else "use",
         progress=progress_mode(quiet),

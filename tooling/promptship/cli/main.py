@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("schema:schema", "Write the JSON Schemas of the file formats to schemas/."),
     "eval": ("eval:eval_command", "Run eval suites and print score, cost, latency and tokens."),
     "diff": ("diff:diff", "Compare a PR against its base: affected suites, statistics, gates."),
+    "runs": ("runs:runs", "Stored run artifacts: merge shard runs into whole runs."),
     "sync": ("sync:sync", "Publish prompts and datasets to Langfuse (plan, apply, check drift)."),
     "ci": ("ci:ci", "CI helpers: sticky PR comments."),
     "pii": ("pii:pii", "Scan text or files for personal data."),

@@ -15,3 +15,10 @@ format_option = click.option(
 ref_option = click.option(
     "--ref", default=None, help="Read the repository at this git ref instead of the working tree."
 )
+shard_option = click.option(
+    "--shard",
+    default=None,
+    metavar="K/N",
+    help="Evaluate only shard K of N (1-based): the items whose id hashes to K, the same on every machine "
+    "and branch. Merge the N shard runs with `promptship runs merge`.",
+)

@@ -19,6 +19,7 @@ from ..llm.cache import ResponseCache
 from .gates import GateResult, absolute_gate_results
 from .progress import Mode, Progress, ProgressFn
 from .runs import run_document_chunks, run_path, runs_dir
+from .shards import ShardSpec
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class EvalRequest:
     items: Sequence[str] | None = None
     concurrency: int = 8
     cache_mode: str = "use"
+    #: ``--shard K/N``: only shard K of each suite's items; the runs are shard runs, for ``runs merge``.
+    shard: ShardSpec | None = None
     progress: Mode = "off"
     #: Called with (done, total) after every finished sample (Labs' progress bar); replaces the terminal output.
     on_progress: Callable[[int, int], None] | None = None
@@ -94,6 +97,9 @@ def resolve_suites(repo: Repository, names: Sequence[str]) -> list[str]:
 def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -> EvalOutcome:
     """Run the requested suites, store each run under ``.promptship/runs/``, check absolute gates.
 
+    With ``request.shard`` each run is a shard run (stored under its own key, never reused as a whole
+    run) and no gate is checked: a part of a suite proves nothing about the whole.
+
     Raises :class:`UsageError` E910 when git tracks ``.promptship/`` (answers cached there would be
     scored, gated and published as if a model had given them).
     """
@@ -116,6 +122,7 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
             items=request.items,
             concurrency=request.concurrency,
             cache_mode=request.cache_mode,  # type: ignore[arg-type]
+            shard=request.shard,
             on_progress=_done_total(request.on_progress) if request.on_progress else progress,
         )
         runs = run_suites(repo, names, router, options, cache, runs_dir(root))
@@ -138,6 +145,8 @@ def evaluate(root: Path, request: EvalRequest, repo: Repository | None = None) -
         outcome.saved.append(
             run_path(runs_dir(root), run.suite, run.fingerprint.suite, run.selection.key, complete=run.complete)
         )
+        if run.selection.shard is not None:
+            continue  # a shard is a part: gates judge the merged run (`promptship runs merge`, then `diff`)
         outcome.gate_failures.extend(
             g for g in absolute_gate_results(run, repo.suites[run.suite].suite.gates) if not g.passed
         )

@@ -28,7 +28,7 @@ from ..errors import ModelCallFailed, PiiBlockedError, PromptshipError, UsageErr
 from ..files.render import RenderedPrompt, render_prompt
 from ..files.repo import ItemSubset, Repository, content_hash, item_ids
 from ..files.schema import Item
-from ..files.schema.run import Run, RunEnvironment, SampleError, SampleResult, Selection
+from ..files.schema.run import Run, RunEnvironment, SampleError, SampleResult, Selection, Shard
 from ..files.sources import describe_worktree
 from ..llm.cache import ResponseCache, request_key
 from ..llm.routing import Completion, ModelRouter
@@ -37,6 +37,7 @@ from ..pii.policy import guard_messages
 from .costs import PriceTable, price_table
 from .runs import RunWriter, make_selection
 from .scoring import Scorer
+from .shards import ShardSpec, shard_record, take_shard
 
 CacheMode = Literal["use", "off", "only"]
 #: Rendered prompts kept for the next jobs of the same item (other models and repeats).
@@ -50,6 +51,8 @@ class RunOptions:
     items: Sequence[str] | None = None
     concurrency: int = 8
     cache_mode: CacheMode = "use"
+    #: ``--shard K/N``: only the items of shard K (chosen by a hash of their ids), after ``items``/``sample``.
+    shard: ShardSpec | None = None
     #: Called after every finished sample with (suite, done, total, errors): see :mod:`.progress`.
     on_progress: Callable[[str, int, int, int], None] | None = None
 
@@ -126,16 +129,25 @@ def plan_jobs(repo: Repository, suite_name: str, options: RunOptions) -> tuple[l
         )
     dataset = repo.datasets[entry.suite.dataset].items
     items = select_items(dataset, ids=options.items, sample=options.sample)
+
+    def selection_of(chosen: Sequence[Item], shard: Shard | None = None) -> Selection:
+        return make_selection(
+            item_ids(chosen),
+            models,
+            entry.suite.repeats,
+            all_items=item_ids(dataset),
+            all_models=available,
+            sample=options.sample,
+            requested_items=list(options.items) if options.items else None,
+            shard=shard,
+        )
+
+    selection = selection_of(items)
+    if options.shard is not None:
+        ids = item_ids(items)  # by id and position only: a lazily read dataset stays unread
+        items = ItemSubset(items, take_shard(range(len(ids)), options.shard, ids.__getitem__))
+        selection = selection_of(items, shard_record(options.shard, selection))
     jobs = Jobs(items, models, entry.suite.repeats)
-    selection = make_selection(
-        item_ids(items),
-        models,
-        entry.suite.repeats,
-        all_items=item_ids(dataset),
-        all_models=available,
-        sample=options.sample,
-        requested_items=list(options.items) if options.items else None,
-    )
     return models, jobs, selection
 
 

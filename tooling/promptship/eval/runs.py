@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -24,7 +24,7 @@ from ..errors import UsageError
 from ..files.atomic import write_atomically
 from ..files.redact import redact
 from ..files.repo import content_hash
-from ..files.schema.run import RUN_FORMAT_VERSION, Run, SampleResult, Samples, Selection
+from ..files.schema.run import RUN_FORMAT_VERSION, Run, SampleResult, Samples, Selection, Shard
 from ..files.workdir import workdir
 from .summary import RunAggregates
 
@@ -42,9 +42,14 @@ def make_selection(
     all_models: list[str],
     sample: int | None = None,
     requested_items: list[str] | None = None,
+    shard: Shard | None = None,
 ) -> Selection:
     """The :class:`Selection` of a run of ``item_ids`` × ``models`` × ``repeats`` of a suite whose
-    dataset holds ``all_items`` and which evaluates ``all_models``."""
+    dataset holds ``all_items`` and which evaluates ``all_models``.
+
+    A shard run's key also hashes ``K/N``, so it never equals a whole run's key (not even when its
+    shard happens to hold every item) and is never found as one; it is never ``full`` either.
+    """
     items = sorted(item_ids)
     return Selection(
         items=items,
@@ -52,9 +57,18 @@ def make_selection(
         repeats=repeats,
         sample=sample,
         requested_items=requested_items,
-        full=items == sorted(all_items) and sorted(models) == sorted(all_models),
-        key=content_hash({"items": items, "models": sorted(models), "repeats": repeats}),
+        full=shard is None and items == sorted(all_items) and sorted(models) == sorted(all_models),
+        key=selection_key(items, models, repeats, shard),
+        shard=shard,
     )
+
+
+def selection_key(items: list[str], models: Sequence[str], repeats: int, shard: Shard | None = None) -> str:
+    """The stored-run key of ``items`` (sorted ids) × ``models`` × ``repeats``, and of shard K/N if given."""
+    keyed: dict[str, object] = {"items": items, "models": sorted(models), "repeats": repeats}
+    if shard is not None:
+        keyed["shard"] = f"{shard.index}/{shard.count}"
+    return content_hash(keyed)
 
 
 def run_path(directory: Path, suite: str, fingerprint: str, selection_key: str, *, complete: bool = True) -> Path:
@@ -177,6 +191,53 @@ def samples_intact(run: Run) -> bool:
     except OSError:
         return False
     return digest.hexdigest() == run.samples_sha256 and lines == run.sample_count
+
+
+def read_run(path: Path) -> Run:
+    """The run at ``path``, for files a user names (unlike :func:`load_run`, every problem is an error):
+    a stored manifest (its samples file beside it, checked against its sha256 and count) or a
+    ``--out`` document (samples inline). Raises :class:`UsageError` naming the file and what is wrong."""
+    hint = "name a run manifest under .promptship/runs/ (with its .samples.jsonl beside it) or an eval --out file"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}", hint=hint) from None
+    except ValueError:
+        raise UsageError(f"{path} is not JSON", hint=hint) from None
+    if not isinstance(data, dict) or data.get("format_version") != RUN_FORMAT_VERSION:
+        version = data.get("format_version") if isinstance(data, dict) else None
+        raise UsageError(
+            f"{path} is not a run artifact of format {RUN_FORMAT_VERSION} (format_version: {version})",
+            hint=f"{hint}, made by this promptship version",
+        )
+    inline = data.pop("samples", None)
+    try:
+        run = Run.model_validate(data)
+        if inline is not None:
+            if not isinstance(inline, list):
+                raise ValueError("samples is not a list")
+            return run.with_samples([SampleResult.model_validate(sample) for sample in inline])
+    except (ValidationError, ValueError) as exc:
+        first = " ".join(str(exc).strip().splitlines()[:3])
+        raise UsageError(f"{path} is not a valid run artifact: {first}"[:400], hint=hint) from None
+    loaded = load_run(path)
+    if loaded is None or not samples_intact(loaded):
+        raise UsageError(
+            f"{path}: its samples file ({run.samples_file}) is missing, truncated or edited",
+            hint="copy the manifest together with the .samples.jsonl file it names",
+        )
+    return loaded
+
+
+def stored_runs(directory: Path) -> list[Path]:
+    """Every run artifact under ``directory`` (recursively), sorted; an interrupted run is left out when
+    the complete run of the same fingerprint and selection is there too."""
+    found = sorted(directory.rglob("*.json"))
+    names = set(found)
+    suffix = ".interrupted.json"
+    return [
+        p for p in found if not (p.name.endswith(suffix) and p.with_name(p.name[: -len(suffix)] + ".json") in names)
+    ]
 
 
 def covers_exactly(run: Run, selection: Selection) -> bool:

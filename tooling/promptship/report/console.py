@@ -75,6 +75,12 @@ def print_runs(outcome: EvalOutcome, show: str = "none") -> None:
         table = Table(
             title=f"{plain(run.suite)}  ({plain(run.prompt)} on {plain(run.dataset)}"
             + (f", profile {plain(run.profile)}" if run.profile else "")
+            + (
+                f", shard {run.selection.shard.index}/{run.selection.shard.count}: "
+                f"{len(run.selection.items)} of {run.selection.shard.whole_items} items"
+                if run.selection.shard
+                else ""
+            )
             + ")",
             title_justify="left",
         )
@@ -133,6 +139,11 @@ def print_runs(outcome: EvalOutcome, show: str = "none") -> None:
             console.print(f"  {SMOKE_TEST_NOTE}", soft_wrap=True)
         if not run.complete:
             console.print("  [yellow]interrupted: completed samples were kept[/yellow]")
+        if run.selection.shard:
+            console.print(
+                "  a shard run: no gate is checked on a part; `promptship runs merge` the N shards into the whole run",
+                style="dim",
+            )
     for path in outcome.saved:
         console.print(f"run saved: {plain(path)}", style="dim")
     if outcome.gate_failures:

@@ -38,6 +38,20 @@ class Fingerprint(_Record):
     )
 
 
+class Shard(_Record):
+    """Which part of a whole selection a shard run (``eval --shard K/N``) holds.
+
+    An item belongs to shard ``K`` of ``N`` by a hash of its id alone (see
+    :func:`promptship.eval.shards.shard_of`), so every machine and branch puts it in the same shard.
+    """
+
+    index: int = Field(description="K: this shard's number, 1 ≤ K ≤ N.")
+    count: int = Field(description="N: how many shards the whole selection is split into.")
+    whole_items: int = Field(description="How many items the whole (unsharded) selection holds.")
+    whole_key: str = Field(description="`key` of the whole selection: the key the merged run is stored under.")
+    whole_full: bool = Field(description="`full` of the whole selection.")
+
+
 class Selection(_Record):
     """Exactly what a run covers: a stored run is reused only for the same selection."""
 
@@ -46,8 +60,18 @@ class Selection(_Record):
     repeats: int = Field(description="Answers per item and model.")
     sample: int | None = Field(default=None, description="`--sample N`, if given.")
     requested_items: list[str] | None = Field(default=None, description="`--items`, if given.")
-    full: bool = Field(description="True when this is every item and every model of the suite.")
-    key: str = Field(description="Hash of `items`, `models` and `repeats`: part of the stored run's file name.")
+    full: bool = Field(
+        description="True when this is every item and every model of the suite (never for a shard run)."
+    )
+    key: str = Field(
+        description="Hash of `items`, `models`, `repeats` (and `shard` K/N for a shard run): part of the stored "
+        "run's file name."
+    )
+    shard: Shard | None = Field(
+        default=None,
+        description="Set on a shard run (`eval --shard K/N`): it is never reused as a whole run, only merged "
+        "(`promptship runs merge`) with the other N-1 shards into one.",
+    )
 
 
 class Attempt(_Record):
