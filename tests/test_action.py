@@ -7,8 +7,10 @@ the installed CLI against loopback doubles, and `uses:` steps are checked for wh
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -259,7 +261,7 @@ def test_pr_command_builds_the_report_and_saves_the_cache_in_a_scratch_repo(
     assert done.uses["Restore results and answers (this PR's last push, else main's)"] == {
         "path": ".promptship",
         "key": f"promptship-pr-{head}",
-        "restore-keys": "promptship-pr-\npromptship-\n",
+        "restore-keys": "promptship-pr-\npromptship-pr-\npromptship-\n",
     }
     assert done.uses["Save results and answers for this PR's next push"]["key"] == f"promptship-pr-{head}"
     assert done.uses["Upload the report (posted by the comment workflow)"]["path"] == "promptship-report/"
@@ -355,3 +357,129 @@ def test_starter_workflows_pin_the_same_versions_as_the_action() -> None:
             assert PINNED.match(use), (path.name, use)
             if use.split("@")[0] in pins:
                 assert pins[use.split("@")[0]] == use
+
+
+# -- a matrix of shard jobs, then the merge job (docs/examples/pr-sharded.yml) --------------------------
+
+
+def pr_branch(tmp_path: Path, run_cli) -> Path:
+    """The scratch repository with a PR branch `tweak` that changes the prompt (its suite is affected)."""
+    repo = scratch_repo(tmp_path / "origin", run_cli)
+    git(repo, "checkout", "-q", "-b", "tweak")
+    prompt = repo / "prompts/feedback/sentiment.yaml"
+    prompt.write_text(prompt.read_text().replace("Answer with exactly one word", "Reply with one word"))
+    return repo
+
+
+def job_checkout(origin: Path, where: Path) -> Path:
+    """`actions/checkout` with fetch-depth 0 on a fresh machine: branch tweak, origin/main fetched."""
+    git(where.parent, "clone", "-q", "--no-local", str(origin), where.name)
+    return where
+
+
+def pr_context(head: str, **given: str) -> dict[str, Any]:
+    return {
+        "inputs": inputs(command="pr", profile="fake", **given),
+        "github": {
+            "action_path": str(PROJECT),
+            "base_ref": "main",
+            "sha": head,
+            "event": {"pull_request": {"number": 9, "head": {"sha": head}}},
+        },
+        "runner": {"os": "Linux"},
+    }
+
+
+def test_a_matrix_of_shard_jobs_then_the_merge_job_reports_without_model_calls(
+    tmp_path: Path, run_cli, fake_model: FakeLLM
+) -> None:
+    origin = pr_branch(tmp_path, run_cli)
+    head = commit_all(origin, "tweak the prompt")
+    env = base_env(tmp_path, {"python": "true"})
+    env |= {"FAKE_LLM_BASE": fake_model.base_url, "FAKE_LLM_KEY": "sk-test-not-a-real-key-000000000000"}
+    artifacts = tmp_path / "artifacts"  # what upload-artifact keeps between the jobs of one workflow run
+
+    def upload_from(workdir: Path):
+        def upload(with_: dict[str, str]) -> dict[str, str]:
+            source = workdir / with_["path"]
+            if source.exists():
+                shutil.copytree(source, artifacts / with_["name"])
+            return {}
+
+        return upload
+
+    def download_into(workdir: Path):
+        def download(with_: dict[str, str]) -> dict[str, str]:
+            for artifact in artifacts.iterdir():
+                if fnmatch.fnmatch(artifact.name, with_["pattern"]):
+                    shutil.copytree(artifact, workdir / with_["path"] / artifact.name)
+            return {}
+
+        return download
+
+    calls = []
+    for k in (1, 2, 3):
+        workdir = job_checkout(origin, tmp_path / f"shard{k}")
+        before = fake_model.count()
+        context = pr_context(head, shard=f"{k}/3")
+        done = ActionRun(workdir, context, env).run(
+            {"actions/cache/restore": lambda w: {"cache-hit": "false"}, "actions/upload-artifact": upload_from(workdir)}
+        )
+        assert done.failed is None, done.log
+        calls.append(fake_model.count() - before)
+        assert context["steps"]["diff"]["outputs"] == {"exit-code": "0"} and "Gate" in done.ran
+        assert not (workdir / "promptship-report").exists(), "a shard job writes no report"
+        assert done.uses["Restore results and answers (this PR's last push, else main's)"]["key"] == (
+            f"promptship-pr-shard-{k}-of-3-{head}"
+        )
+        assert (
+            done.uses["Save results and answers for this PR's next push"]["key"]
+            == f"promptship-pr-shard-{k}-of-3-{head}"
+        )
+        assert done.uses["Upload this shard's runs (merged by the job with shards)"]["name"] == (
+            f"promptship-report-shard-{k}-of-3-runs"
+        )
+        assert "Upload the report (posted by the comment workflow)" not in done.ran
+    assert sorted(p.name for p in artifacts.iterdir()) == [f"promptship-report-shard-{k}-of-3-runs" for k in (1, 2, 3)]
+    assert all(calls), calls
+
+    merge_dir = job_checkout(origin, tmp_path / "merge")
+    before = fake_model.count()
+    context = pr_context(head, shards="3")
+    done = ActionRun(merge_dir, context, env).run(
+        {
+            "actions/cache/restore": lambda w: {"cache-hit": "false"},
+            "actions/download-artifact": download_into(merge_dir),
+        }
+    )
+    assert done.failed is None, done.log
+    assert fake_model.count() == before, "the merged runs stand in for every side: no model call"
+    report = merge_dir / "promptship-report"
+    assert (report / "exit-code").read_text().strip() == "0" and "feedback-sentiment" in (
+        report / "comment.md"
+    ).read_text()
+    assert "merged feedback-sentiment" in done.log and done.log.count("3 shard(s)") == 2, "head and base"
+    assert done.uses["Download the shard runs of the matrix (pr with shards)"]["pattern"] == (
+        "promptship-report-shard-*-of-3-runs"
+    )
+    assert done.uses["Restore results and answers (this PR's last push, else main's)"]["key"] == f"promptship-pr-{head}"
+
+    # One machine, no shards: the same number of model calls as the three shard jobs together.
+    single = job_checkout(origin, tmp_path / "single")
+    before = fake_model.count()
+    whole = ActionRun(single, pr_context(head), env).run({"actions/cache/restore": lambda w: {"cache-hit": "false"}})
+    assert whole.failed is None, whole.log
+    assert fake_model.count() - before == sum(calls)
+
+
+def test_shard_inputs_are_checked(tmp_path: Path) -> None:
+    env = base_env(tmp_path, {"python": "true"})
+    for given, message in [
+        ({"shard": "0/3"}, "shard must be K/N"),
+        ({"shard": "2"}, "shard must be K/N"),
+        ({"shards": "x"}, "shards must be a number"),
+        ({"shard": "1/2", "shards": "2"}, "one at a time"),
+    ]:
+        context = {"inputs": inputs(command="pr", **given), "github": {"action_path": str(PROJECT)}}
+        done = ActionRun(tmp_path, context, env).run()
+        assert done.failed == "Check the command" and message in done.log, (given, done.log)

