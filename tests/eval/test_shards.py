@@ -156,6 +156,11 @@ def test_a_bad_shard_is_a_usage_error(tmp_path: Path, run_cli, bad: str) -> None
     assert "Traceback" not in result.err
 
 
+def test_a_shard_is_never_published_as_the_whole_experiment(tmp_path: Path, run_cli) -> None:
+    result = run_cli("--root", str(tmp_path), "eval", "--shard", "1/2", "--publish")
+    assert result.code == 2 and "error[E980]" in result.err and "--publish" in result.err
+
+
 def test_merge_refuses_missing_doubled_and_mismatched_shards(tmp_path: Path, env: FakeLLM, run_cli) -> None:  # noqa: F811
     repo = sharded_repo(tmp_path / "repo", items=12)
     files: dict[str, Path] = {}

@@ -74,6 +74,12 @@ def eval_command(
 
     if no_cache and cache_only:
         raise UsageError("--no-cache and --cache-only exclude each other")
+    if shard is not None and publish:
+        raise UsageError(
+            "--publish would record one shard as the whole experiment",
+            code="E980",
+            hint="evaluate without --publish; Langfuse experiments are published from whole runs",
+        )
     root = root_of(ctx)
     request = EvalRequest(
         suites=list(suites),
