@@ -17,6 +17,9 @@ import pytest
 
 from promptship import Client
 from promptship.errors import RepositoryInvalid
+from promptship.ops.recording import recorder_for
+from promptship.ops.stores import open_usage_store
+from promptship.ops.usage import UsageQuery
 from promptship.runtime.gateway.app import create_app
 from promptship.runtime.gateway.state import KeyStore, MemoryCounters, key_digest
 from promptship.runtime.split import choose_label, default_label, split_point
@@ -193,6 +196,45 @@ def test_a_split_label_langfuse_lacks_serves_the_default_label(
 # -- the gateway ---------------------------------------------------------------------------------------------
 
 
+def test_usage_by_version_compares_the_served_versions_with_their_langfuse_scores(
+    split_repo: Path, langfuse_double: LangfuseDouble, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMPTSHIP_USAGE_URL", f"sqlite:///{split_repo / 'sdk-usage.sqlite'}")
+    client = Client(split_repo)
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(lambda key: client.complete("classify", REVIEW, split_key=key), KEYS[:600]))
+    finally:
+        client.close()
+    served = Counter(r.prompt_version for r in results)
+    # an evaluator scores the traced generations: v1 is helpful 80% of the time, v2 50% (half of the
+    # scores on the generation, half on its trace, as user feedback usually is)
+    generations = [o for o in langfuse_double.traces.observations if o["promptName"] == "classify"]
+    assert Counter(o["promptVersion"] for o in generations) == served
+    for index, observation in enumerate(generations):
+        helpful = index % 5 != 0 if observation["promptVersion"] == 1 else index % 2 == 0
+        on_generation = observation["id"] if index % 2 else None
+        langfuse_double.traces.add_score(
+            "helpful", 1.0 if helpful else 0.0, trace_id=observation["traceId"], observation_id=on_generation
+        )
+    result = run_cli("--root", str(split_repo), "usage", "--by", "version", "--since", "1h", "--format", "json")
+    assert result.code == 0, result.err
+    (classify,) = json.loads(result.out)["versions"]["prompts"]
+    assert (classify["base_version"], classify["split"]) == (1, {"production": 80, "candidate": 20})
+    assert {a["version"]: (a["calls"], a["labels"]) for a in classify["arms"]} == {
+        1: (served[1], ["production"]),
+        2: (served[2], ["candidate"]),
+    }
+    metrics = {m["metric"]: m for m in classify["comparisons"][0]["metrics"]}
+    assert metrics["error rate"]["verdict"] == "no significant difference"
+    helpful = metrics["score helpful"]
+    assert (helpful["n_base"], helpful["n_head"]) == (served[1], served[2])
+    assert helpful["base"] == pytest.approx(0.8, abs=0.03) and helpful["head"] == pytest.approx(0.5, abs=0.06)
+    assert helpful["verdict"] == "worse" and helpful["test"] == "Mann–Whitney U" and helpful["p_value"] < 0.001
+    table = run_cli("--root", str(split_repo), "usage", "--by", "version", "--since", "1h")
+    assert "classify  (split production 80 / candidate 20)  base v1" in table.out and "v2 vs v1:" in table.out
+
+
 def test_gateway_splits_by_header_or_user_like_the_sdk(
     split_repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -200,9 +242,11 @@ def test_gateway_splits_by_header_or_user_like_the_sdk(
     (split_repo / "policies/credentials.yaml").write_text(
         "mode: production\nprojects:\n  reviews: {gateway_key_sha256_env: GW_REVIEWS_SHA256}\n"
     )
+    monkeypatch.setenv("PROMPTSHIP_USAGE_URL", f"sqlite:///{split_repo / 'gateway-usage.sqlite'}")
     client = Client(split_repo)
     keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
-    with RunningGateway(create_app(client, keys, MemoryCounters())) as gateway:
+    usage = recorder_for(os.environ, split_repo)
+    with RunningGateway(create_app(client, keys, MemoryCounters(), usage=usage)) as gateway:
         url = f"http://127.0.0.1:{gateway.port}/v1/prompts/classify/completions"
         headers = {"Authorization": f"Bearer {GATEWAY_KEY}"}
         with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=16)) as http:
@@ -239,6 +283,15 @@ def test_gateway_splits_by_header_or_user_like_the_sdk(
     assert sum(CANDIDATE_TEXT in json.dumps(r.messages) for r in fake_llm.journal) == served[("candidate", 2)] + sum(
         r["prompt_version"] == 2 for r in by_user
     ) + by_utf8_header.count("candidate")
+    # every usage row names the version and label that served it
+    store = open_usage_store(os.environ["PROMPTSHIP_USAGE_URL"])
+    rows = list(store.query(UsageQuery()))
+    store.close()
+    assert len(rows) == len(KEYS) + 50 + len(korean) and {r.source for r in rows} == {"gateway"}
+    recorded = Counter((r.prompt, r.prompt_label, r.prompt_version) for r in rows)
+    in_answers = Counter(("classify", r["prompt_label"], r["prompt_version"]) for r in results + by_user)
+    in_answers.update(("classify", label, 2 if label == "candidate" else 1) for label in by_utf8_header)
+    assert recorded == in_answers
 
 
 # -- the policy ----------------------------------------------------------------------------------------------

@@ -48,27 +48,39 @@ def usage(
     (shared by gateway replicas), else .promptship/usage.sqlite. `--source langfuse` builds the same
     report from Langfuse's observations (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY, LANGFUSE_HOST).
     """
-    from ..ops.usage_report import build_report, load_usage_report, time_range
+    from ..ops.usage_report import build_report, load_usage_rows, time_range
 
     root = root_of(ctx)
     start, end = time_range(since, until, time.time())
     if source == "langfuse":
         from ..ops.langfuse_usage import langfuse_rows
 
-        rows = langfuse_rows(_langfuse_settings(root), since=start, until=end, project=project)
-        report = build_report(rows, by, source="langfuse", since=start, until=end, project=project)
-    else:
-        report = load_usage_report(
-            root, os.environ, since=start, until=end, project=project, by=by, store_url=store_url
+        rows, location = (
+            list(langfuse_rows(_langfuse_settings(root), since=start, until=end, project=project)),
+            "langfuse",
         )
+    else:
+        rows, location = load_usage_rows(root, os.environ, since=start, until=end, project=project, store_url=store_url)
+    report = build_report(rows, by, source=location, since=start, until=end, project=project)
+    versions = None
+    if by == "version":  # each prompt's versions compared on live traffic (docs/howto-ab-test.md)
+        from ..diff.live import compare_live_versions
+
+        versions = compare_live_versions(root, rows, os.environ, since=start, until=end, warn=_warn)
     from ..report.usage import print_usage, usage_html, usage_json
+    from ..report.versions import usage_by_version, versions_text
 
     if output_format == "table" and output is None:
         print_usage(report)
+        if versions is not None:
+            click.echo(versions_text(versions), nl=False)
         return 0
     if output_format == "table":
         raise click.UsageError("--output needs --format json or html")
-    text = usage_html(report) if output_format == "html" else usage_json(report)
+    if versions is not None:
+        text = usage_by_version(report, versions, output_format)
+    else:
+        text = usage_html(report) if output_format == "html" else usage_json(report)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -77,6 +89,10 @@ def usage(
         write_atomically(output, text)
         click.echo(f"wrote {output}", err=True)
     return 0
+
+
+def _warn(line: str) -> None:
+    click.echo(line, err=True)
 
 
 def _langfuse_settings(root: Path) -> tuple[str, str, str]:

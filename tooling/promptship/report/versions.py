@@ -9,6 +9,7 @@ from typing import Any
 
 from ..diff.unpaired import MIN_ARM
 from ..diff.versions import MetricComparison, PromptVersions, VersionArm
+from ..ops.usage_report import UsageReport
 from .html import bar_chart
 
 HOW = (
@@ -163,3 +164,19 @@ def versions_html(results: Sequence[PromptVersions]) -> str:
         parts.append(f"<p>{html.escape(HOW)}</p>")
     parts.append("</section>")
     return "".join(parts)
+
+
+def usage_by_version(report: UsageReport, results: Sequence[PromptVersions], output_format: str) -> str:
+    """``promptship usage --by version`` as JSON (the usage report's shape plus ``versions``) or HTML
+    (the usage page with the comparison section before its end). Table output is
+    :func:`~promptship.report.usage.print_usage` followed by :func:`versions_text`."""
+    import json
+
+    from .usage import usage_data, usage_html
+
+    if output_format == "json":
+        data = usage_data(report)
+        data["versions"] = versions_json(results)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    page = usage_html(report)
+    return page.replace("</body>", versions_html(results) + "</body>", 1)

@@ -23,8 +23,9 @@ import hashlib
 import unicodedata
 from collections.abc import Mapping
 
-#: The label a call asks for when it names none (the SDK's and the gateway's default).
-UNSPLIT_LABEL = "production"
+from ..files.schema.policy import UNSPLIT_LABEL, default_label
+
+__all__ = ["UNSPLIT_LABEL", "choose_label", "default_label", "split_point"]
 
 
 def split_point(prompt: str, key: str) -> float:
@@ -43,16 +44,6 @@ def header_text(value: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return value
-
-
-def default_label(split: Mapping[str, int]) -> str:
-    """The label of a call without a key: ``production`` when the split has it, else the label with the
-    largest weight (ties: the first by name). ValueError for an empty split."""
-    if not split:
-        raise ValueError("an empty split has no label")
-    if UNSPLIT_LABEL in split:
-        return UNSPLIT_LABEL
-    return min(split, key=lambda label: (-split[label], label))
 
 
 def choose_label(split: Mapping[str, int], prompt: str, key: str | None) -> str:

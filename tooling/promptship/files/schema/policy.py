@@ -6,6 +6,7 @@ Secrets never appear in these files: credentials are always *names* of environme
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictInt, field_validator, model_validator
@@ -139,6 +140,20 @@ def _weights_sum_to_100(split: dict[str, int]) -> dict[str, int]:
         shown = " + ".join(f"{label} {weight}" for label, weight in split.items())
         raise ValueError(f"the weights of a split add up to 100 (percent of calls), these add up to {total}: {shown}")
     return split
+
+
+#: The label a call asks for when it names none (the SDK's and the gateway's default).
+UNSPLIT_LABEL = "production"
+
+
+def default_label(split: Mapping[str, int]) -> str:
+    """The label of a call without a split key: ``production`` when the split has it (what unsplit calls
+    get), else the label with the largest weight (ties: the first by name). ValueError when empty."""
+    if not split:
+        raise ValueError("an empty split has no label")
+    if UNSPLIT_LABEL in split:
+        return UNSPLIT_LABEL
+    return min(split, key=lambda label: (-split[label], label))
 
 
 #: Label → percent of keyed calls (whole numbers adding up to 100).
