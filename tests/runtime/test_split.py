@@ -31,11 +31,12 @@ from ..eval.test_eval import SENTIMENT, make_repo
 from .conftest import RunningGateway
 
 RELEASE = """\
+x-eighty-twenty: &eighty-twenty {production: 80, candidate: 20}   # x- keys hold anchors, as elsewhere
 rules:
   - {ref: main, labels: [production]}
   - {ref: candidate/*, labels: [candidate]}
 splits:
-  classify: {production: 80, candidate: 20}
+  classify: *eighty-twenty
 """
 REVIEW = {"review": "good food number 1"}
 CANDIDATE_TEXT = "One word, lowercase."
