@@ -18,6 +18,9 @@ from pathlib import Path
 import openai
 import pytest
 
+from promptship.ops.recording import UsageRecorder
+from promptship.ops.usage import UsageQuery
+from promptship.ops.usage_sqlite import SqliteUsageStore
 from promptship.runtime.gateway.app import create_app
 from promptship.runtime.gateway.state import KeyStore, MemoryCounters, RedisCounters, key_digest
 from promptship.runtime.sdk import Client
@@ -129,10 +132,15 @@ def test_a_timed_out_attempt_is_billed_and_its_retry_needs_budget(repo: Path, fa
     asyncio.run(counters.add_spend("reviews", spent * 0.9))
     fake_llm.reset()
     fake_llm.faults("m-primary", hang_first_n=1, hang_s=5)
-    with RunningGateway(create_app(client, keys, counters)) as running, pytest.raises(openai.RateLimitError) as info:
+    usage = UsageRecorder(SqliteUsageStore(repo / "usage.sqlite"))
+    app = create_app(client, keys, counters, usage=usage)
+    with RunningGateway(app) as running, pytest.raises(openai.RateLimitError) as info:
         ask(running.client(), "good", max_tokens=5)
     assert info.value.code == "budget_exceeded" and info.value.response.headers["x-should-retry"] == "false"
     assert fake_llm.count() == 1, "no retry without budget room"
+    assert info.value.response.headers["x-promptship-attempts"] == "1"
+    (row,) = SqliteUsageStore(repo / "usage.sqlite").query(UsageQuery())
+    assert (row.outcome, row.attempts) == ("budget", 1), "the usage row counts the attempt made before the refusal"
     client.close()
 
 

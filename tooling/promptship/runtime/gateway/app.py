@@ -184,6 +184,8 @@ def install_error_handlers(app: FastAPI, secrets: tuple[str, ...] = ()) -> None:
     def answer(error: GatewayError, request: Request | None = None) -> JSONResponse:
         if request is not None:
             note(request, error=error.code or error.kind)
+            if error.headers.get("x-promptship-attempts"):  # upstream attempts made before the error
+                note(request, attempts=int(error.headers["x-promptship-attempts"]))
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers or None)
 
     @app.exception_handler(GatewayError)
@@ -318,16 +320,21 @@ def create_app(
     def billing_retries(project: str, settlement: Settlement, ceiling_usd: float) -> BeforeRetry:
         """Before a retry: an attempt that timed out or lost its connection may have been billed by
         the vendor, so its reservation is kept as spent, and the retry needs a new one within the
-        budget (else 429 ``budget_exceeded``)."""
+        budget (else 429 ``budget_exceeded``, saying how many upstream attempts were made)."""
+        failed = 0
 
         async def before_retry(failure: Failure) -> None:
+            nonlocal failed
+            failed += 1
             if failure.outcome not in BILLABLE_FAILURES:
                 return  # refused requests (429, 5xx, 4xx) are not billed: the reservation still holds
             await settlement.keep(ceiling_usd)
             spent_before = await settlement.reserve(ceiling_usd)
             budget = repo.policies.budgets.budget_of(project)
             if budget is not None and budget.hard_limit and spent_before >= budget.monthly_usd:
-                raise budget_exceeded(project)
+                refused = budget_exceeded(project)
+                refused.headers["x-promptship-attempts"] = str(failed)
+                raise refused
 
         return before_retry
 
