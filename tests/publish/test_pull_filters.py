@@ -40,6 +40,12 @@ def test_malformed_filters_are_located_usage_errors(text: str) -> None:
     assert info.value.code == "E970" and repr(text) in info.value.message and "SUBJECT OP VALUE" in info.value.hint
 
 
+def test_a_single_equals_sign_gets_a_hint() -> None:
+    with pytest.raises(UsageError) as info:
+        parse_filter("helpfulness=0.5")
+    assert "compare with ==, not =" in info.value.message
+
+
 def test_times_are_durations_before_now_or_iso() -> None:
     assert parse_time("7d", now=NOW, option="--since") == NOW - dt.timedelta(days=7)
     assert parse_time("90m", now=NOW, option="--since") == NOW - dt.timedelta(minutes=90)

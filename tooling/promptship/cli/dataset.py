@@ -31,7 +31,7 @@ def dataset() -> None:
     multiple=True,
     help="SUBJECT OP VALUE, e.g. 'helpfulness<0.5', 'score<0.5', 'latency>2', 'cost>=0.01' (repeat: all must hold).",
 )
-@click.option("--limit", type=int, default=None, help="Write at most N new items.")
+@click.option("--limit", type=int, default=None, help="Write at most N new items (the newest).")
 @click.option("--to", "to", required=True, help="Dataset to write: datasets/NAME (created as JSONL, or appended to).")
 @click.option("--dry-run", is_flag=True, help="Read and decide, print the summary, write nothing.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -93,7 +93,7 @@ def pull(
         f"datasets/{result.dataset}: {tally.written} new item(s)" + (" (dry run: nothing written)" if dry_run else "")
     )
     click.echo(f"  read                 {tally.read}")
-    click.echo(f"  written              {tally.written}")
+    click.echo(f"  {'to write' if dry_run else 'written':<21}{tally.written}")
     click.echo(f"  skipped (duplicate)  {tally.duplicates}")
     click.echo(f"  dropped (PII)        {tally.pii_dropped}" + (f"  [{dropped}]" if dropped else ""))
     if tally.secrets_dropped:

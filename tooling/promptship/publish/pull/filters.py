@@ -83,7 +83,8 @@ def parse_filter(text: str) -> Filter:
     """One filter; :class:`UsageError` (E970) naming it and the grammar when it is malformed."""
     match = _FILTER.match(text)
     if match is None:
-        raise _bad(text, "no comparison found")
+        single = re.search(r"(?<![<>=!])=(?!=)", text)
+        raise _bad(text, "no comparison found" + (" (compare with ==, not =)" if single else ""))
     subject, op, raw = match["subject"], match["op"], match["value"]
     is_score = subject not in METRICS
     if subject.startswith("score:"):

@@ -124,6 +124,8 @@ def pull_dataset(root: Path, repo: Repository, reader: TraceReader, request: Pul
             f"{tally.mismatched} generation(s) did not fit the variables of prompts/{request.prompt} as it is "
             "now (another version's variables" + (", or values a CSV cell cannot hold" if target.is_csv else "") + ")"
         )
+    # Oldest first, as they happened (the API answers newest first): the PR diff reads like a log.
+    items.sort(key=lambda item: (str(item["metadata"]["observed_at"]), str(item["id"])))
     result = PullResult(target.name, tally, item_ids=[str(i["id"]) for i in items], notes=notes)
     if not items or request.dry_run:
         return result
