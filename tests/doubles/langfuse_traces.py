@@ -7,6 +7,7 @@ as raw strings, ``metadata`` as a string map (a non-string value is stored as it
 requested field groups, metadata values over 200 characters truncated unless ``expandMetadata``
 names them, and the structured ``filter`` taking precedence over the single-value parameters.
 ``GET /api/public/v3/scores`` answers cursor pages of at most 100 scores, filtered by comma lists.
+A query parameter the document does not list for the route is refused (400).
 
 Observations come from generation spans the SDK exports to the OTLP endpoint (so a call traced by
 promptship's SDK can be read back), or are seeded with :meth:`TraceStore.add_generation`; scores
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+
+from .openapi_check import documented_parameters
 
 #: Field groups of ``GET /api/public/v2/observations`` and the fields each adds (the API document).
 FIELD_GROUPS: dict[str, tuple[str, ...]] = {
@@ -302,6 +305,12 @@ class TraceStore:
         app.router.add_get("/api/public/v2/observations", self._observations)
         app.router.add_get("/api/public/v3/scores", self._scores)
 
+    def _undocumented(self, request: web.Request, path: str) -> web.Response | None:
+        """A 400 for a query parameter the API document does not list for ``path``: a client of the
+        double uses only documented parameters (a misspelt one would be silently ignored by Langfuse)."""
+        unknown = sorted(set(request.query) - documented_parameters(path))
+        return self._bad(f"undocumented query parameter(s): {', '.join(unknown)}") if unknown else None
+
     def _injected(self) -> web.Response | None:
         with self._lock:
             if self.fail_reads:
@@ -335,6 +344,8 @@ class TraceStore:
         return predicates
 
     async def _observations(self, request: web.Request) -> web.Response:
+        if (refused := self._undocumented(request, "/api/public/v2/observations")) is not None:
+            return refused
         if (injected := self._injected()) is not None:
             return injected
         query = request.query
@@ -375,6 +386,8 @@ class TraceStore:
         )
 
     async def _scores(self, request: web.Request) -> web.Response:
+        if (refused := self._undocumented(request, "/api/public/v3/scores")) is not None:
+            return refused
         if (injected := self._injected()) is not None:
             return injected
         query = request.query

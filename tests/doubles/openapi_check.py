@@ -7,7 +7,7 @@ holding the whole spec, so ``$ref: '#/components/schemas/X'`` resolves as in the
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,24 @@ def _convert(node: Any) -> Any:
 
 
 @lru_cache(maxsize=1)
+def _spec() -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(SPEC.read_text(encoding="utf-8"), Loader=loader)  # type: ignore[no-any-return]  # noqa: S506
+
+
+@cache
+def documented_parameters(path: str, method: str = "get") -> frozenset[str]:
+    """The query parameters the spec documents for ``method`` on ``path`` (a key of ``paths``)."""
+    operation = _spec()["paths"][path][method]
+    return frozenset(p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
+
+
+@lru_cache(maxsize=1)
 def _registry() -> Any:
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    spec = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    spec = _spec()
     return Registry().with_resource(SPEC_URI, Resource(contents=_convert(spec), specification=DRAFT202012))
 
 
