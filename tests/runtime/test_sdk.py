@@ -362,7 +362,7 @@ def test_asyncio_run_per_request_leaves_no_session_or_socket_behind(published: P
 
 
 def test_a_key_echoed_by_the_upstream_never_reaches_langfuse(
-    published: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble
+    published: Path, fake_llm: FakeLLM, langfuse_double: LangfuseDouble, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An upstream that repeats the key (in 401 bodies, recorded as attempt events, and in answers,
     recorded as the generation's output) leaks it into no span: every span goes through the redactor."""
@@ -380,3 +380,16 @@ def test_a_key_echoed_by_the_upstream_never_reaches_langfuse(
     assert any(s["attributes"].get("langfuse.observation.type") == "event" for s in langfuse_double.spans)
     for form in (key, quote(key), key[:20]):
         assert form not in exported
+    assert "without its credential redactor" not in caplog.text
+
+
+def test_a_langfuse_client_built_before_without_the_redactor_is_named(
+    published: Path, langfuse_double: LangfuseDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK configures one exporter per public key, from the first client: one built earlier by the
+    application, without promptship's redactor, would export unredacted spans — the Client says so."""
+    from langfuse import Langfuse
+
+    Langfuse(public_key=langfuse_double.public_key, secret_key=langfuse_double.secret_key, host=langfuse_double.host)
+    Client(published).close()
+    assert "without its credential redactor" in caplog.text

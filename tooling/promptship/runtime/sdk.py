@@ -367,13 +367,21 @@ class Client:
             return None  # files-only mode: prompts from Git, no tracing
         from langfuse import Langfuse
 
-        return Langfuse(
+        client = Langfuse(
             public_key=self.env[names[0]],
             secret_key=self.env[names[1]],
             host=self.env[names[2]],
             timeout=5,
             mask_otel_spans=redact_otel_spans,  # an upstream may echo a key into an answer or an error
         )
+        # The SDK keeps one exporter per public key, configured by the first client built in the process.
+        if getattr(getattr(client, "_resources", None), "mask_otel_spans", redact_otel_spans) is not redact_otel_spans:
+            logger.warning(
+                "promptship: a Langfuse client for this public key was created before promptship's, without its "
+                "credential redactor; build promptship's Client first (or pass "
+                "mask_otel_spans=promptship.files.redact.redact_otel_spans to yours)"
+            )
+        return client
 
     # -- prompts -------------------------------------------------------------------------------------
     def split_of(self, name: str) -> Mapping[str, int] | None:
