@@ -217,3 +217,10 @@ def test_store_urls_in_messages_never_show_any_part_of_a_password(url: str, show
     from promptship.ops.usage import redacted_url
 
     assert redacted_url(url) == shown
+
+
+@pytest.mark.parametrize("since", ["999999w", "99999999999d", "1" * 400 + "d", "9999-12-31T23:00:00-05:00"])
+def test_usage_since_outside_the_calendar_is_a_usage_error(tmp_path: Path, run_cli, since: str) -> None:
+    store = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    result = run_cli("--root", str(tmp_path), "usage", "--store", store, "--since", since, "--format", "json")
+    assert result.code == 2 and "error[E962]" in result.err and "Traceback" not in result.err

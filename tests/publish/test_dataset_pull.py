@@ -350,3 +350,32 @@ def test_a_dataset_folder_linking_out_of_the_repository_is_refused(
     assert result.code == 2 and "error[E971]" in result.err and "outside the repository" in result.err
     assert list(outside.iterdir()) == []
     assert not [p for m, p in langfuse_double.journal if "observations" in p], "refused before any request"
+
+
+def test_inputs_equal_but_for_unicode_normalisation_are_one_item_and_csv_cells_stay_readable(
+    repo: Path, langfuse_double: LangfuseDouble, run_cli
+) -> None:
+    """Hangul composed and as conjoining jamo is one input; a value longer than a CSV cell may be
+    (validate's E207) is not appended to a CSV dataset."""
+    import unicodedata
+
+    review = "배달이 너무 늦어요"
+    for text in (review, unicodedata.normalize("NFD", review)):
+        langfuse_double.traces.add_generation("classify", 1, variables={"review": text}, output="negative")
+    first = json.loads(pull(run_cli, repo, "--to", TARGET, "--format", "json").out)
+    assert (first["written"], first["skipped_duplicates"]) == (1, 1)
+    (repo / "datasets/live.yaml").write_text(
+        "kind: evaluation\nsynthetic: false\nprompt: classify\ncsv: {id: id, input: {review: text}, expected: label}\n"
+    )
+    (repo / "datasets/live.csv").write_text("id,text,label\nl1,cold,negative\n")
+    langfuse_double.traces.add_generation("classify", 1, variables={"review": "long " * 30_000}, output="negative")
+    to_csv = json.loads(pull(run_cli, repo, "--to", "datasets/live", "--format", "json").out)
+    assert to_csv["skipped_variable_mismatch"] == 1
+    commit_all(repo, "pulled")
+    assert run_cli("--root", str(repo), "validate").code == 0
+
+
+@pytest.mark.parametrize("since", ["999999w", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_outside_the_calendar_is_a_usage_error(repo: Path, run_cli, since: str) -> None:
+    result = pull(run_cli, repo, "--to", TARGET, "--since", since)
+    assert result.code == 2 and "error[E962]" in result.err and "Traceback" not in result.err

@@ -102,3 +102,17 @@ def test_langfuse_usage_without_keys_names_the_variables(repo: Path, run_cli, mo
         monkeypatch.delenv(name, raising=False)
     done = run_cli("--root", str(repo), "usage", "--source", "langfuse")
     assert done.code == 2 and "E801" in done.err and "LANGFUSE_PUBLIC_KEY" in done.err
+
+
+def test_langfuse_usage_reads_free_form_metadata_without_a_traceback(
+    repo: Path, langfuse_double: LangfuseDouble, run_cli
+) -> None:
+    """Metadata is whatever a client wrote: "NaN" attempts or an infinite latency fall back to defaults."""
+    langfuse_double.traces.add_generation(
+        None, None, metadata={"project": "app", "attempts": "NaN", "latency_ms": "Infinity"}, latency_s=2.0
+    )
+    langfuse_double.traces.add_generation(None, None, metadata={"project": "app", "attempts": 1e400}, latency_s=1.0)
+    done = run_cli("--root", str(repo), "usage", "--source", "langfuse", "--format", "json")
+    assert done.code == 0 and "Traceback" not in done.err, done.err
+    total = json.loads(done.out)["total"]
+    assert (total["calls"], total["attempts"]) == (2, 2)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -54,10 +55,12 @@ def _meta(metadata: Any, name: str) -> Any:
 
 
 def _number(value: Any, default: float = 0.0) -> float:
+    """``value`` as a finite float, else ``default`` (metadata is free-form: "NaN", "Infinity", "n/a")."""
     try:
-        return float(value) if value is not None else default
-    except (TypeError, ValueError):
+        number = float(value) if value is not None else default
+    except (TypeError, ValueError, OverflowError):
         return default
+    return number if math.isfinite(number) else default
 
 
 def row_of(observation: Mapping[str, Any]) -> UsageRow:
@@ -120,7 +123,10 @@ def langfuse_rows(
                     params["cursor"] = cursor
                 page = _get(http, params, secret_key, sleep)
                 for observation in page.get("data") or []:
-                    row = row_of(observation)
+                    try:
+                        row = row_of(observation)
+                    except (KeyError, TypeError, ValueError, OverflowError):
+                        continue  # no readable time or version: not a call this report can place
                     if project is None or row.project == project:
                         yield row
                 cursor = (page.get("meta") or {}).get("cursor")
@@ -143,10 +149,14 @@ def _get(http: Any, params: dict[str, Any], secret: str, sleep: Callable[[float]
         try:
             response = http.get("/api/public/v2/observations", params=params)
             status = response.status_code
-            if status < 400:
-                body: dict[str, Any] = response.json()
-                return body
             detail = response.text[:300]
+            if status < 400:
+                try:
+                    body: dict[str, Any] = response.json()
+                except ValueError:  # a proxy's HTML page: not Langfuse
+                    status, detail = None, f"HTTP {status} that is not JSON: {detail[:80]!r}"
+                else:
+                    return body
             header = response.headers.get("retry-after")
             retry_after = _number(header, 0.0) if header else None
         except httpx.HTTPError as exc:

@@ -91,7 +91,11 @@ class PostgresUsageStore:
                 cursor.execute(f"SELECT {', '.join(FIELDS)} FROM {TABLE}{where} ORDER BY ts", arguments)
                 while page := cursor.fetchmany(PAGE):
                     for values in page:
-                        yield UsageRow(**dict(zip(FIELDS, values, strict=True)))
+                        try:  # NULLs (columns added since the row was written) read as from_dict reads them
+                            row = UsageRow.from_dict(dict(zip(FIELDS, values, strict=True)))
+                        except (KeyError, TypeError, ValueError):
+                            continue  # a row something else wrote: skipped, as the other stores skip one
+                        yield row
             self._db.commit()
         except psycopg.Error as exc:
             self._db.rollback()

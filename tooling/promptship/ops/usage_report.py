@@ -162,18 +162,20 @@ def parse_time(text: str, now: float, option: str = "--since") -> float:
     """``7d``/``24h``/``30m``/``2w``/``90s`` before ``now``, or an ISO 8601 date or date-time (UTC when
     it names no offset) → epoch seconds. :class:`UsageError` (E962) otherwise."""
     match = _DURATION.match(text)
-    if match:
-        return now - float(match.group(1)) * _UNITS[match.group(2)]
     try:
-        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if match:
+            moment = dt.datetime.fromtimestamp(now - float(match.group(1)) * _UNITS[match.group(2)], dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.UTC)
+        moment.astimezone(dt.UTC)  # the report shows it in UTC: years 1 to 9999 there
+    except (ValueError, OverflowError, OSError):  # not a time, or no year 1–9999 time (99999w, …-05:00 in 9999)
         raise UsageError(
             f"{option} {text!r} is neither a duration nor an ISO 8601 date or time",
             code="E962",
             hint="e.g. 7d, 24h, 30m, 2w, 2026-11-01 or 2026-11-01T09:00:00Z",
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
     return moment.timestamp()
 
 

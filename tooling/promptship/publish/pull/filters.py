@@ -128,16 +128,16 @@ def parse_time(text: str, *, now: dt.datetime, option: str) -> dt.datetime:
     """``7d``, ``24h``, ``30m``, ``2w`` (that long before ``now``) or an ISO 8601 date or time (UTC
     when it names no zone) → an aware UTC datetime. :class:`UsageError` (E962) otherwise."""
     relative = _RELATIVE.match(text)
-    if relative:
-        return now - dt.timedelta(seconds=int(relative["amount"]) * _UNITS[relative["unit"]])
     try:
+        if relative:
+            return now - dt.timedelta(seconds=int(relative["amount"]) * _UNITS[relative["unit"]])
         moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # not a time, or before year 1 / after 9999 once in UTC
         raise UsageError(
             f"invalid {option} {text!r}",
             code="E962",
             hint="give a duration before now (30m, 24h, 7d, 2w) or an ISO 8601 time (2026-11-01, 2026-11-01T09:00:00Z)",
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)

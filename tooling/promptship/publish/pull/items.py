@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,8 +81,9 @@ def item_id(generation: Generation) -> str:
 
 
 def input_key(values: Mapping[str, Any]) -> str:
-    """Canonical JSON of an item's input: equal inputs, equal keys (key order and spacing ignored)."""
-    return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Canonical JSON of an item's input in NFC: equal inputs, equal keys (key order, spacing and
+    Unicode normalisation ignored: Hangul composed or as conjoining jamo reads the same)."""
+    return unicodedata.normalize("NFC", json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
 def variable_problem(values: Mapping[str, Any], variables: Mapping[str, Variable], *, typed: bool) -> str | None:

@@ -117,7 +117,8 @@ def known(target: Target) -> Dataset:
 
 def csv_cells(item: Mapping[str, Any], mapping: CsvMapping) -> dict[str, str] | None:
     """The cells of ``item`` for a CSV dataset with ``mapping``; None when a value is not text (CSV
-    cells are text: a list or an object would come back as a different value)."""
+    cells are text: a list or an object would come back as a different value) or is longer than a
+    CSV cell may be (``csv.field_size_limit()``, 131,072 characters)."""
     cells = {mapping.id: str(item["id"])}
     for variable, column in mapping.input.items():
         value = item["input"].get(variable)
@@ -135,6 +136,8 @@ def csv_cells(item: Mapping[str, Any], mapping: CsvMapping) -> dict[str, str] | 
         value = item.get("metadata", {}).get(column)
         if isinstance(value, str | int | float):
             cells[column] = str(value)
+    if any(len(cell) > csv.field_size_limit() for cell in cells.values()):
+        return None  # the CSV reader (and so `validate`, E207) refuses a longer cell
     return cells
 
 
