@@ -192,6 +192,11 @@ def test_a_split_label_langfuse_lacks_serves_the_default_label(
         client.close()
     assert (result.prompt_label, result.prompt_version) == ("production", 1)
     assert "split label 'candidate' of prompt 'classify' has no version in Langfuse" in caplog.text
+    files_only = Client(split_repo, langfuse=False)  # every label would be the bundled file: no split
+    try:
+        assert files_only.complete("classify", REVIEW, split_key=key).prompt_label == "production"
+    finally:
+        files_only.close()
 
 
 # -- the gateway ---------------------------------------------------------------------------------------------

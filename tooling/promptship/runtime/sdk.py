@@ -392,11 +392,15 @@ class Client:
     def label_for(self, name: str, label: str | None = None, split_key: str | None = None) -> str:
         """The label a call of ``name`` is served: ``label`` when the caller names one (a split never
         overrides an explicit label); else, for a prompt with a split, the label ``split_key`` hashes to
-        (no key: the split's default label, see :mod:`promptship.runtime.split`); else ``production``."""
+        (no key: the split's default label, see :mod:`promptship.runtime.split`); else ``production``.
+        Without Langfuse (files only) a split serves its default label: every label would be the same
+        bundled file, and recording it as the candidate would make the comparison compare nothing."""
         if label is not None:
             return label
         split = self.split_of(name)
-        return choose_label(split, nfc(name), split_key) if split else UNSPLIT_LABEL
+        if not split:
+            return UNSPLIT_LABEL
+        return choose_label(split, nfc(name), split_key if self._langfuse is not None else None)
 
     def prompt(self, name: str, label: str | None = None, *, split_key: str | None = None) -> ManagedPrompt:
         """The prompt holding ``label`` in Langfuse, cached for ``cache_ttl_s``; never waits more than
