@@ -85,7 +85,7 @@ def test_usage_from_langfuse_matches_the_store_and_adds_calls_that_bypassed_it(
 
     stored, traced = report(), report("--source", "langfuse")
     assert traced["source"] == "langfuse"
-    from_sdk = {g["key"]: g for g in traced["groups"]}["classify v1"]
+    from_sdk = {g["key"]: g for g in traced["groups"]}["classify v1 [production]"]  # the label from the metadata
     mine = {g["key"]: g for g in stored["groups"]}["classify v1 [production]"]
     for figure in ("calls", "input_tokens", "output_tokens", "attempts"):
         assert from_sdk[figure] == mine[figure], figure

@@ -7,7 +7,8 @@ Each ``GENERATION`` and ``EMBEDDING`` observation is one row (``source`` ``langf
 ``usageDetails`` (``input``/``output``, or ``prompt_tokens``/``completion_tokens``), cost
 ``totalCost``, latency from promptship's metadata (``latency_ms``, end to end) or else Langfuse's
 ``latency``, attempts from the metadata (else 1), the project from the metadata (else the
-observation's ``environment``), outcome ``error`` for level ``ERROR``. Transient failures are
+observation's ``environment``), the served label from the metadata's ``prompt_label`` (promptship's SDK
+records it), outcome ``error`` for level ``ERROR``. Transient failures are
 retried as ``llm/retry.py`` decides; persistent ones are :class:`~promptship.errors.SyncError` (E820).
 """
 
@@ -63,6 +64,11 @@ def _number(value: Any, default: float = 0.0) -> float:
     return number if math.isfinite(number) else default
 
 
+def _text(value: Any) -> str | None:
+    """A metadata value that should be a short name: ``None`` unless it is a non-empty string."""
+    return value if isinstance(value, str) and value else None
+
+
 def row_of(observation: Mapping[str, Any]) -> UsageRow:
     """The usage row of one observation (pure)."""
     metadata = observation.get("metadata")
@@ -85,7 +91,7 @@ def row_of(observation: Mapping[str, Any]) -> UsageRow:
         deployment=model,
         prompt=observation.get("promptName"),
         prompt_version=int(version) if version is not None else None,
-        prompt_label=None,
+        prompt_label=_text(_meta(metadata, "prompt_label")),
         input_tokens=int(_number(usage.get("input", usage.get("prompt_tokens")))),
         output_tokens=int(_number(usage.get("output", usage.get("completion_tokens")))),
         cost_usd=_number(cost),
