@@ -200,3 +200,29 @@ def test_merge_refuses_missing_doubled_and_mismatched_shards(tmp_path: Path, env
     before = stored(repo)
     files["whole"] = whole_run
     assert "is not a shard run" in merge("whole")
+
+
+def test_merge_refuses_an_edited_or_interrupted_shard(tmp_path: Path, env: FakeLLM, run_cli) -> None:  # noqa: F811
+    repo = sharded_repo(tmp_path / "repo", items=8)
+    for k in (1, 2):
+        assert eval_json(run_cli, repo, "--shard", f"{k}/2")[0] == 0
+    manifests = sorted(p for p in stored(repo) if load_run(p).selection.shard is not None)
+    first = load_run(manifests[0])
+    index = first.selection.shard.index
+    samples = manifests[0].parent / first.samples_file
+    samples.write_text(samples.read_text().replace('"positive"', '"negative"', 1))
+
+    named = run_cli("--root", str(repo), "runs", "merge", *map(str, manifests))
+    assert named.code == 2 and f"{manifests[0]}: its samples file" in named.err and "edited" in named.err
+    in_folder = run_cli("--root", str(repo), "runs", "merge", str(repo / ".promptship" / "runs"))
+    assert in_folder.code == 2 and f"shard {index}/2 is missing" in in_folder.err, in_folder.err
+    assert f"{manifests[0]}: its samples file" in in_folder.err, "the folder's broken shard is named too"
+
+    out = tmp_path / "interrupted.json"
+    assert eval_json(run_cli, repo, "--shard", f"{index}/2", "--out", str(out))[0] == 0
+    document = json.loads(out.read_text())
+    document["complete"] = False
+    out.write_text(json.dumps(document))
+    other = next(p for p in manifests if load_run(p).selection.shard.index != index)
+    refused = run_cli("--root", str(repo), "runs", "merge", str(out), str(other))
+    assert refused.code == 2 and f"shard {index}/2 ({out}) was interrupted" in refused.err, refused.err

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files.schema.run import Run
+from ..errors import UsageError
+from ..files.schema.run import RUN_FORMAT_VERSION, Run
 from ..files.workdir import refuse_tracked_results
 from .runs import RunWriter, read_run, runs_dir, stored_runs
 from .shards import MergePlan, ShardRun, plan_merges
@@ -20,11 +22,16 @@ class MergeOutcome:
     saved: list[Path] = field(default_factory=list)
 
 
-def collect_shard_runs(paths: Sequence[Path]) -> list[ShardRun]:
-    """The shard runs in ``paths``. A file must be a readable run (a whole one is refused by the merge,
-    by name); a folder contributes every shard run stored under it, and whole runs there are skipped
-    (a restored ``.promptship/runs`` holds both). Raises :class:`UsageError` for a file that is not a run."""
+def collect_shard_runs(paths: Sequence[Path]) -> tuple[list[ShardRun], list[str]]:
+    """The shard runs in ``paths``, and why shard runs there could not be used.
+
+    A file must be a readable run (a whole one is refused by the merge, by name; anything else is a
+    :class:`UsageError`). A folder contributes every shard run stored under it; whole runs and files of
+    another format there are skipped (a restored ``.promptship/runs`` holds both), but a shard run of
+    this format whose samples file is missing or does not match its manifest is named in the second list.
+    """
     found: list[ShardRun] = []
+    broken: list[str] = []
     for path in paths:
         if not path.is_dir():
             found.append(ShardRun(str(path), read_run(path)))
@@ -32,11 +39,22 @@ def collect_shard_runs(paths: Sequence[Path]) -> list[ShardRun]:
         for file in stored_runs(path):
             try:
                 run = read_run(file)
-            except Exception:  # noqa: BLE001 - a stray or stale file in a folder is not a shard
+            except UsageError as exc:
+                if _is_shard_manifest(file):
+                    broken.append(exc.message)
                 continue
             if run.selection.shard is not None:
                 found.append(ShardRun(str(file), run))
-    return found
+    return found, broken
+
+
+def _is_shard_manifest(path: Path) -> bool:
+    """A run manifest of this format whose selection names a shard (read without the samples)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data.get("format_version") == RUN_FORMAT_VERSION and bool(data["selection"].get("shard"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def write_merged(directory: Path, plan: MergePlan) -> tuple[Run, Path]:
@@ -64,7 +82,8 @@ def merge_run_files(root: Path, paths: Sequence[Path], output: Path | None = Non
     from .evaluation import EvalOutcome
 
     refuse_tracked_results(root, paths)  # shard files committed in the tree under review are not evidence
-    plans = plan_merges(collect_shard_runs(paths))
+    shards, broken = collect_shard_runs(paths)
+    plans = plan_merges(shards, broken)
     outcome = MergeOutcome([])
     for plan in plans:
         run, path = write_merged(runs_dir(root), plan)

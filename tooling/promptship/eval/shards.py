@@ -142,14 +142,15 @@ class MergePlan:
         return heapq.merge(*(iter(s.run.samples) for s in self.shards), key=lambda sample: sample.item_id)
 
 
-def plan_merges(shards: Sequence[ShardRun]) -> list[MergePlan]:
+def plan_merges(shards: Sequence[ShardRun], unusable: Sequence[str] = ()) -> list[MergePlan]:
     """Group shard runs of one or more suites (and fingerprints: a PR's base and head) into whole runs.
 
     Runs are grouped by suite and fingerprint; every group must be complete and consistent. Raises
-    :class:`UsageError` E981 listing every problem of every group (nothing merges unless all do).
+    :class:`UsageError` E981 listing every problem of every group, and each of ``unusable`` (shard
+    files that could not be read), so nothing merges unless all do.
     """
     groups: dict[tuple[str, str], list[ShardRun]] = {}
-    problems: list[str] = []
+    problems: list[str] = list(unusable)
     for shard in shards:
         if shard.run.selection.shard is None:
             problems.append(f"{shard.origin} is not a shard run (it was not made with --shard K/N)")
