@@ -226,3 +226,15 @@ def test_merge_refuses_an_edited_or_interrupted_shard(tmp_path: Path, env: FakeL
     other = next(p for p in manifests if load_run(p).selection.shard.index != index)
     refused = run_cli("--root", str(repo), "runs", "merge", str(out), str(other))
     assert refused.code == 2 and f"shard {index}/2 ({out}) was interrupted" in refused.err, refused.err
+
+
+def test_an_empty_shard_still_merges(tmp_path: Path, env: FakeLLM, run_cli) -> None:  # noqa: F811
+    repo = sharded_repo(tmp_path / "repo", items=2)
+    sizes = []
+    for k in (1, 2, 3, 4, 5):
+        code, data = eval_json(run_cli, repo, "--shard", f"{k}/5")
+        assert code == 0
+        sizes.append(len(data["runs"][0]["selection"]["items"]))
+    assert 0 in sizes and sum(sizes) == 2
+    merged = run_cli("--root", str(repo), "runs", "merge", str(repo / ".promptship" / "runs"))
+    assert merged.code == 0 and "5 shard(s), 2 item(s), 8 sample(s)" in merged.out, merged.err
