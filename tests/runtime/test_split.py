@@ -330,3 +330,39 @@ def test_an_invalid_split_is_a_located_error_and_nothing_serves(tmp_path: Path, 
     assert {d.code for d in refused.value.diagnostics} == {"E408", "E409"}
     sync = run_cli("--root", str(root), "sync", "--ref", "main", "--branch", "main")
     assert sync.code == 1 and "E409" in sync.err and "Traceback" not in sync.err
+
+
+def test_an_idempotency_key_reused_with_another_split_key_is_refused_not_replayed(
+    split_repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GW_REVIEWS_SHA256", key_digest(GATEWAY_KEY))
+    (split_repo / "policies/credentials.yaml").write_text(
+        "mode: production\nprojects:\n  reviews: {gateway_key_sha256_env: GW_REVIEWS_SHA256}\n"
+    )
+    split = {"production": 80, "candidate": 20}
+    base = next(k for k in KEYS if choose_label(split, "classify", k) == "production")
+    other = next(k for k in KEYS if choose_label(split, "classify", k) == "candidate")
+    client = Client(split_repo)
+    keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
+    with RunningGateway(create_app(client, keys, MemoryCounters())) as gateway:
+        url = f"http://127.0.0.1:{gateway.port}/v1/prompts/classify/completions"
+        auth = {"Authorization": f"Bearer {GATEWAY_KEY}", "Idempotency-Key": "retry-1"}
+        with httpx.Client(timeout=30) as http:
+
+            def post(split_key: str | None) -> httpx.Response:
+                extra = {"x-promptship-split-key": split_key} if split_key is not None else {}
+                return http.post(url, json={"variables": REVIEW}, headers={**auth, **extra})
+
+            first = post(base)
+            assert first.status_code == 200, first.text
+            assert first.json()["promptship"]["prompt_label"] == "production"
+            replayed = post(base)
+            assert replayed.status_code == 200 and replayed.json() == first.json()
+            calls = len(fake_llm.journal)
+            # another user's retry with the same key would get the first user's version: refused
+            for changed in (other, None):
+                reused = post(changed)
+                assert reused.status_code == 422, reused.text
+                assert reused.json()["error"]["code"] == "idempotency_key_reused"
+            assert len(fake_llm.journal) == calls
+    client.close()

@@ -272,10 +272,13 @@ def create_app(
         note(request, project=project, key_id=key_id(header[7:]))
         return project
 
-    async def read_payload(request: Request) -> Any:
-        """The JSON body; its hash (the idempotency fingerprint) goes to the access log and usage."""
+    async def read_payload(request: Request, answer_headers: tuple[str, ...] = ()) -> Any:
+        """The JSON body; the hash of path, body and the ``answer_headers`` that change the answer
+        (the idempotency fingerprint) goes to the access log and usage and is kept for :func:`serve`."""
         payload = parse_json(await request.body())
-        note(request, request_hash=request_fingerprint(request.url.path, payload))
+        headers = {name: request.headers.get(name) for name in answer_headers}
+        request.state.fingerprint = request_fingerprint(request.url.path, payload, headers)
+        note(request, request_hash=request.state.fingerprint)
         return payload
 
     estimates = OutputEstimates()
@@ -351,7 +354,7 @@ def create_app(
         key = fingerprint = None
         if idempotency:
             key = f"{project}:{idempotency}"
-            fingerprint = request_fingerprint(request.url.path, payload)
+            fingerprint = request.state.fingerprint  # set by read_payload, with the answer-changing headers
             claim = await claim_or_wait(counters, key, fingerprint)
             if claim.state == "mismatch":
                 raise GatewayError(
@@ -555,7 +558,7 @@ def create_app(
     @app.post("/v1/prompts/{name:path}/completions")
     async def managed(name: str, request: Request) -> Response:
         project = project_of(request)
-        payload = await read_payload(request)
+        payload = await read_payload(request, answer_headers=(SPLIT_KEY_HEADER,))
         managed_request = validated(payload, ManagedRequest)
         request.state.alias = name
         note(request, alias=name, prompt=name, prompt_label=managed_request.label, stream=False)

@@ -2,9 +2,10 @@
 
 The first request with a key claims it (see :class:`~promptship.runtime.gateway.state.Claim`); a retry that
 arrives while that call runs waits (bounded) for its answer; a retry after it finished gets the
-stored answer. A key is tied to its request: the record holds a hash of the path and the JSON body,
-and a reuse with a different request is refused (``422``, as the IETF ``Idempotency-Key`` draft
-specifies; a retry still waiting after the bound gets ``409``, as Stripe answers a concurrent reuse).
+stored answer. A key is tied to its request: the record holds a hash of the path, the JSON body and
+the headers that change the answer (the split key), and a reuse with a different request is refused
+(``422``, as the IETF ``Idempotency-Key`` draft specifies; a retry still waiting after the bound gets
+``409``, as Stripe answers a concurrent reuse).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from .state import Claim, Counters
@@ -24,9 +26,16 @@ PENDING_TTL_S = 600
 WAIT_S = 120.0
 
 
-def request_fingerprint(path: str, payload: Any) -> str:
-    """sha256 of the path and the canonical JSON of the body (key order does not matter)."""
-    canonical = json.dumps({"path": path, "body": payload}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def request_fingerprint(path: str, payload: Any, headers: Mapping[str, str | None] | None = None) -> str:
+    """sha256 of the path, the canonical JSON of the body (key order does not matter) and the
+    ``headers`` that change the answer (lower-case name -> value; ``None`` = absent), e.g. the split
+    key of a managed-prompt call: a retry that differs in any of them is a different request. With no
+    such header present the hash is that of path and body alone."""
+    request: dict[str, Any] = {"path": path, "body": payload}
+    present = {name.lower(): value for name, value in (headers or {}).items() if value is not None}
+    if present:
+        request["headers"] = present
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
