@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from promptship.errors import UsageError
-from promptship.publish.pull import parse_filter, parse_time
+from promptship.publish.pull import parse_filter
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -44,16 +44,3 @@ def test_a_single_equals_sign_gets_a_hint() -> None:
     with pytest.raises(UsageError) as info:
         parse_filter("helpfulness=0.5")
     assert "compare with ==, not =" in info.value.message
-
-
-def test_times_are_durations_before_now_or_iso() -> None:
-    assert parse_time("7d", now=NOW, option="--since") == NOW - dt.timedelta(days=7)
-    assert parse_time("90m", now=NOW, option="--since") == NOW - dt.timedelta(minutes=90)
-    assert parse_time("2026-11-01", now=NOW, option="--since") == dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-    assert parse_time("2026-11-01T09:00:00+09:00", now=NOW, option="--until") == dt.datetime(
-        2026, 11, 1, 0, 0, tzinfo=dt.UTC
-    )
-    for bad in ("yesterday", "7 days", "-1d", ""):
-        with pytest.raises(UsageError) as info:
-            parse_time(bad, now=NOW, option="--since")
-        assert info.value.code == "E962"

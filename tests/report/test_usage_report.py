@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promptship.ops.usage_report import build_report, parse_time, time_range
+from promptship.ops.usage_report import build_report, time_range
 from promptship.report.usage import print_usage, usage_data, usage_html
 
 from ..ops.test_usage_store import row
@@ -67,11 +67,11 @@ def test_the_table_prints_names_literally(capsys: pytest.CaptureFixture[str]) ->
     assert "<script>[red]x" in out and "budget 1" in out
 
 
-def test_times_are_durations_or_iso_and_bad_ones_are_e962() -> None:
-    assert parse_time("7d", 1_000_000.0) == 1_000_000.0 - 7 * DAY
-    assert parse_time("2025-11-30", 0.0) == T0 and parse_time("2025-11-30T09:00:00+09:00", 0.0) == T0
+def test_times_are_durations_or_iso_as_epoch_seconds_and_bad_ones_are_e962() -> None:
+    assert time_range("7d", None, 1_000_000.0) == (1_000_000.0 - 7 * DAY, None)
+    assert time_range("2025-11-30", "2025-11-30T10:00:00+09:00", 0.0) == (T0, T0 + 3600)
     with pytest.raises(Exception) as caught:
-        parse_time("last week", 0.0)
+        time_range("last week", None, 0.0)
     assert getattr(caught.value, "code", None) == "E962"
     with pytest.raises(Exception) as caught:
         time_range("1d", "2d", 10 * DAY)

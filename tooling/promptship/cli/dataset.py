@@ -62,17 +62,18 @@ def pull(
     import os
 
     from ..files.schema import nfc
+    from ..files.times import time_window
     from ..files.validate import load_valid_repo
-    from ..publish.pull import PullRequest, TraceReader, parse_filters, parse_time, pull_dataset
+    from ..publish.pull import PullRequest, TraceReader, parse_filters, pull_dataset
     from ..publish.pull.target import dataset_name
     from ..publish.sync import LangfuseSettings, LangfuseStore
 
-    now = dt.datetime.now(dt.UTC)
+    start, end = time_window(since, until, now=dt.datetime.now(dt.UTC))
     request = PullRequest(
         prompt=nfc(prompt),
         to=to,
-        since=parse_time(since, now=now, option="--since"),
-        until=parse_time(until, now=now, option="--until") if until else None,
+        since=start,
+        until=end,
         label=label,
         version=version,
         filters=tuple(parse_filters(filters)),

@@ -10,7 +10,6 @@ per group (e.g. statistics between prompt versions) over the same groups.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..files.times import time_window
 from .stores import open_usage_store, usage_store_url
 from .usage import OK, UsageQuery, UsageRow, redacted_url
 
@@ -154,40 +154,11 @@ def build_report(
     return UsageReport(by, source, since, until, project, groups, summarize(kept), daily)
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_time(text: str, now: float, option: str = "--since") -> float:
-    """``7d``/``24h``/``30m``/``2w``/``90s`` before ``now``, or an ISO 8601 date or date-time (UTC when
-    it names no offset) → epoch seconds. :class:`UsageError` (E962) otherwise."""
-    match = _DURATION.match(text)
-    try:
-        if match:
-            moment = dt.datetime.fromtimestamp(now - float(match.group(1)) * _UNITS[match.group(2)], dt.UTC)
-        else:
-            moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.UTC)
-        moment.astimezone(dt.UTC)  # the report shows it in UTC: years 1 to 9999 there
-    except (ValueError, OverflowError, OSError):  # not a time, or no year 1–9999 time (99999w, …-05:00 in 9999)
-        raise UsageError(
-            f"{option} {text!r} is neither a duration nor an ISO 8601 date or time",
-            code="E962",
-            hint="e.g. 7d, 24h, 30m, 2w, 2026-11-01 or 2026-11-01T09:00:00Z",
-        ) from None
-    return moment.timestamp()
-
-
 def time_range(since: str | None, until: str | None, now: float) -> tuple[float | None, float | None]:
-    """``--since``/``--until`` as epoch seconds; E962 when ``until`` is not after ``since``."""
-    start = parse_time(since, now) if since else None
-    end = parse_time(until, now, "--until") if until else None
-    if start is not None and end is not None and end <= start:
-        raise UsageError(
-            "--until is not after --since", code="E962", hint="give an --until later than --since, or leave it out"
-        )
-    return start, end
+    """``--since``/``--until`` (see :func:`promptship.files.times.parse_time`) as epoch seconds,
+    ``now`` in epoch seconds; E962 for a bad time or an ``until`` not after ``since``."""
+    start, end = time_window(since, until, now=dt.datetime.fromtimestamp(now, dt.UTC))
+    return (start.timestamp() if start else None), (end.timestamp() if end else None)
 
 
 def load_usage_rows(

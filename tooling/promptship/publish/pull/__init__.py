@@ -1,14 +1,14 @@
 """``promptship dataset pull``: production calls traced in Langfuse back into reviewed dataset files.
 
-``filters`` (the ``--filter`` grammar and ``--since``/``--until``, pure) · ``reader`` (Langfuse reads:
-generations, scores, label versions) · ``items`` (generation → candidate item: selection, PII
-policy, stable ids, duplicates; pure) · ``target`` (the dataset file: resolve, append, write
+``filters`` (the ``--filter`` grammar, pure; ``--since``/``--until`` are ``files/times.py``) ·
+``reader`` (Langfuse reads: generations, scores, label versions) · ``items`` (generation → candidate
+item: selection, PII policy, stable ids, duplicates; pure) · ``target`` (the dataset file: resolve, append, write
 atomically) · ``run`` (:func:`pull_dataset`, the library API the command calls).
 """
 
 from __future__ import annotations
 
-from .filters import GRAMMAR, Filter, parse_filter, parse_filters, parse_time
+from .filters import GRAMMAR, Filter, parse_filter, parse_filters
 from .items import Tally, item_id
 from .reader import Generation, TraceReader
 from .run import PullRequest, PullResult, pull_dataset
@@ -24,6 +24,5 @@ __all__ = [
     "item_id",
     "parse_filter",
     "parse_filters",
-    "parse_time",
     "pull_dataset",
 ]

@@ -17,7 +17,6 @@ without the score does not pass. A metric the trace lacks does not pass either.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import operator
 import re
@@ -118,26 +117,3 @@ def _number(raw: str) -> float | None:
 
 def _bad(text: str, why: str) -> UsageError:
     return UsageError(f"invalid --filter {text!r}: {why}", code="E970", hint=GRAMMAR)
-
-
-_RELATIVE = re.compile(r"^\s*(?P<amount>\d{1,6})\s*(?P<unit>[mhdw])\s*$")
-_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_time(text: str, *, now: dt.datetime, option: str) -> dt.datetime:
-    """``7d``, ``24h``, ``30m``, ``2w`` (that long before ``now``) or an ISO 8601 date or time (UTC
-    when it names no zone) → an aware UTC datetime. :class:`UsageError` (E962) otherwise."""
-    relative = _RELATIVE.match(text)
-    try:
-        if relative:
-            return now - dt.timedelta(seconds=int(relative["amount"]) * _UNITS[relative["unit"]])
-        moment = dt.datetime.fromisoformat(text.strip())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC)
-    except (ValueError, OverflowError):  # not a time, or before year 1 / after 9999 once in UTC
-        raise UsageError(
-            f"invalid {option} {text!r}",
-            code="E962",
-            hint="give a duration before now (30m, 24h, 7d, 2w) or an ISO 8601 time (2026-11-01, 2026-11-01T09:00:00Z)",
-        ) from None
