@@ -167,3 +167,27 @@ def test_the_gateway_records_to_postgres_and_the_report_reads_it(
         report = usage_json(run_cli, repo)
     assert report["total"]["calls"] == 2 and report["total"]["input_tokens"] == fake_llm.tokens("prompt_tokens")
     assert report["source"].startswith("postgresql://***@127.0.0.1")  # a user name alone may be a token
+
+
+def test_a_clients_text_in_a_prompt_path_or_label_never_reaches_the_usage_rows(
+    repo: Path, fake_llm: FakeLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The managed endpoint noted the path's prompt name and the body's label before either was known:
+    a client's text (here a name and a phone number) went into the access log and the usage store."""
+    recorder = recorder_for(os.environ, repo)
+    assert recorder is not None
+    pii = "김도현 010-2384-5521"
+    with caplog.at_level(logging.INFO), started(repo, MemoryCounters(), recorder) as running:
+        base, headers = f"http://127.0.0.1:{running.port}/v1/prompts", {"Authorization": f"Bearer {KEY}"}
+        body = {"variables": {"review": "good meal"}}
+        with httpx.Client(headers=headers, timeout=120) as http:
+            unknown = http.post(f"{base}/{pii}/completions", json=body)
+            labelled = http.post(f"{base}/classify/completions", json={**body, "label": pii})
+            served = http.post(f"{base}/classify/completions", json=body)
+        assert recorder.flush(30)
+    assert (unknown.status_code, labelled.status_code, served.status_code) == (404, 400, 200)
+    assert "label" in labelled.json()["error"]["message"]
+    stored = (repo / ".promptship/usage.sqlite").read_bytes()
+    assert b"classify" in stored, "the call that was served is recorded with its prompt"
+    for text in ("김도현", "2384"):
+        assert text.encode() not in stored and text not in caplog.text

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from ...errors import PromptshipError
+from ...files.schema import nfc
 from ...llm.credentials import required_env
 from ...llm.failures import Failure
 from ...llm.routing import BeforeRetry, Completion, Delta
@@ -560,8 +561,7 @@ def create_app(
         project = project_of(request)
         payload = await read_payload(request, answer_headers=(SPLIT_KEY_HEADER,))
         managed_request = validated(payload, ManagedRequest)
-        request.state.alias = name
-        note(request, alias=name, prompt=name, prompt_label=managed_request.label, stream=False)
+        note(request, stream=False)  # the prompt is noted once it is found: a path is the client's text
 
         async def answer(settlement: Settlement) -> tuple[dict[str, Any], float]:
             before_retry = billing_retries(project, settlement, ceiling)
@@ -600,7 +600,7 @@ def create_app(
         key = (header_text(header) if header else None) or managed_request.user
         served = await client.aprompt(name, managed_request.label, split_key=key)
         prompt = served.prompt
-        note(request, alias=prompt.model, prompt_version=served.version, prompt_label=served.label)
+        note(request, alias=prompt.model, prompt=nfc(name), prompt_version=served.version, prompt_label=served.label)
         variables = json.dumps(managed_request.variables, ensure_ascii=False)
         rough = "".join(source for _, source in prompt.templates()) + variables
         params = prompt.params.model_dump(exclude_none=True)

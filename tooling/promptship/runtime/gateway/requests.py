@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError
 
+from ...files.schema.prompt import LABEL
 from .errors import GatewayError
 
 Number = StrictInt | StrictFloat
@@ -201,8 +202,9 @@ class ManagedRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     variables: dict[str, Any] = Field(default_factory=dict)
-    #: A label to serve; none: the prompt's traffic split chooses (else ``production``).
-    label: str | None = None
+    #: A label to serve; none: the prompt's traffic split chooses (else ``production``). Langfuse's label
+    #: syntax, so a client's text never reaches the access log, the usage rows or a Langfuse query.
+    label: Annotated[str, Field(pattern=LABEL)] | None = None
     #: The end user, as in OpenAI's requests: the split key when no ``x-promptship-split-key`` header is
     #: sent. Only hashed for the split; never sent to the model, logged or traced.
     user: str | None = None
