@@ -116,3 +116,20 @@ def test_langfuse_usage_reads_free_form_metadata_without_a_traceback(
     assert done.code == 0 and "Traceback" not in done.err, done.err
     total = json.loads(done.out)["total"]
     assert (total["calls"], total["attempts"]) == (2, 2)
+
+
+def test_langfuse_usage_reads_through_the_shared_reader_retrying_then_failing_with_e820(
+    repo: Path, langfuse_double: LangfuseDouble, run_cli
+) -> None:
+    """The usage report reads observations as `dataset pull` does (LangfuseStore.read, llm/retry.py)."""
+    import os
+
+    langfuse_double.traces.add_generation(None, None, metadata={"project": "app"}, latency_s=1.0)
+    langfuse_double.traces.fail_reads = [503, 429]  # transient: retried
+    done = run_cli("--root", str(repo), "usage", "--source", "langfuse", "--format", "json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["total"]["calls"] == 1 and langfuse_double.traces.fail_reads == []
+    langfuse_double.traces.fail_reads = [500] * 10  # persistent: a located error, not a traceback
+    failed = run_cli("--root", str(repo), "usage", "--source", "langfuse", "--format", "json")
+    assert failed.code != 0 and "E820" in failed.err and "Traceback" not in failed.err
+    assert os.environ["LANGFUSE_SECRET_KEY"] not in failed.err + failed.out

@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .main import root_of
+
+if TYPE_CHECKING:
+    from ..ops.usage import UsageRow
 
 GROUPINGS = ("project", "alias", "prompt", "version", "day")
 
@@ -53,12 +57,7 @@ def usage(
     root = root_of(ctx)
     start, end = time_range(since, until, time.time())
     if source == "langfuse":
-        from ..ops.langfuse_usage import langfuse_rows
-
-        rows, location = (
-            list(langfuse_rows(_langfuse_settings(root), since=start, until=end, project=project)),
-            "langfuse",
-        )
+        rows, location = _langfuse_usage_rows(root, start, end, project), "langfuse"
     else:
         rows, location = load_usage_rows(root, os.environ, since=start, until=end, project=project, store_url=store_url)
     report = build_report(rows, by, source=location, since=start, until=end, project=project)
@@ -95,16 +94,28 @@ def _warn(line: str) -> None:
     click.echo(line, err=True)
 
 
-def _langfuse_settings(root: Path) -> tuple[str, str, str]:
-    """(host, public key, secret key) from the variables policies/credentials.yaml names (E801 if unset)."""
-    from ..files.repo import load_repo
-    from ..publish.sync import LangfuseSettings
+def _langfuse_usage_rows(root: Path, since: float | None, until: float | None, project: str | None) -> list[UsageRow]:
+    """Usage rows from Langfuse's observations, read through the one Langfuse reader (``TraceReader``
+    over ``LangfuseStore.read``: retries as ``llm/retry.py`` decides, E820 when it keeps failing) with
+    the keys policies/credentials.yaml names (E801 if unset)."""
+    import datetime as dt
 
-    credentials = load_repo(root).repo.policies.credentials
-    names = (
-        credentials.shared.langfuse_public_key_env or "LANGFUSE_PUBLIC_KEY",
-        credentials.shared.langfuse_secret_key_env or "LANGFUSE_SECRET_KEY",
-        credentials.langfuse_host_env,
+    from ..files.repo import load_repo
+    from ..ops import langfuse_usage
+    from ..publish.pull import TraceReader
+    from ..publish.sync import LangfuseSettings, LangfuseStore
+
+    settings = LangfuseSettings.from_policy(load_repo(root).repo, os.environ)
+    reader = TraceReader(LangfuseStore(settings))
+
+    def moment(ts: float | None) -> dt.datetime | None:
+        return dt.datetime.fromtimestamp(ts, dt.UTC) if ts is not None else None
+
+    pages = reader.observations(
+        langfuse_usage.TYPES,
+        fields=langfuse_usage.FIELD_GROUPS,
+        since=moment(since),
+        until=moment(until),
+        page_size=langfuse_usage.PAGE,
     )
-    settings = LangfuseSettings.from_env(os.environ, names)
-    return settings.host, settings.public_key, settings.secret_key
+    return list(langfuse_usage.langfuse_rows(pages, project=project))

@@ -112,6 +112,12 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+def _json_object(raw: Any) -> dict[str, Any]:
+    """An SDK model as the API's JSON object (camelCase keys, times as ISO text)."""
+    dumped: dict[str, Any] = raw.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
 def _generation(raw: Any) -> Generation:
     metadata = raw.metadata if isinstance(raw.metadata, dict) else decoded(raw.metadata)
     start = raw.start_time
@@ -184,6 +190,41 @@ class TraceReader:
             cursor = page.meta.cursor if page.meta is not None else None
             if not cursor or not page.data:
                 return
+
+    def observations(
+        self,
+        types: Sequence[str],
+        *,
+        fields: str,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        page_size: int | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of every observation of ``types`` (``GENERATION``…) started in [``since``, ``until``),
+        type by type, each observation a JSON object as the API answers it (camelCase keys), with the
+        ``fields`` groups; the usage report reads these (``ops/langfuse_usage.py``)."""
+        for kind in types:
+            cursor: str | None = None
+            while True:
+                self.requests += 1
+                page = self.store.read(
+                    f"list {kind} observations",
+                    lambda kind=kind, cursor=cursor: self.store.client.api.observations.get_many(  # type: ignore[misc]
+                        type=kind,
+                        fields=fields,
+                        limit=page_size or self.page_size,
+                        cursor=cursor,
+                        from_start_time=since,
+                        to_start_time=until,
+                        request_options=_NO_RETRIES,
+                    ),
+                )
+                if page is None:
+                    break
+                yield [_json_object(raw) for raw in page.data]
+                cursor = page.meta.cursor if page.meta is not None else None
+                if not cursor or not page.data:
+                    break
 
     def scores(self, trace_ids: Sequence[str], names: Sequence[str]) -> Scores:
         """Every score of ``trace_ids`` (trace- and observation-level), only ``names`` unless empty."""

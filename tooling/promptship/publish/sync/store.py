@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,6 +52,17 @@ class LangfuseSettings:
                 hint="set them from your secrets store; policies/credentials.yaml names them",
             )
         return cls(env[names[0]], env[names[1]], env[names[2]])
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The seconds an error response's ``Retry-After`` asks for (the SDK's ``ApiError.headers``), else None."""
+    headers = getattr(exc, "headers", None)
+    value = headers.get("retry-after") or headers.get("Retry-After") if isinstance(headers, Mapping) else None
+    try:
+        seconds = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
 
 
 class LangfuseStore:
@@ -108,7 +120,7 @@ class LangfuseStore:
                     return None
                 transient = status is None or status >= 500 or status == 429
                 error = ErrorClass.TRANSIENT if transient else ErrorClass.INVALID
-                decision = decide(policy, attempt=attempt, error=error)
+                decision = decide(policy, attempt=attempt, error=error, retry_after_s=_retry_after(exc))
                 if decision.action is not Action.RETRY:
                     message = str(getattr(exc, "body", "") or exc).replace(self._secret, "***")[:300]
                     raise SyncError(
