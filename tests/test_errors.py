@@ -90,6 +90,16 @@ def test_errors_and_result_types_are_exported() -> None:
     assert promptship.Client.__module__ == "promptship.runtime.sdk"
 
 
+def test_every_public_function_is_documented_in_the_python_api_page() -> None:
+    """The library API of each command is importable from `promptship` and described in docs/python-api.md."""
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs/python-api.md").read_text()
+    functions = [name for name in promptship.__all__ if name[0].islower()]
+    assert "pull_dataset" in functions and promptship.pull_dataset.__module__ == "promptship.publish.pull.run"
+    assert [name for name in functions if f"{name}(" not in page] == []
+
+
 def test_an_unknown_export_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError):
         _ = promptship.no_such_name  # type: ignore[attr-defined]

@@ -286,9 +286,14 @@ def test_reads_every_page_through_retries_and_untruncated_variables(
 ) -> None:
     """Cursor pages are followed to the end, a 503 is retried (llm/retry.py decides), and variables
     longer than the API's 200-character metadata preview are read in full (expandMetadata)."""
-    from promptship.files.validate import load_valid_repo
-    from promptship.publish.pull import PullRequest, TraceReader, pull_dataset
-    from promptship.publish.sync import LangfuseSettings, LangfuseStore
+    from promptship import (  # the public API, as docs/python-api.md shows it
+        LangfuseSettings,
+        LangfuseStore,
+        PullRequest,
+        TraceReader,
+        load_valid_repo,
+        pull_dataset,
+    )
 
     long_review = "good " + "very tasty and warm, " * 20
     for number in range(7):

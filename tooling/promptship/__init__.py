@@ -12,6 +12,8 @@ The public API. Functions and result types are imported lazily so that importing
   ``CompletionResult``, whose ``usage`` is a ``Usage`` (tokens in/out, cost, latency, attempts).
 - ``load_usage_report(root, env, since=..., until=..., by=...)`` → ``UsageReport``: calls, cost, tokens,
   errors and latency per group from the ``UsageRow`` s the SDK and the gateway record (``promptship usage``).
+- ``pull_dataset(root, repo, TraceReader(LangfuseStore(LangfuseSettings...)), PullRequest(...))`` →
+  ``PullResult``: production calls traced in Langfuse into a reviewed dataset file (``promptship dataset pull``).
 - Errors: ``PromptshipError`` and its category classes (``UserInputError``, ``ConfigurationError``,
   ``ProviderError``, ``PublishingError``, ``InternalError``) with their concrete classes; ``CODES`` is
   the code table (code → name, category, raising class).
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
     from .llm.usage import Usage
     from .ops.usage import UsageRow
     from .ops.usage_report import UsageReport, load_usage_report
+    from .publish.pull import PullRequest, PullResult, TraceReader, pull_dataset
+    from .publish.sync import LangfuseSettings, LangfuseStore
     from .runtime.sdk import Client, CompletionResult
 
 _LAZY = {
@@ -80,6 +84,12 @@ _LAZY = {
     "UsageRow": "ops.usage",
     "UsageReport": "ops.usage_report",
     "load_usage_report": "ops.usage_report",
+    "pull_dataset": "publish.pull",
+    "PullRequest": "publish.pull",
+    "PullResult": "publish.pull",
+    "TraceReader": "publish.pull",
+    "LangfuseSettings": "publish.sync",
+    "LangfuseStore": "publish.sync",
 }
 
 __all__ = [
@@ -99,6 +109,8 @@ __all__ = [
     "GitHubError",
     "GitHubUnavailable",
     "InternalError",
+    "LangfuseSettings",
+    "LangfuseStore",
     "LoadResult",
     "LocalModelCannotEmbed",
     "LocalModelUnavailable",
@@ -109,10 +121,13 @@ __all__ = [
     "PromptshipError",
     "ProviderError",
     "PublishingError",
+    "PullRequest",
+    "PullResult",
     "RenderError",
     "Repository",
     "RepositoryInvalid",
     "SyncError",
+    "TraceReader",
     "Usage",
     "UsageError",
     "UsageReport",
@@ -123,6 +138,7 @@ __all__ = [
     "load_repo",
     "load_usage_report",
     "load_valid_repo",
+    "pull_dataset",
     "render_prompt",
     "run_diff",
     "validate_repo",
