@@ -54,9 +54,18 @@ def calls(client: openai.OpenAI, model: str, count: int) -> tuple[int, list[floa
     return failed, timings
 
 
-def start_gateway(root: Path, base_url: str, access_log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """``promptship gateway`` on ``root`` in a subprocess, ready (``/readyz``); returns it and its /v1 URL."""
-    port = 18500 + os.getpid() % 1000
+def start_gateway(
+    root: Path,
+    base_url: str,
+    access_log: Path | None = None,
+    *,
+    workers: int = 1,
+    redis_url: str | None = None,
+    port: int | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``promptship gateway`` on ``root`` in a subprocess, ready (``/readyz``); returns it and its /v1 URL.
+    ``workers`` > 1 needs ``redis_url`` (the shared counters)."""
+    port = port or 18500 + os.getpid() % 1000
     env = {
         **os.environ,
         "FAKE_LLM_BASE": base_url,
@@ -65,6 +74,8 @@ def start_gateway(root: Path, base_url: str, access_log: Path | None = None) -> 
     }
     for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_HOST", "REDIS_URL"):
         env.pop(name, None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     gateway = subprocess.Popen(
         [
             Path(sys.executable).parent / "promptship",
@@ -73,10 +84,12 @@ def start_gateway(root: Path, base_url: str, access_log: Path | None = None) -> 
             "gateway",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
             *(["--access-log", str(access_log)] if access_log is not None else []),
         ],
         env=env,
-        stderr=subprocess.DEVNULL,
+        stderr=None if os.environ.get("BENCH_GATEWAY_STDERR") else subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -104,7 +104,8 @@ def test_concurrent_calls_cannot_overshoot_the_budget(repo: Path, fake_llm: Fake
     # the content-policy fallback), so the vendor is called at most twice; the others are refused
     # before any model call.
     assert fake_llm.count() <= 2 and 1 <= outcomes.count("answered") <= fake_llm.count()
-    assert outcomes.count("budget_exceeded") >= 18
+    # refused while the first call holds the budget: "in use" (retry shortly), or "exceeded" once spent
+    assert outcomes.count("budget_exceeded") + outcomes.count("budget_in_use") >= 18
     spent = asyncio.run(counters.spent("reviews"))
     assert 0 < spent < 0.0002, "reservations were replaced by the real cost"
     client.close()
@@ -126,10 +127,11 @@ def test_a_timed_out_attempt_is_billed_and_its_retry_needs_budget(repo: Path, fa
         spent = asyncio.run(counters.spent("reviews"))
         cost = answer.model_extra["promptship"]["cost_usd"]
         assert spent > 2 * cost, "the timed-out attempt is charged (at its ceiling), not only the answer"
-        (repo / "policies/budgets.yaml").write_text(f"projects:\n  reviews: {{monthly_usd: {spent * 1.5}}}\n")
+        ceiling = spent - cost  # what the timed-out attempt was billed
+        # Room for one attempt's reservation, not for the retry's after the first is billed.
+        (repo / "policies/budgets.yaml").write_text(f"projects:\n  reviews: {{monthly_usd: {ceiling * 1.5}}}\n")
     client = Client(repo, langfuse=False)
     counters = MemoryCounters()
-    asyncio.run(counters.add_spend("reviews", spent * 0.9))
     fake_llm.reset()
     fake_llm.faults("m-primary", hang_first_n=1, hang_s=5)
     usage = UsageRecorder(SqliteUsageStore(repo / "usage.sqlite"))
@@ -164,19 +166,23 @@ def test_a_managed_prompt_call_bills_its_timed_out_attempt(repo: Path, fake_llm:
     client.close()
 
 
-def test_budget_exhaustion_returns_429(repo: Path, fake_llm: FakeLLM) -> None:
-    (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.00001}\n")
+def test_budget_exhaustion_returns_429_and_the_budget_is_never_passed(repo: Path, fake_llm: FakeLLM) -> None:
+    """A call starts only if its cost ceiling fits in what is left, so the month's spend never ends
+    above the budget (before: a call was let in while spend was below it, and ended above)."""
+    (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.0003}\n")
     client = Client(repo, langfuse=False)
     counters = MemoryCounters()
     with RunningGateway(
         create_app(client, KeyStore.from_policy(client.repo.policies.credentials, __import__("os").environ), counters)
     ) as running:
-        ask(running.client(), "good")  # about 9 tokens at $1/M: spends about $0.000009
+        ask(running.client(), "good", max_tokens=2)  # about 9 tokens at $1/M: spends about $0.000009
         assert asyncio.run(counters.spent("reviews")) > 0
         with pytest.raises(openai.RateLimitError) as info:
-            for _ in range(3):
-                ask(running.client(), "good")
+            for _ in range(100):
+                ask(running.client(), "good", max_tokens=2)
         assert info.value.code == "budget_exceeded" and "budget" in str(info.value)
+        # refused once what is left (< one call's ceiling, ~$0.00015) cannot hold another call
+        assert 0.0001 < asyncio.run(counters.spent("reviews")) <= 0.0003
         ask(running.client(OTHER_KEY), "good")  # another project is unaffected
 
 
@@ -239,7 +245,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 
 
 def test_two_gateways_share_budget_and_idempotency_through_redis(repo: Path, fake_llm: FakeLLM, redis_url: str) -> None:
-    (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.00002}\n")
+    (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.0003}\n")
     import os
 
     apps = []
@@ -251,14 +257,14 @@ def test_two_gateways_share_budget_and_idempotency_through_redis(repo: Path, fak
             )
         )
     with RunningGateway(apps[0]) as one, RunningGateway(apps[1]) as two:
-        first = ask(one.client(), "good", extra_headers={"Idempotency-Key": "shared-1"})
-        again = ask(two.client(), "good", extra_headers={"Idempotency-Key": "shared-1"})
+        first = ask(one.client(), "good", max_tokens=2, extra_headers={"Idempotency-Key": "shared-1"})
+        again = ask(two.client(), "good", max_tokens=2, extra_headers={"Idempotency-Key": "shared-1"})
         assert first.id == again.id and fake_llm.count() == 1, "the retry on the other gateway is not billed"
-        ask(two.client(), "good")
+        ask(two.client(), "good", max_tokens=2)
         with pytest.raises(openai.RateLimitError):
-            for _ in range(3):
-                ask(one.client(), "good")
-    assert asyncio.run(RedisCounters(redis_url).spent("reviews")) >= 0.00002
+            for _ in range(100):
+                ask((one, two)[fake_llm.count() % 2].client(), "good", max_tokens=2)
+    assert 0.0001 < asyncio.run(RedisCounters(redis_url).spent("reviews")) <= 0.0003
 
 
 def test_gateway_calls_are_traced(repo: Path, fake_llm: FakeLLM, langfuse_double) -> None:
@@ -554,12 +560,12 @@ def poc_gateway(repo: Path, budgets: str, monkeypatch: pytest.MonkeyPatch) -> Ru
 def test_poc_shared_key_is_charged_to_the_default_budget(
     repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    budgets = "projects:\n  reviews: {monthly_usd: 1.0}\ndefault: {monthly_usd: 0.00001}\n"
+    budgets = "projects:\n  reviews: {monthly_usd: 1.0}\ndefault: {monthly_usd: 0.0003}\n"
     with poc_gateway(repo, budgets, monkeypatch) as running:
-        ask(running.client(SHARED_KEY), "good")  # about $0.000009
+        ask(running.client(SHARED_KEY), "good", max_tokens=2)  # about $0.000009
         with pytest.raises(openai.RateLimitError) as info:
-            for _ in range(3):
-                ask(running.client(SHARED_KEY), "good")
+            for _ in range(100):
+                ask(running.client(SHARED_KEY), "good", max_tokens=2)
         assert info.value.code == "budget_exceeded" and "'shared'" in str(info.value)
         ask(running.client(KEY), "good")  # a project with its own budget is unaffected
 

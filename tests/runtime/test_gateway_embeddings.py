@@ -65,7 +65,7 @@ def test_embedding_inputs_pass_the_pii_guard(gateway: RunningGateway, fake_llm: 
 
 
 def test_embeddings_are_charged_to_the_budget_and_fall_back(repo, fake_llm: FakeLLM) -> None:
-    (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.000004}\n")
+    (repo / "policies/budgets.yaml").write_text("projects:\n  reviews: {monthly_usd: 0.0001}\n")
     client = Client(repo, langfuse=False)
     counters = MemoryCounters()
     keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
@@ -77,9 +77,9 @@ def test_embeddings_are_charged_to_the_budget_and_fall_back(repo, fake_llm: Fake
         spent = asyncio.run(counters.spent("reviews"))
         assert spent == pytest.approx(answer.usage.prompt_tokens * 0.5 / 1e6)
         with pytest.raises(openai.RateLimitError) as info:
-            for _ in range(10):
+            for _ in range(100):
                 openai_client.embeddings.create(model="embed", input=TEXTS)
-        assert info.value.code == "budget_exceeded"
+        assert info.value.code == "budget_exceeded" and asyncio.run(counters.spent("reviews")) <= 0.0001
     client.close()
 
 

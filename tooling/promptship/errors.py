@@ -170,6 +170,7 @@ _ROWS = [
     Code("E971", "invalid-pull-target", _U, "UsageError"),
     Code("E980", "invalid-shard", _U, "UsageError"),
     Code("E981", "shards-do-not-merge", _U, "UsageError"),
+    Code("E990", "gateway-workers-need-redis", _U, "UsageError"),
     Code("E999", "internal", _I, "InternalError"),
 ]
 

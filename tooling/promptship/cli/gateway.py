@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -32,6 +31,13 @@ from .main import root_of
     default=None,
     help="Where spend is kept across restarts without REDIS_URL [default: .promptship/gateway-spend.json].",
 )
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Worker processes serving the port; more than one needs REDIS_URL (shared budgets and idempotency).",
+)
 @click.pass_context
 def gateway(
     ctx: click.Context,
@@ -41,19 +47,19 @@ def gateway(
     allow_missing_credentials: bool,
     access_log: str,
     spend_file: Path | None,
+    workers: int,
 ) -> int:
     """Serve the OpenAI-compatible gateway (keys and budgets from policies/; REDIS_URL for shared counters)."""
     import uvicorn
 
     from ..files.workdir import workdir
-    from ..ops.recording import recorder_for
     from ..ops.stores import usage_store_url
     from ..ops.usage import redacted_url
-    from ..runtime.gateway.access_log import JsonLines
-    from ..runtime.gateway.app import create_app
-    from ..runtime.gateway.state import SHARED_PROJECT, KeyStore, counters_from_env
+    from ..runtime.gateway.serve import OPTIONS_VARIABLE, GatewayOptions, build_app, check_workers
+    from ..runtime.gateway.state import SHARED_PROJECT, KeyStore
     from ..runtime.sdk import Client
 
+    check_workers(workers, os.environ)
     root = root_of(ctx)
     client = Client(root, profile=profile, require_credentials=not allow_missing_credentials)
     keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
@@ -66,6 +72,9 @@ def gateway(
             "requests with it will be refused",
             err=True,
         )
+    webhook = client.repo.policies.budgets.alerts.webhook_url_env
+    if webhook and not os.environ.get(webhook):
+        click.echo(f"warning: {webhook} is not set: alerts go to the log only (policies/budgets.yaml alerts)", err=True)
     if not os.environ.get("REDIS_URL"):
         spend_file = spend_file or workdir(root) / "gateway-spend.json"
         if not os.access(spend_file.parent, os.W_OK):
@@ -77,21 +86,31 @@ def gateway(
             spend_file = None
         else:
             click.echo(f"spend is kept in {spend_file} (one gateway process; set REDIS_URL to share it)", err=True)
-    usage = recorder_for(os.environ, root)
     usage_url = usage_store_url(os.environ, root)
     if usage_url is None:
         click.echo("usage is not recorded (PROMPTSHIP_USAGE_URL=off)", err=True)
     else:
         click.echo(f"usage is recorded to {redacted_url(usage_url)} (report: promptship usage)", err=True)
-    writer = None
-    if access_log == "-":
-        writer = JsonLines(sys.stderr)
-    elif access_log != "off":
-        writer = JsonLines(open(access_log, "a", encoding="utf-8"))  # noqa: SIM115 - open for the server's life
-    app = create_app(client, keys, counters_from_env(os.environ, spend_file), writer, usage)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        if writer is not None:
-            writer.close()
+    options = GatewayOptions(
+        str(root),
+        profile,
+        allow_missing_credentials,
+        access_log,
+        str(spend_file) if spend_file is not None else None,
+    )
+    if workers == 1:
+        uvicorn.run(build_app(options, os.environ, client), host=host, port=port, log_level="warning", access_log=False)
+        return 0
+    client.close()  # each worker builds its own
+    os.environ[OPTIONS_VARIABLE] = options.to_json()  # read by each worker process
+    click.echo(f"serving with {workers} worker processes sharing REDIS_URL", err=True)
+    uvicorn.run(
+        "promptship.runtime.gateway.serve:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
     return 0

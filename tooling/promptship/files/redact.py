@@ -37,7 +37,8 @@ def credential_names(policies: Policies) -> list[str]:
 
     Routing: every deployment's ``api_key_env`` and ``env:`` values (the policy's home for secret
     LiteLLM params). Credentials: every ``*_env`` of ``shared`` and each project except the host.
-    ``api_base_env`` and ``langfuse_host_env`` name endpoints, not credentials, and are left out.
+    Budgets: ``alerts.webhook_url_env`` (a webhook URL is its own credential). ``api_base_env`` and
+    ``langfuse_host_env`` name endpoints, not credentials, and are left out.
     """
     names: list[str] = []
     if policies.routing is not None:
@@ -51,6 +52,8 @@ def credential_names(policies: Policies) -> list[str]:
             for n in (project.gateway_key_sha256_env, project.langfuse_public_key_env, project.langfuse_secret_key_env)
             if n
         )
+    if policies.budgets.alerts.webhook_url_env:
+        names.append(policies.budgets.alerts.webhook_url_env)
     return list(dict.fromkeys(names))
 
 

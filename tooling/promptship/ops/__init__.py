@@ -8,6 +8,8 @@
 - ``recording``: :class:`~promptship.ops.recording.UsageRecorder`, batched writes off the request path.
 - ``usage_report``: rows → per-group figures (``build_report``, ``load_usage_report``, ``load_usage_rows``);
   ``langfuse_usage``: the same rows from Langfuse's observations.
+- ``alerts``: :class:`~promptship.ops.alerts.GatewayAlerts`, budget-threshold and retry-storm alerts,
+  once across workers; ``webhook``: :class:`~promptship.ops.webhook.WebhookSender`, background delivery.
 
 Sits above ``llm/`` and below ``runtime/`` (the SDK and the gateway record into it); it never imports
 ``runtime/``.
@@ -16,6 +18,7 @@ Sits above ``llm/`` and below ``runtime/`` (the SDK and the gateway record into 
 from __future__ import annotations
 
 __all__ = [
+    "alerts",
     "langfuse_usage",
     "recording",
     "stores",
@@ -24,4 +27,5 @@ __all__ = [
     "usage_redis",
     "usage_report",
     "usage_sqlite",
+    "webhook",
 ]

@@ -187,9 +187,42 @@ class Budget(Model):
     hard_limit: bool = Field(default=True, description="Refuse calls once the budget is spent.")
 
 
+class RetryStormLimits(Model):
+    """When a project's traffic looks like a retry storm (one alert per project, kind and window)."""
+
+    window_s: Annotated[int, Field(ge=10, le=86400)] = Field(
+        default=300, description="Length of the windows the limits below are counted in, in seconds."
+    )
+    max_attempts_per_call: Annotated[float, Field(ge=1)] | None = Field(
+        default=2.0,
+        description="Mean upstream attempts per call (retries and fallbacks included) above which a "
+        "window alerts; null: never.",
+    )
+    min_calls: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="Calls a window needs before its attempts per call are judged."
+    )
+    max_identical_requests: Annotated[int, Field(ge=2)] | None = Field(
+        default=20,
+        description="The same request (equal path and body) from one project more than this many times "
+        "in a window alerts; null: never.",
+    )
+
+
+class AlertsPolicy(Model):
+    """Where alerts go: always the gateway's log, and a Slack-compatible webhook when configured."""
+
+    webhook_url_env: EnvName | None = Field(
+        default=None,
+        description="Variable holding the URL of a Slack-compatible incoming webhook (a secret: never "
+        "logged); unset: alerts go to the log only.",
+    )
+    retry_storm: RetryStormLimits = Field(default_factory=RetryStormLimits)
+
+
 class BudgetPolicy(Model):
     schema_ref: str | None = Field(default=None, alias="$schema", exclude=True)
     projects: dict[Alias, Budget] = Field(default_factory=dict)
+    alerts: AlertsPolicy = Field(default_factory=AlertsPolicy)
     default: Budget | None = Field(
         default=None,
         description="Budget of every project without its own entry (each counted separately), "

@@ -49,6 +49,45 @@ OpenStream = Callable[[Settlement], Awaitable[Response]]
 SPLIT_KEY_HEADER = "x-promptship-split-key"
 
 
+class AlertHooks(Protocol):
+    """What the gateway tells the alerting side (``ops.alerts.GatewayAlerts``). Every hook returns
+    at once (the work runs in background tasks) and never raises into a request."""
+
+    def spent(self, project: str, period: str, total_usd: float) -> None:
+        """``project``'s settled spend in ``period`` is now ``total_usd``."""
+
+    def refused(self, project: str, period: str, spent_usd: float) -> None:
+        """A call of ``project`` was refused because its budget has no room left."""
+
+    def request(self, project: str, request_hash: str) -> None:
+        """A model request of ``project`` arrived (``request_hash``: sha256 of path and body)."""
+
+    def call_finished(self, project: str, attempts: int) -> None:
+        """A model call of ``project`` ended after ``attempts`` upstream attempts."""
+
+    async def aclose(self) -> None:
+        """Finish background work (at shutdown)."""
+
+
+class NoAlerts:
+    """No alerting (tests and embedders that do not want any)."""
+
+    def spent(self, project: str, period: str, total_usd: float) -> None:
+        return None
+
+    def refused(self, project: str, period: str, spent_usd: float) -> None:
+        return None
+
+    def request(self, project: str, request_hash: str) -> None:
+        return None
+
+    def call_finished(self, project: str, attempts: int) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
 class Finished(Protocol):
     """What a chat.completion reports of a finished call (a Completion or a CompletionResult)."""
 
@@ -227,9 +266,12 @@ def create_app(
     counters: Counters,
     access_log: Callable[[dict[str, Any]], None] | None = None,
     usage: UsageRecorder | None = None,
+    alerts: AlertHooks | None = None,
 ) -> FastAPI:
     """The gateway over ``client``; ``access_log`` receives one record per request (see ``access_log.py``),
-    ``usage`` one usage row per request that named a model (closed when the app stops)."""
+    ``usage`` one usage row per request that named a model (closed when the app stops), ``alerts``
+    hears of spend, refusals and each call's upstream attempts (budget thresholds, retry storms)."""
+    notify: AlertHooks = alerts if alerts is not None else NoAlerts()
     warming: list[asyncio.Task[None]] = []
     if client.usage is not None:  # the gateway records each request itself, with its project and key
         client.usage.close()
@@ -244,6 +286,7 @@ def create_app(
         warming[0].cancel()
         await client.router.aclose()
         client.close()
+        await notify.aclose()
         closing = getattr(counters, "aclose", None)
         if closing is not None:
             await closing()
@@ -255,14 +298,20 @@ def create_app(
     policy = client.router.policy
     secrets = tuple(v for name in required_env(policy, list(policy.aliases)) if (v := client.env.get(name)))
     install_error_handlers(app, secrets)
-    writers = [w for w in (access_log, recording(usage) if usage is not None else None) if w is not None]
-    if writers:
 
-        def write(record: dict[str, Any]) -> None:
-            for writer in writers:
-                writer(record)
+    def storms(record: dict[str, Any]) -> None:
+        """The upstream attempts of a finished model call, for the retry-storm alert."""
+        if record.get("project") and record.get("attempts"):
+            notify.call_finished(record["project"], int(record["attempts"]))
 
-        app.add_middleware(AccessLog, write=write)
+    # One record per request, after its last byte: the access log, usage, and the storm alert.
+    writers = [w for w in (access_log, recording(usage) if usage is not None else None, storms) if w is not None]
+
+    def write(record: dict[str, Any]) -> None:
+        for writer in writers:
+            writer(record)
+
+    app.add_middleware(AccessLog, write=write)
     repo = client.repo
 
     def project_of(request: Request) -> str:
@@ -294,9 +343,9 @@ def create_app(
         estimates.observe(alias, done.usage.completion_tokens)
         note_completion(request, done, alias)
 
-    async def check_budget(project: str, settlement: Settlement, ceiling_usd: float) -> None:
-        """Refuse when the month's spend, with the calls in flight, has reached the budget; else
-        reserve this call's cost ceiling until it is settled."""
+    def budget_check(project: str) -> float | None:
+        """The hard limit of ``project``'s monthly budget in USD, or None when it is not limited;
+        403 for the PoC shared key without a budget."""
         if project == SHARED_PROJECT and repo.policies.budgets.budget_of(project) is None:
             raise GatewayError(
                 403,
@@ -306,10 +355,26 @@ def create_app(
                 "budget_missing",
             )
         budget = repo.policies.budgets.budget_of(project)
-        if budget is None or not budget.hard_limit:
+        return budget.monthly_usd if budget is not None and budget.hard_limit else None
+
+    async def reserve_or_refuse(project: str, settlement: Settlement, ceiling_usd: float) -> None:
+        """Hold this call's cost ceiling until it is settled, or refuse the call (429) when the
+        month's spend, the calls in flight on every worker and this one would pass the budget."""
+        reservation = await settlement.reserve(ceiling_usd)
+        if reservation.granted:
             return
-        if await settlement.reserve(ceiling_usd) >= budget.monthly_usd:
-            raise budget_exceeded(project)
+        limit = settlement.limit_usd
+        if limit is not None and reservation.spent_usd + ceiling_usd <= limit:
+            # what is spent leaves room: calls in flight hold the rest, and their ends free it
+            raise GatewayError(
+                429,
+                f"the rest of project '{project}''s monthly budget is held by calls in flight; retry in a moment",
+                "insufficient_quota",
+                "budget_in_use",
+                headers={"retry-after": "1", "x-should-retry": "true"},
+            )
+        notify.refused(project, settlement.period, reservation.spent_usd)
+        raise budget_exceeded(project)
 
     def budget_exceeded(project: str) -> GatewayError:
         return GatewayError(
@@ -332,13 +397,12 @@ def create_app(
             failed += 1
             if failure.outcome not in BILLABLE_FAILURES:
                 return  # refused requests (429, 5xx, 4xx) are not billed: the reservation still holds
-            await settlement.keep(ceiling_usd)
-            spent_before = await settlement.reserve(ceiling_usd)
-            budget = repo.policies.budgets.budget_of(project)
-            if budget is not None and budget.hard_limit and spent_before >= budget.monthly_usd:
-                refused = budget_exceeded(project)
+            await settlement.keep()
+            try:
+                await reserve_or_refuse(project, settlement, ceiling_usd)
+            except GatewayError as refused:
                 refused.headers["x-promptship-attempts"] = str(failed)
-                raise refused
+                raise
 
         return before_retry
 
@@ -352,11 +416,16 @@ def create_app(
     ) -> Response:
         """Idempotency, budget, then the call; the project is charged once, when the answer is complete."""
         idempotency = request.headers.get("idempotency-key")
-        key = fingerprint = None
+        key = claim_token = None
+        # set by read_payload, with the answer-changing headers: the idempotency fingerprint and the
+        # usage rows' request hash, so a retry-storm alert's hash prefix finds the rows
+        fingerprint: str = request.state.fingerprint
+        notify.request(project, fingerprint)
+        limit_usd = budget_check(project)
         if idempotency:
             key = f"{project}:{idempotency}"
-            fingerprint = request.state.fingerprint  # set by read_payload, with the answer-changing headers
             claim = await claim_or_wait(counters, key, fingerprint)
+            claim_token = claim.token
             if claim.state == "mismatch":
                 raise GatewayError(
                     422,
@@ -376,9 +445,11 @@ def create_app(
                         replay(claim.response, wants_usage(payload)), media_type="text/event-stream"
                     )
                 return JSONResponse(claim.response)
-        settlement = Settlement(counters, project, key, fingerprint)
+        settlement = Settlement(
+            counters, project, key, fingerprint, claim_token=claim_token, limit_usd=limit_usd, on_spend=notify.spent
+        )
         try:
-            await check_budget(project, settlement, ceiling_usd)
+            await reserve_or_refuse(project, settlement, ceiling_usd)
             if open_stream is not None:
                 return await open_stream(settlement)
             body, cost = await answer(settlement)

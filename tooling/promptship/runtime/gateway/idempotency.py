@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from .state import Claim, Counters
+from .state import Claim, Counters, Reservation, month, new_token
 
 #: How long an answered request is remembered.
 RECORD_TTL_S = 24 * 3600
 #: How long a claim survives a gateway that died mid-call (longer than any call's deadline).
 PENDING_TTL_S = 600
+#: How long a budget reservation of a gateway that died mid-call keeps holding budget.
+RESERVATION_TTL_S = PENDING_TTL_S
 #: How long a retry waits for the first call's answer before giving up with 409.
 WAIT_S = 120.0
 
@@ -57,46 +59,98 @@ async def claim_or_wait(counters: Counters, key: str, fingerprint: str, wait_s: 
         delay = min(delay * 2, 0.2)
 
 
+#: Called after spend was added: (project, period, new settled total of the period in USD).
+OnSpend = Callable[[str, str, float], None]
+
+
 class Settlement:
     """What happens to one request's spend and idempotency claim once it ends.
 
-    :meth:`reserve` adds the call's cost ceiling to the project's spend before the call, so calls in
-    flight count against the budget; :meth:`settle` replaces it with the real cost and stores the
-    answer under the claimed key (once); :meth:`abandon` gives the reservation back and releases
-    the claim of a request that ended without an answer, so a retry may call the model. Calling
-    :meth:`abandon` after :meth:`settle` does nothing.
+    :meth:`reserve` holds the call's cost ceiling before the call (granted only within the limit,
+    atomically across workers), so calls in flight count against the budget; :meth:`keep` turns
+    the held reservation into spend (an attempt the vendor may have billed); :meth:`settle`
+    replaces it with the real cost and stores the answer under the claimed key (once);
+    :meth:`abandon` gives the reservation back and releases the claim of a request that ended
+    without an answer, so a retry may call the model. Calling :meth:`abandon` after :meth:`settle`
+    does nothing. The period (month) is fixed when the settlement starts, so a call that runs
+    over midnight at a month's end is settled where it was reserved. ``on_spend`` hears of every
+    addition to the spend (budget alerts).
     """
 
-    def __init__(self, counters: Counters, project: str, key: str | None, fingerprint: str | None) -> None:
+    def __init__(
+        self,
+        counters: Counters,
+        project: str,
+        key: str | None,
+        fingerprint: str | None,
+        *,
+        claim_token: str | None = None,
+        limit_usd: float | None = None,
+        on_spend: OnSpend | None = None,
+    ) -> None:
         self._counters = counters
         self._project = project
         self._key = key
         self._fingerprint = fingerprint
+        self._claim_token = claim_token
         self._open = key is not None
+        self._limit_usd = limit_usd
+        self._on_spend = on_spend
+        self._period = month()
+        self._token: str | None = None
         self._reserved = 0.0
 
-    async def reserve(self, usd: float) -> float:
-        """Hold ``usd`` of the project's budget; the month's spend before this reservation."""
-        self._reserved += usd
-        return await self._counters.add_spend(self._project, usd) - usd
+    @property
+    def period(self) -> str:
+        return self._period
 
-    async def keep(self, usd: float | None = None) -> None:
-        """Keep ``usd`` of the reservation (all of it by default) as spent: an attempt the vendor may
-        have billed without answering (a timeout, a stream cut mid-way)."""
-        kept = self._reserved if usd is None else min(usd, self._reserved)
-        self._reserved -= kept
+    @property
+    def limit_usd(self) -> float | None:
+        """The budget this call is reserved within (None: not limited)."""
+        return self._limit_usd
+
+    async def reserve(self, usd: float) -> Reservation:
+        """Hold ``usd`` of the project's budget for this call when the budget has room for it
+        (settled + held + ``usd`` <= the limit; always without a limit). A refused reservation
+        holds nothing."""
+        if self._limit_usd is None:
+            self._reserved += usd  # not held anywhere: only what keep() bills without a reservation
+            return Reservation(True, 0.0, 0.0)
+        token = new_token()
+        reservation = await self._counters.reserve(
+            self._project, self._period, token, usd, self._limit_usd, RESERVATION_TTL_S
+        )
+        if reservation.granted:
+            await self._release_held()
+            self._token, self._reserved = token, usd
+        return reservation
+
+    async def _release_held(self) -> None:
+        if self._token is not None:
+            token, self._token, self._reserved = self._token, None, 0.0
+            await self._counters.release_reservation(self._project, self._period, token)
+
+    async def _spend(self, usd: float) -> None:
+        token, self._token, self._reserved = self._token, None, 0.0
+        total = await self._counters.settle(self._project, self._period, token, usd)
+        if self._on_spend is not None:
+            self._on_spend(self._project, self._period, total)
+
+    async def keep(self) -> None:
+        """Bill what is reserved now as spent: an attempt the vendor may have billed without
+        answering (a timeout, a stream cut mid-way). The next attempt needs a new reservation."""
+        if self._reserved:
+            await self._spend(self._reserved)
 
     async def settle(self, response: dict[str, Any], cost_usd: float) -> None:
-        reserved, self._reserved = self._reserved, 0.0
-        await self._counters.add_spend(self._project, cost_usd - reserved)
+        await self._spend(cost_usd)
         if self._open and self._key is not None and self._fingerprint is not None:
             self._open = False
             await self._counters.store(self._key, self._fingerprint, response, RECORD_TTL_S)
 
     async def abandon(self) -> None:
-        if self._reserved:
-            reserved, self._reserved = self._reserved, 0.0
-            await self._counters.add_spend(self._project, -reserved)
+        await self._release_held()
+        self._reserved = 0.0
         if self._open and self._key is not None:
             self._open = False
-            await self._counters.release(self._key)
+            await self._counters.release(self._key, self._claim_token)
