@@ -38,7 +38,7 @@ def alerting_app(root: Path, counters: MemoryCounters | RedisCounters, **options
     client = Client(root, langfuse=False)
     keys = KeyStore.from_policy(client.repo.policies.credentials, os.environ)
     alerts = GatewayAlerts(client.repo.policies.budgets, counters, os.environ, **options)  # type: ignore[arg-type]
-    return create_app(client, keys, counters, None, alerts)
+    return create_app(client, keys, counters, alerts=alerts)
 
 
 def budgets(webhook_env: str = "ALERT_HOOK_URL", storm: str = "") -> str:
