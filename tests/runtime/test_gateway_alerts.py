@@ -24,7 +24,7 @@ from ..doubles.fake_llm import FakeLLM
 from ..doubles.webhook import WebhookReceiver
 from .conftest import KEY, RunningGateway, ask
 from .test_gateway import running_redis
-from .test_gateway_scale import gateway_process
+from .test_gateway_scale import gateway_process, slow_enough
 
 BUDGET = 0.001
 #: Spend before the test's calls: just under the 50 % threshold.
@@ -90,6 +90,7 @@ def test_crossing_thresholds_posts_one_webhook_each_and_none_again_after_a_resta
     repo: Path, fake_llm: FakeLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spend_file = tmp_path / "spend.json"
+    slow_enough(repo)
     with WebhookReceiver() as hook:
         monkeypatch.setenv("ALERT_HOOK_URL", hook.url)
         (repo / "policies/budgets.yaml").write_text(budgets())
@@ -110,6 +111,7 @@ def test_crossing_thresholds_posts_one_webhook_each_and_none_again_after_a_resta
 def test_two_workers_over_redis_post_each_threshold_once_and_never_after_a_restart(
     repo: Path, fake_llm: FakeLLM, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    slow_enough(repo)
     routing = repo / "policies/routing.yaml"  # no LiteLLM-routed aliases: the workers start faster
     routing.write_text(
         routing.read_text().split("  pool:\n")[0] + "profiles:\n" + routing.read_text().split("profiles:\n")[1]
@@ -147,6 +149,7 @@ def test_a_dead_webhook_never_fails_or_holds_a_request(
     repo: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     (repo / "policies/budgets.yaml").write_text(budgets())
+    slow_enough(repo)
     with WebhookReceiver(hang=True) as hook:  # accepts the post, never answers
         monkeypatch.setenv("ALERT_HOOK_URL", hook.url)
         counters = MemoryCounters()
@@ -171,6 +174,7 @@ def test_a_dead_webhook_never_fails_or_holds_a_request(
 
 def test_a_webhook_failing_twice_gets_the_alert_on_the_third_post(repo: Path, fake_llm: FakeLLM, monkeypatch) -> None:
     (repo / "policies/budgets.yaml").write_text(budgets())
+    slow_enough(repo)
     with WebhookReceiver(fail_first_n=2) as hook:
         monkeypatch.setenv("ALERT_HOOK_URL", hook.url)
         counters = MemoryCounters()

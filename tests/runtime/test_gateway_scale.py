@@ -42,7 +42,15 @@ def plain_repo(tmp_path: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatc
         "mode: production\nprojects:\n  reviews: {gateway_key_sha256_env: GW_REVIEWS_SHA256}\n"
     )
     (root / "policies/budgets.yaml").write_text(f"projects:\n  reviews: {{monthly_usd: {BUDGET}}}\n")
+    slow_enough(root)
     return root
+
+
+def slow_enough(root: Path) -> None:
+    """primary's 0.5 s timeout becomes 10 s: under CPU load a timed-out attempt is retried (and
+    billed), which would be a second upstream call for one key that these tests do not mean."""
+    routing = root / "policies/routing.yaml"
+    routing.write_text(routing.read_text().replace("timeout_s: 0.5", "timeout_s: 10", 1))
 
 
 @contextlib.contextmanager
