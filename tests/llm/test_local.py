@@ -36,11 +36,11 @@ def test_a_cancelled_call_never_starts_and_a_running_one_stops() -> None:
 
 def test_a_queued_local_call_does_not_time_out_while_it_waits() -> None:
     """The model is busy (another call) for longer than the alias's timeout_s: a call waits its turn, then
-    answers. timeout_s is a few times this machine's own service time, so CPU load does not decide it."""
+    answers. timeout_s is several times this machine's own service time, so CPU load does not decide it."""
     model = LocalModel.shared()
     started = time.perf_counter()
     model.chat([{"role": "user", "content": "Say hi"}], {"max_tokens": 1})
-    timeout_s = max(2.0, 3 * (time.perf_counter() - started))
+    timeout_s = max(3.0, 6 * (time.perf_counter() - started))  # one sample: room for load swings
     policy = RoutingPolicy.model_validate(
         {"aliases": {"fast": {"deployments": [{"id": "local", "model": "local/smollm2"}], "timeout_s": timeout_s}}}
     )
