@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from promptship.diff.compare import compare_model
 from promptship.eval.runs import make_selection
 from promptship.eval.summary import aggregate
@@ -76,3 +78,78 @@ def test_only_the_first_changed_items_are_listed_but_all_are_counted() -> None:
     assert len(comparison.item_changes) == min(failing, ITEM_CHANGE_LIMIT)
     listed = [c.item_id for c in comparison.item_changes]
     assert listed == sorted(listed) and all(c.change == "newly_failing" for c in comparison.item_changes)
+
+
+def test_streamed_pairing_matches_a_direct_computation_on_mixed_runs() -> None:
+    """Two models, three repeats, failed calls, items on one side only, an evaluator scored on some
+    items only, samples given in no particular order: every paired mean and count equals the one
+    computed directly from per-item lists."""
+    import random
+
+    from promptship.files.schema.run import SampleError
+
+    rng = random.Random(4)
+
+    def side(ids: list[str]) -> Run:
+        samples = []
+        for item_id in ids:
+            for model in ("fast", "slow"):
+                for repeat in range(3):
+                    failed = rng.random() < 0.1
+                    scores = {"a": ScoreResult(value=(v := rng.choice([0.0, 0.5, 1.0])), passed=v >= 0.5)}
+                    if rng.random() < 0.6:
+                        scores["b"] = ScoreResult(value=(w := rng.random()), passed=w > 0.3)
+                    samples.append(
+                        SampleResult(
+                            item_id=item_id,
+                            model=model,
+                            repeat=repeat,
+                            output=None if failed else "x",
+                            scores={} if failed else scores,
+                            error=SampleError(kind="model", message="boom") if failed else None,
+                        )
+                    )
+        rng.shuffle(samples)
+        base = run([1.0])
+        return base.model_copy(
+            update={"models": ["fast", "slow"], "aggregates": aggregate(samples, ["fast", "slow"])}
+        ).with_samples(samples)
+
+    ids = [f"i{n:03d}" for n in range(120)]
+    base, head = side(ids[:110]), side(ids[10:])
+    comparison = compare_model(base, head, "slow", calls_per_day=None, resamples=200)
+
+    def per_item(r: Run) -> dict[str, list[SampleResult]]:
+        grouped: dict[str, list[SampleResult]] = {}
+        for s in r.samples:
+            if s.model == "slow":
+                grouped.setdefault(s.item_id, []).append(s)
+        return grouped
+
+    def mean(samples: list[SampleResult], metric: str) -> float | None:
+        values = [s.scores[metric].value or 0.0 for s in samples if s.error is None and metric in s.scores]
+        return sum(values) / len(values) if values else None
+
+    def passed(samples: list[SampleResult]) -> bool:
+        ok = sum(1 for s in samples if s.error is None and s.scores and all(r.passed for r in s.scores.values()))
+        return ok * 2 > len(samples)
+
+    b_items, h_items = per_item(base), per_item(head)
+    common = sorted(set(b_items) & set(h_items))
+    by_name = {m.metric: m for m in comparison.metrics}
+    for metric in ("a", "b"):
+        pairs = [
+            (x, y)
+            for i in common
+            if (x := mean(b_items[i], metric)) is not None and (y := mean(h_items[i], metric)) is not None
+        ]
+        got = by_name[metric]
+        assert got.n == len(pairs) and got.items == 120
+        assert got.base == pytest.approx(sum(x for x, _ in pairs) / len(pairs))
+        assert got.head == pytest.approx(sum(y for _, y in pairs) / len(pairs))
+    flips = [(passed(b_items[i]), passed(h_items[i])) for i in common]
+    assert comparison.newly_failing == sum(1 for was, now in flips if was and not now)
+    assert comparison.newly_passing == sum(1 for was, now in flips if now and not was)
+    assert by_name["pass_rate"].n == len(common)
+    listed = [c.item_id for c in comparison.item_changes if c.change == "newly_failing"]
+    assert listed == sorted(i for i, (was, now) in zip(common, flips, strict=True) if was and not now)

@@ -6,8 +6,9 @@ repeat) gets an exact McNemar test; any other metric a paired bootstrap 95% inte
 fails only on a *significant* drop larger than its tolerance, so noise on a small golden set does
 not block a PR, and a real drop does.
 
-Runs are read as streams: each side's samples are reduced to per-item vectors (:mod:`.items`) in
-one pass, and only the first :data:`ITEM_CHANGE_LIMIT` changed items get their answers read back.
+Runs are read as streams: both sides' samples (in job order, by item id) are merged item by item into
+per-item vectors (:mod:`.items`), and only the first :data:`ITEM_CHANGE_LIMIT` changed items of each
+kind get their answers read back.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from ..eval.gates import GateResult, absolute_gate_results
 from ..files.schema import Gates
 from ..files.schema.run import Run, SampleResult
-from .items import ItemTable, first_samples
+from .items import first_samples, pair_items
 from .stats import is_binary, mcnemar_exact, paired_bootstrap_ci, percentile
 
 PASS_METRIC = "pass_rate"
@@ -162,26 +163,21 @@ def compare_model(
     """Compare ``model``'s samples in two runs of one suite (each priced at its own side's prices);
     ``inputs`` maps item id → input for the per-item change list; ``base_at_head_prices`` (base's
     answers priced at head's prices) splits a cost change into its price and usage parts."""
-    base_table, head_table = ItemTable.of(base.samples, model), ItemTable.of(head.samples, model)
-    common = sorted(set(base_table.index) & set(head_table.index))
-    total = len(set(base_table.index) | set(head_table.index))
-    base_rows, head_rows = base_table.rows(common), head_table.rows(common)
+    items = pair_items(base.samples, head.samples, model, limit=ITEM_CHANGE_LIMIT)
+    total = items.total
     metrics = []
-    for name in sorted(base_table.metrics | head_table.metrics):
-        base_means, base_has = base_table.item_means(name, base_rows)
-        head_means, head_has = head_table.item_means(name, head_rows)
-        both = base_has & head_has
-        if both.any():
-            delta = paired_delta(name, base_means[both], head_means[both], seed=seed, resamples=resamples)
+    for name in sorted(items.metrics):
+        base_values, head_values = items.values(name)
+        if base_values.size:
+            delta = paired_delta(name, base_values, head_values, seed=seed, resamples=resamples)
             metrics.append(replace(delta, items=total))
-    base_pass, head_pass = base_table.item_passed(base_rows), head_table.item_passed(head_rows)
-    if common:
+    base_pass, head_pass = items.passes()
+    if items.common:
         delta = paired_delta(PASS_METRIC, base_pass.astype(np.float64), head_pass.astype(np.float64))
         metrics.append(replace(delta, items=total))
     base_summary, head_summary = base.aggregates[model], head.aggregates[model]
     cost_base, cost_head = base_summary.cost_per_call_usd, head_summary.cost_per_call_usd
-    failing = [common[i] for i in np.flatnonzero(base_pass & ~head_pass)]
-    passing = [common[i] for i in np.flatnonzero(~base_pass & head_pass)]
+    failing, passing = items.failing_ids, items.passing_ids
     listed = (failing + passing)[:ITEM_CHANGE_LIMIT]
     wanted, listed_failing = set(listed), set(failing[:ITEM_CHANGE_LIMIT])
     firsts_base, firsts_head = first_samples(base.samples, model, wanted), first_samples(head.samples, model, wanted)
@@ -215,13 +211,13 @@ def compare_model(
         latency_p50_head=head_summary.latency_p50_ms,
         latency_p95_base=base_summary.latency_p95_ms,
         latency_p95_head=head_summary.latency_p95_ms,
-        tokens_per_call_base=base_table.tokens_per_call,
-        tokens_per_call_head=head_table.tokens_per_call,
+        tokens_per_call_base=items.base_totals.tokens_per_call,
+        tokens_per_call_head=items.head_totals.tokens_per_call,
         errors_base=base_summary.errors,
         errors_head=head_summary.errors,
         item_changes=changes,
-        newly_failing=len(failing),
-        newly_passing=len(passing),
+        newly_failing=items.newly_failing,
+        newly_passing=items.newly_passing,
     )
 
 

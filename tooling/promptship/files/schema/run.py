@@ -193,6 +193,7 @@ class Samples:
 
     Re-iterable; ``len`` is the manifest's count. ``transform`` is applied to each sample as it is
     read (e.g. re-pricing). ``Samples.of(list)`` holds samples in memory (tests, small in-memory runs).
+    Either way they come in job order: item ids ascending (readers such as ``diff`` merge two runs by it).
     """
 
     def __init__(
@@ -207,7 +208,9 @@ class Samples:
 
     @classmethod
     def of(cls, samples: Iterable[SampleResult]) -> Samples:
-        held = list(samples)
+        """``samples`` held in memory, put in item-id order (stable: models and repeats keep their
+        order within an item), the order of a stored run that readers rely on."""
+        held = sorted(samples, key=lambda s: s.item_id)
         return cls(None, len(held), held=held)
 
     def mapped(self, transform: Callable[[SampleResult], SampleResult]) -> Samples:
