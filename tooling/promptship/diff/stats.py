@@ -20,6 +20,9 @@ import numpy as np
 
 #: Above this many distinct differences the bootstrap draws indices; at or below it, multinomial counts.
 _MULTINOMIAL_MAX_VALUES = 64
+#: Beyond this many random indices in all (e.g. 20,000 items × 5,000 resamples), continuous scores use the
+#: bootstrap's large-sample (normal) limit instead of drawing indices.
+_INDEX_DRAWS_MAX = 100_000_000
 #: Random indices drawn per chunk of bootstrap resamples (bounds the memory of one chunk: 8 bytes each).
 _CHUNK_DRAWS = 4_000_000
 #: Up to this many discordant pairs the exact sign test sums integers; above, it sums in log space.
@@ -109,13 +112,21 @@ def bootstrap_means(differences: np.ndarray, resamples: int, rng: np.random.Gene
 
     Few distinct values (the usual case: scores on a small grid) draw multinomial counts of the
     values — the same distribution as drawing indices, at a cost independent of n. Otherwise indices
-    are drawn in chunks of at most a few million, so memory stays bounded at any n.
+    are drawn in chunks of at most a few million, so memory stays bounded; past 100 million indices
+    in all (a 100,000-item run of continuous scores), the means are drawn from the bootstrap
+    distribution's large-sample limit, Normal(mean, sd/√n), which agrees with index resampling within
+    Monte-Carlo error there (``tests/diff/test_stats.py``).
     """
     n = differences.size
     values, counts = np.unique(differences, return_counts=True)
     if values.size <= _MULTINOMIAL_MAX_VALUES:
         drawn = rng.multinomial(n, counts / n, size=resamples)
         return np.asarray(drawn @ values / n, dtype=np.float64)
+    if n * resamples > _INDEX_DRAWS_MAX:
+        # Large-sample limit of the bootstrap distribution of a mean (its CLT): Normal(mean, sd / sqrt(n)),
+        # sd with ddof=0 as a resample's variance has. At these sizes it agrees with index resampling
+        # within the Monte-Carlo error of either, at a cost independent of n.
+        return rng.normal(float(differences.mean()), float(differences.std()) / math.sqrt(n), size=resamples)
     means = np.empty(resamples, dtype=np.float64)
     per_chunk = max(1, _CHUNK_DRAWS // n)
     for start in range(0, resamples, per_chunk):
