@@ -69,3 +69,32 @@ def test_single_test_streams_the_answer_piece_by_piece_as_ndjson(labs_server: La
         answer = client.post("/api/test", json=blocked, headers={"X-Labs-CSRF": csrf}).text
     error = json.loads(answer.splitlines()[0])
     assert error["type"] == "error" and error["code"] == "E602" and "900101" not in answer
+
+
+def test_run_and_compare_pages_show_the_first_rows_of_a_large_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A run page lists the first PAGE_ROWS samples in item order and says how many there are; a
+    comparison's statistics still cover every item."""
+    from promptship.eval.evaluation import EvalRequest, evaluate
+    from promptship.labs import pages
+    from promptship.labs.runstore import run_id
+
+    from ..doubles.fake_llm import FakeLLM
+    from .conftest import FAKE_KEY, make_scratch_repo, rules
+
+    root = make_scratch_repo(tmp_path / "repo")
+    with FakeLLM(rules()) as llm:
+        monkeypatch.setenv("FAKE_LLM_BASE", llm.base_url)
+        monkeypatch.setenv("FAKE_LLM_KEY", FAKE_KEY)
+        first = evaluate(root, EvalRequest(["classify"], cache_mode="off"))
+        second = evaluate(root, EvalRequest(["classify-terse"], cache_mode="off"))
+    monkeypatch.setattr(pages, "PAGE_ROWS", 4)
+    ids = [run_id(o.saved[0], o.runs[0]) for o in (first, second)]
+    page = pages.run_page(root, ids[0])
+    samples = first.runs[0].sample_count
+    assert samples > 4 and page["rows_total"] == samples
+    assert [(r.sample.item_id, r.sample.model) for r in page["rows"]] == [
+        (s.item_id, s.model) for s in list(first.runs[0].samples)[:4]
+    ]
+    compared = pages.compare_page(root, ",".join(ids))["comparison"]
+    assert [r.item_id for r in compared.rows] == ["r01", "r02", "r03", "r04"] and compared.items_total == 6
+    assert all(m.items == 6 for v in compared.versus_baseline if v for m in v.metrics), "statistics cover every item"

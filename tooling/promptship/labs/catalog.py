@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import CredentialError, GitError, SyncError
-from ..files.repo import LoadResult, PromptEntry, Repository, load_repo
+from ..files.repo import ItemsById, LoadResult, PromptEntry, Repository, load_repo
 from ..files.schema.run import Run
 from .runstore import NotFound
 
@@ -73,7 +73,7 @@ def file_history(root: Path, path: str, limit: int = 30) -> list[Commit]:
     return commits
 
 
-def run_items(root: Path, run: Run) -> dict[str, tuple[Any, Any]]:
+def run_items(root: Path, run: Run) -> Mapping[str, tuple[Any, Any]]:
     """item id → (input, expected) of the run's dataset: at the run's commit when it is a clean one,
     else in the working tree; {} when the dataset cannot be read."""
     sha = run.git_sha
@@ -88,7 +88,24 @@ def run_items(root: Path, run: Run) -> dict[str, tuple[Any, Any]]:
     dataset = repo.datasets.get(run.dataset)
     if dataset is None:
         return {}
-    return {item.id: (item.input, item.expected) for item in dataset.items}
+    return _InputAndExpected(ItemsById(dataset.items))
+
+
+class _InputAndExpected(Mapping[str, tuple[Any, Any]]):
+    """item id → (input, expected), each item read only when looked up (a dataset may be large)."""
+
+    def __init__(self, items: ItemsById) -> None:
+        self._items = items
+
+    def __getitem__(self, item_id: str) -> tuple[Any, Any]:
+        item = self._items[item_id]
+        return item.input, item.expected
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def langfuse_labels(repo: Repository, name: str, env: Mapping[str, str]) -> tuple[list[LabelHolder], str]:

@@ -76,6 +76,8 @@ class Comparison:
     versus_baseline: list[ModelComparison | None]  # one per column; None for the baseline
     rows: list[Row] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
+    #: Items of the largest column (``rows`` may show only the first of them).
+    items_total: int = 0
 
 
 def columns_of(runs: Sequence[tuple[str, Run]], models: Sequence[str] = ()) -> list[Column]:
@@ -99,10 +101,13 @@ def _as_paired(run: Run, model: str) -> Run:
     return paired.model_copy(update={"models": [_PAIRED], "aggregates": {_PAIRED: run.aggregates[model]}})
 
 
-def _first_samples(run: Run, model: str) -> dict[str, SampleResult]:
-    """Each item's lowest repeat of ``model`` (one streamed pass)."""
+def _first_samples(run: Run, model: str, limit: int | None = None) -> dict[str, SampleResult]:
+    """Each item's lowest repeat of ``model`` (one streamed pass), for the first ``limit`` items in
+    id order (samples come in item-id order, so the pass stops there)."""
     found: dict[str, SampleResult] = {}
     for sample in run.samples:
+        if limit is not None and len(found) >= limit and sample.item_id not in found:
+            break
         if sample.model == model:
             held = found.get(sample.item_id)
             if held is None or sample.repeat < held.repeat:
@@ -142,8 +147,11 @@ def compare_columns(
     items: Mapping[str, tuple[Any, Any]] | None = None,
     *,
     resamples: int = 2000,
+    max_rows: int | None = None,
 ) -> Comparison:
-    """Compare every column with the first. ``items`` maps item id → (input, expected) for the table.
+    """Compare every column with the first. ``items`` maps item id → (input, expected) for the table,
+    whose rows are the first ``max_rows`` items in id order (all when None); the statistics cover
+    every item.
 
     Raises ``ValueError`` when fewer than two columns are given.
     """
@@ -158,8 +166,8 @@ def compare_columns(
                 paired_base, _as_paired(column.run, column.model), _PAIRED, calls_per_day=None, resamples=resamples
             )
         )
-    firsts = [_first_samples(c.run, c.model) for c in columns]
-    ids = sorted({i for f in firsts for i in f})
+    firsts = [_first_samples(c.run, c.model, max_rows) for c in columns]
+    ids = sorted({i for f in firsts for i in f})[:max_rows]
     rows = []
     for item_id in ids:
         base_sample = firsts[0].get(item_id)
@@ -170,7 +178,8 @@ def compare_columns(
                 cells.append(None)
             else:
                 cells.append(_cell(sample, base_sample if index > 0 else None))
-        given, expected = (items or {}).get(item_id, (None, None))
+        given, expected = items.get(item_id, (None, None)) if items is not None else (None, None)
         rows.append(Row(item_id, as_text(given), as_text(expected), cells))
     metrics = sorted({n for c in columns for n in c.aggregate.scores})
-    return Comparison(list(columns), versus, rows, metrics)
+    total = max((c.aggregate.samples // max(1, c.run.repeats) for c in columns), default=0)
+    return Comparison(list(columns), versus, rows, metrics, items_total=max(total, len(rows)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from .runstore import NotFound, StoredRun, get_run, list_runs, parse_run_ids
 
 #: Charts are bars of at most this many pixels.
 BAR_PX = 240
+#: Rows a run or comparison page shows (the first, in item order); the run artifact holds them all.
+PAGE_ROWS = 1000
 
 
 def current_branch(root: Path) -> str | None:
@@ -124,6 +127,25 @@ def runs_page(root: Path) -> dict[str, Any]:
     return {"runs": list_runs(root), "suites": suites, "prompts": sorted(repo.prompts)}
 
 
+class _FirstOf(Mapping[str, tuple[Any, Any]]):
+    """Look an item up in each mapping in turn (each reads only the items looked up)."""
+
+    def __init__(self, sources: Sequence[Mapping[str, tuple[Any, Any]]]) -> None:
+        self._sources = sources
+
+    def __getitem__(self, item_id: str) -> tuple[Any, Any]:
+        for source in self._sources:
+            if item_id in source:
+                return source[item_id]
+        raise KeyError(item_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({item_id: None for source in self._sources for item_id in source})
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass(frozen=True)
 class SampleRow:
     sample: SampleResult
@@ -148,11 +170,13 @@ def run_page(root: Path, run_id: str) -> dict[str, Any]:
     run = stored.run
     items = run_items(root, run)
     previous = previous_run(root, stored)
+    shown = sorted(islice(run.samples, PAGE_ROWS), key=lambda s: (s.item_id, s.model, s.repeat))
+    keys = {(s.item_id, s.model, s.repeat) for s in shown}
     before: dict[tuple[str, str, int], SampleResult] = {}
     if previous is not None:
-        before = {(s.item_id, s.model, s.repeat): s for s in previous.run.samples}
+        before = {key: s for s in previous.run.samples if (key := (s.item_id, s.model, s.repeat)) in keys}
     rows = []
-    for sample in sorted(run.samples, key=lambda s: (s.item_id, s.model, s.repeat)):
+    for sample in shown:
         given, expected = items.get(sample.item_id, (None, None))
         old = before.get((sample.item_id, sample.model, sample.repeat))
         changed = (
@@ -166,7 +190,15 @@ def run_page(root: Path, run_id: str) -> dict[str, Any]:
     if run.suite in repo.suites:
         gates = absolute_gate_results(run, repo.suites[run.suite].suite.gates)
     metrics = sorted({n for a in run.aggregates.values() for n in a.scores})
-    return {"stored": stored, "run": run, "rows": rows, "gates": gates, "metrics": metrics, "previous": previous}
+    return {
+        "stored": stored,
+        "run": run,
+        "rows": rows,
+        "rows_total": run.sample_count,
+        "gates": gates,
+        "metrics": metrics,
+        "previous": previous,
+    }
 
 
 def bars(values: Sequence[float | None]) -> list[int]:
@@ -221,10 +253,9 @@ def compare_page(root: Path, runs_param: str, models_param: str = "") -> dict[st
             "a comparison needs two or more columns (a column is one model of one run)",
             hint="pick another run, or a run that evaluated several models",
         )
-    items: dict[str, tuple[Any, Any]] = {}
-    for s in reversed(stored):
-        items.update(run_items(root, s.run))
-    comparison = compare_columns(columns, items)
+    sources = [run_items(root, s.run) for s in stored]
+    items = _FirstOf(sources)  # the first run's dataset wins, as the page lists it first
+    comparison = compare_columns(columns, items, max_rows=PAGE_ROWS)
     return {"comparison": comparison, "charts": charts(comparison), "ids": ids, "models": models}
 
 
