@@ -74,6 +74,8 @@ def test_single_test_streams_the_answer_piece_by_piece_as_ndjson(labs_server: La
 def test_run_and_compare_pages_show_the_first_rows_of_a_large_run(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A run page lists the first PAGE_ROWS samples in item order and says how many there are; a
     comparison's statistics still cover every item."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from promptship.eval.evaluation import EvalRequest, evaluate
     from promptship.labs import pages
     from promptship.labs.runstore import run_id
@@ -85,8 +87,10 @@ def test_run_and_compare_pages_show_the_first_rows_of_a_large_run(tmp_path, monk
     with FakeLLM(rules()) as llm:
         monkeypatch.setenv("FAKE_LLM_BASE", llm.base_url)
         monkeypatch.setenv("FAKE_LLM_KEY", FAKE_KEY)
-        first = evaluate(root, EvalRequest(["classify"], cache_mode="off"))
-        second = evaluate(root, EvalRequest(["classify-terse"], cache_mode="off"))
+        # On a thread of its own, as Labs runs experiments (the browser tests leave an event loop on this one).
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(evaluate, root, EvalRequest(["classify"], cache_mode="off")).result()
+            second = pool.submit(evaluate, root, EvalRequest(["classify-terse"], cache_mode="off")).result()
     monkeypatch.setattr(pages, "PAGE_ROWS", 4)
     ids = [run_id(o.saved[0], o.runs[0]) for o in (first, second)]
     page = pages.run_page(root, ids[0])
