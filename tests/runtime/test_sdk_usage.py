@@ -133,3 +133,19 @@ def test_langfuse_usage_reads_through_the_shared_reader_retrying_then_failing_wi
     failed = run_cli("--root", str(repo), "usage", "--source", "langfuse", "--format", "json")
     assert failed.code != 0 and "E820" in failed.err and "Traceback" not in failed.err
     assert os.environ["LANGFUSE_SECRET_KEY"] not in failed.err + failed.out
+
+
+def test_a_script_that_exits_without_closing_the_client_keeps_its_usage_rows(repo: Path, fake_llm: FakeLLM) -> None:
+    """The recorder writes from a daemon thread: rows still queued at exit were lost without close()."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from promptship import Client; "
+        "print(Client(Path(sys.argv[1]), langfuse=False).complete('classify', {'review': 'good meal'}).text)"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(repo)], capture_output=True, text=True, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr
+    rows = list(SqliteUsageStore(repo / ".promptship/usage.sqlite").query(UsageQuery()))
+    assert [(r.source, r.prompt, r.outcome) for r in rows] == [("sdk", "classify", "ok")]

@@ -6,14 +6,18 @@ across I/O, safe on an event loop and from any thread). One daemon thread takes 
 the store; a batch the store refuses is retried once, then counted as lost. The first failure is
 logged (on ``promptship.ops.usage``, without row contents), later ones only counted, and a recovery is
 logged once. A full queue (the store is far behind) drops the newest rows and counts them.
+At interpreter exit every recorder still running is closed (its queued rows written, waiting at most
+:data:`EXIT_FLUSH_S`), so a script that never calls ``Client.close()`` keeps its rows.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +90,7 @@ class UsageRecorder:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="promptship-usage", daemon=True)
                 self._thread.start()
+                _LIVE.add(self)  # written out at interpreter exit even if nobody calls close()
             self._pending += 1
         try:
             self._queue.put_nowait(row)
@@ -217,3 +222,16 @@ def recorder_for(env: Mapping[str, str], root: Path) -> UsageRecorder | None:
         return None
     settings = dict(env)
     return UsageRecorder(lambda: open_usage_store(url, settings))
+
+
+#: Recorders whose writer thread runs: a script that ends without ``Client.close()`` would lose the rows
+#: still queued (the writer is a daemon thread, stopped mid-batch at exit).
+_LIVE: weakref.WeakSet[UsageRecorder] = weakref.WeakSet()
+#: How long interpreter exit waits for each recorder's queued rows.
+EXIT_FLUSH_S = 5.0
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for recorder in list(_LIVE):
+        recorder.close(EXIT_FLUSH_S)
