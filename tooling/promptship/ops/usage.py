@@ -131,6 +131,21 @@ class UsageQuery:
             and (self.source is None or row.source == self.source)
         )
 
+    def sql_where(self, placeholder: str) -> tuple[str, list[Any]]:
+        """The same filter as a SQL ``WHERE`` clause (``""`` when open) and its arguments, with
+        ``placeholder`` as the driver's parameter mark (``?`` for sqlite3, ``%s`` for psycopg)."""
+        clauses, arguments = [], []
+        for column, operator, value in (
+            ("ts", ">=", self.since),
+            ("ts", "<", self.until),
+            ("project", "=", self.project),
+            ("source", "=", self.source),
+        ):
+            if value is not None:
+                clauses.append(f"{column} {operator} {placeholder}")
+                arguments.append(value)
+        return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), arguments
+
 
 class UsageStore(Protocol):
     """Where usage rows are kept. Implementations are safe to use from one thread at a time; several

@@ -75,17 +75,7 @@ class PostgresUsageStore:
     def query(self, query: UsageQuery) -> Iterator[UsageRow]:
         import psycopg
 
-        clauses, arguments = [], []
-        for column, operator, value in (
-            ("ts", ">=", query.since),
-            ("ts", "<", query.until),
-            ("project", "=", query.project),
-            ("source", "=", query.source),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {operator} %s")
-                arguments.append(value)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, arguments = query.sql_where("%s")
         try:
             with self._db.cursor() as cursor:
                 cursor.execute(f"SELECT {', '.join(FIELDS)} FROM {TABLE}{where} ORDER BY ts", arguments)

@@ -77,17 +77,7 @@ class SqliteUsageStore:
             self._db.executemany(f"INSERT INTO usage ({', '.join(FIELDS)}) VALUES ({placeholders})", values)
 
     def query(self, query: UsageQuery) -> Iterator[UsageRow]:
-        clauses, arguments = [], []
-        for column, operator, value in (
-            ("ts", ">=", query.since),
-            ("ts", "<", query.until),
-            ("project", "=", query.project),
-            ("source", "=", query.source),
-        ):
-            if value is not None:
-                clauses.append(f"{column} {operator} ?")
-                arguments.append(value)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, arguments = query.sql_where("?")
         sql = f"SELECT {', '.join(FIELDS)} FROM usage{where} ORDER BY ts"
         try:
             with self._lock:
