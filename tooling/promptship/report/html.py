@@ -28,31 +28,42 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:.3f}"
 
 
-def bar_chart(title: str, series: list[tuple[str, float | None, float | None]], unit: str = "") -> str:
-    """Grouped bars (base grey, head blue) for each label, as inline SVG."""
-    values = [v for _, b, h in series for v in (b, h) if v is not None]
-    top = max(values) if values and max(values) > 0 else 1.0
-    width, bar_h, gap = 380, 14, 10
-    height = len(series) * (2 * bar_h + gap) + 20
+def bar_chart(
+    title: str,
+    series: list[tuple[str, float | None, float | None]],
+    unit: str = "",
+    *,
+    colours: tuple[str, str] = (BASE_COLOUR, HEAD_COLOUR),
+    legend: str = "base grey, head blue",
+) -> str:
+    """Two bars per label (the first and second value of each ``(label, first, second)``, drawn in
+    ``colours``; ``None`` draws no bar), as inline SVG with each value written beside its bar in
+    ``unit`` (see :func:`format_value`). Labels are cut at 24 characters."""
+    values = [v for _, a, b in series for v in (a, b) if v is not None]
+    top = max(values, default=0.0) or 1.0
+    width, bar_h, gap, left = 460, 12, 8, 150
+    height = len(series) * (2 * bar_h + gap) + 12
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
         f'aria-label="{html.escape(title)}">'
     ]
-    y = 10
-    for label, base, head in series:
-        parts.append(f'<text x="0" y="{y + bar_h}" font-size="11">{html.escape(label)}</text>')
-        for value, colour, offset in ((base, BASE_COLOUR, 0), (head, HEAD_COLOUR, bar_h)):
+    y = 6
+    for label, first, second in series:
+        parts.append(f'<text x="0" y="{y + bar_h}" font-size="11">{html.escape(label[:24])}</text>')
+        for value, colour, offset in ((first, colours[0], 0), (second, colours[1], bar_h)):
             if value is None:
                 continue
-            length = 200 * value / top
-            parts.append(f'<rect x="110" y="{y + offset}" width="{length:.1f}" height="{bar_h - 2}" fill="{colour}"/>')
+            length = 220 * max(value, 0.0) / top
             parts.append(
-                f'<text x="{115 + length:.1f}" y="{y + offset + bar_h - 4}" font-size="10">'
+                f'<rect x="{left}" y="{y + offset}" width="{length:.1f}" height="{bar_h - 2}" fill="{colour}"/>'
+            )
+            parts.append(
+                f'<text x="{left + length + 5:.1f}" y="{y + offset + bar_h - 3}" font-size="10">'
                 f"{html.escape(format_value(value, unit))}</text>"
             )
         y += 2 * bar_h + gap
     parts.append("</svg>")
-    return f"<figure>{''.join(parts)}<figcaption>{html.escape(title)} — base grey, head blue</figcaption></figure>"
+    return f"<figure>{''.join(parts)}<figcaption>{html.escape(title)} — {html.escape(legend)}</figcaption></figure>"
 
 
 def _score_charts(suite: SuiteReport) -> list[str]:

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ..ops.usage_report import UsageGroup, UsageReport
-from .html import STYLE, format_value
+from .html import STYLE, bar_chart, format_value
 
 #: Version of the JSON shape (bumped on an incompatible change).
 JSON_VERSION = 1
@@ -144,35 +144,6 @@ def hbar_chart(title: str, bars: list[tuple[str, list[tuple[float, str]]]], unit
     return f"<figure>{''.join(parts)}<figcaption>{html.escape(title)} — {html.escape(legend)}</figcaption></figure>"
 
 
-def paired_chart(title: str, bars: list[tuple[str, float | None, float | None]]) -> str:
-    """Two bars per label (p50 blue, p95 grey), milliseconds."""
-    values = [v for _, a, b in bars for v in (a, b) if v is not None]
-    top = max(values, default=0.0) or 1.0
-    width, bar_h, gap, left = 460, 12, 8, 150
-    height = len(bars) * (2 * bar_h + gap) + 12
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="{html.escape(title)}">'
-    ]
-    y = 6
-    for label, p50, p95 in bars:
-        parts.append(f'<text x="0" y="{y + bar_h}" font-size="11">{html.escape(label[:24])}</text>')
-        for value, colour, offset in ((p50, P50_COLOUR, 0), (p95, P95_COLOUR, bar_h)):
-            if value is None:
-                continue
-            length = 220 * value / top
-            parts.append(
-                f'<rect x="{left}" y="{y + offset}" width="{length:.1f}" height="{bar_h - 2}" fill="{colour}"/>'
-            )
-            parts.append(
-                f'<text x="{left + length + 5:.1f}" y="{y + offset + bar_h - 3}" font-size="10">'
-                f"{html.escape(_label(value, ' ms'))}</text>"
-            )
-        y += 2 * bar_h + gap
-    parts.append("</svg>")
-    return f"<figure>{''.join(parts)}<figcaption>{html.escape(title)} — p50 blue, p95 grey</figcaption></figure>"
-
-
 def column_chart(title: str, columns: list[tuple[str, float]], unit: str) -> str:
     """One column per day (oldest left), labelled with its value."""
     top = max((v for _, v in columns), default=0.0) or 1.0
@@ -229,8 +200,12 @@ def usage_html(report: UsageReport) -> str:
             "calls",
             "answered blue, errors red",
         ),
-        paired_chart(
-            f"Latency of answered calls per {report.by}", [(g.key, g.latency_p50_ms, g.latency_p95_ms) for g in groups]
+        bar_chart(
+            f"Latency of answered calls per {report.by}",
+            [(g.key, g.latency_p50_ms, g.latency_p95_ms) for g in groups],
+            " ms",
+            colours=(P50_COLOUR, P95_COLOUR),
+            legend="p50 blue, p95 grey",
         ),
     ]
     if report.daily:
