@@ -200,6 +200,22 @@ def _valid(root: Path, ref: str | None, label: str) -> Repository:
     return repo
 
 
+class RoutersByPolicy:
+    """``routers(repo)`` → the :class:`ModelRouter` for ``repo``'s routing policy under ``profile``,
+    built on first use and shared by every repository with the same policy (base and head usually)."""
+
+    def __init__(self, profile: str | None) -> None:
+        self.profile = profile
+        self._routers: dict[str, ModelRouter] = {}
+
+    def __call__(self, repo: Repository) -> ModelRouter:
+        assert repo.policies.routing is not None
+        key = repo.policies.routing.model_dump_json()
+        if key not in self._routers:
+            self._routers[key] = ModelRouter(repo.policies.routing, profile=self.profile)
+        return self._routers[key]
+
+
 def _routing(repo: Repository, profile: str | None) -> RoutingPolicy:
     assert repo.policies.routing is not None
     return apply_profile(repo.policies.routing, profile)
@@ -236,14 +252,7 @@ def run_diff(root: Path, request: DiffRequest) -> DiffReport:
         cache_mode=request.cache_mode,  # type: ignore[arg-type]
         on_progress=progress.__enter__(),
     )
-    routers: dict[str, ModelRouter] = {}
-
-    def router_for(repo: Repository) -> ModelRouter:
-        assert repo.policies.routing is not None
-        key = repo.policies.routing.model_dump_json()
-        if key not in routers:
-            routers[key] = ModelRouter(repo.policies.routing, profile=request.profile)
-        return routers[key]
+    router_for = RoutersByPolicy(request.profile)
 
     def obtain(repo: Repository, change: SuiteChange, which: str) -> tuple[Run, str]:
         fingerprint = change.head if which == "head" else change.base

@@ -23,9 +23,8 @@ from ..files.schema.run import Run
 from ..files.sources import merge_base, resolve_commit
 from ..files.workdir import refuse_tracked_results
 from ..llm.cache import ResponseCache
-from ..llm.routing import ModelRouter
 from .affected import affected_suites
-from .change import DiffRequest, _routing, _valid
+from .change import DiffRequest, RoutersByPolicy, _routing, _valid
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def run_diff_shard(root: Path, request: DiffRequest, shard: ShardSpec, out_dir: 
     head = _valid(root, request.head, f"head {request.head or 'working tree'}")
     changes = affected_suites(base, _routing(base, request.profile), head, _routing(head, request.profile), os.environ)
     directories = [*request.results_dirs, runs_dir(root)]
-    routers: dict[str, ModelRouter] = {}
+    router_for = RoutersByPolicy(request.profile)
     done: list[ShardWork] = []
     cache = ResponseCache(None) if request.cache_mode == "off" else ResponseCache.at(root)
     progress = Progress(request.progress)
@@ -69,13 +68,6 @@ def run_diff_shard(root: Path, request: DiffRequest, shard: ShardSpec, out_dir: 
         shard=shard,
         on_progress=progress.__enter__(),
     )
-
-    def router_for(repo: Repository) -> ModelRouter:
-        assert repo.policies.routing is not None
-        key = repo.policies.routing.model_dump_json()
-        if key not in routers:
-            routers[key] = ModelRouter(repo.policies.routing, profile=request.profile)
-        return routers[key]
 
     def one(repo: Repository, suite: str, side: str, fingerprint: str) -> ShardWork:
         if find_run(directories, suite, fingerprint, plan_jobs(repo, suite, RunOptions())[2]) is not None:
