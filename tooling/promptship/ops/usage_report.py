@@ -88,13 +88,13 @@ class UsageReport:
 
 
 def percentiles(values: Sequence[float], points: Sequence[float]) -> list[float | None]:
-    """Linear-interpolated percentiles (numpy's default, as ``diff/stats.py`` computes every other
-    percentile; kept here because ``ops/`` sits below ``diff/``) of ``values``; ``None`` each when empty."""
+    """``diff/stats.py``'s percentiles (every percentile in promptship is computed there) of
+    ``values`` at ``points`` (0..100); ``None`` each when ``values`` is empty (no answered call)."""
     if not values:
         return [None for _ in points]
-    import numpy
+    from ..diff.stats import percentiles as linear_percentiles  # numpy: imported when a report is built
 
-    return [float(v) for v in numpy.percentile(numpy.asarray(values, dtype=float), list(points))]
+    return list(linear_percentiles(values, points))
 
 
 def summarize(rows: Sequence[UsageRow], key: str = "total", fields: Mapping[str, Any] | None = None) -> UsageGroup:
