@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hashlib
-import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -35,6 +31,7 @@ sys.path.insert(0, str(PROJECT / "bench"))
 from gateway_faults import KEY, start_gateway  # noqa: E402
 from runner_throughput import make_repo, start_server  # noqa: E402
 from tests.doubles.fake_llm import FakeLLM  # noqa: E402
+from tests.doubles.redis_server import running_redis  # noqa: E402
 
 TIGHT_KEY = "bench-tight-key"
 #: The tight project's budget: room for ~150 calls of ~$0.000011 (ceiling ~$0.00005 each).
@@ -45,30 +42,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def redis_server(directory: Path) -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port; yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is needed (apt-get install redis-server)")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(directory)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 async def throughput(url: str, count: int, concurrency: int) -> float:
@@ -179,7 +152,7 @@ def main() -> None:
             import os
 
             os.environ["TIGHT_KEY_SHA256"] = hashlib.sha256(TIGHT_KEY.encode()).hexdigest()
-            with redis_server(Path(tmp)) as redis_url:
+            with running_redis(Path(tmp)) as (redis_url, _):
                 print(f"{args.requests} chat calls at concurrency {args.concurrency}, fake LLM at 0 ms:")
                 print(f"{'workers':<28} {'req/s':>8}")
                 for workers, shared in ((1, None), (1, redis_url), (2, redis_url), (4, redis_url)):

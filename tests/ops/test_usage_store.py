@@ -22,7 +22,7 @@ from promptship.ops.usage_redis import RedisUsageStore
 from promptship.ops.usage_sqlite import SqliteUsageStore
 
 from ..conftest import PROJECT
-from ..runtime.test_gateway import running_redis
+from ..doubles.redis_server import running_redis
 
 
 def row(ts: float, project: str = "reviews", **fields: object) -> UsageRow:

@@ -4,12 +4,8 @@ and (for shared counters) a real Redis server started by the test."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +22,8 @@ from promptship.runtime.gateway.state import KeyStore, MemoryCounters, RedisCoun
 from promptship.runtime.sdk import Client
 
 from ..doubles.fake_llm import FakeLLM
-from .conftest import KEY, OTHER_KEY, RunningGateway, ask, free_port
+from ..doubles.redis_server import running_redis
+from .conftest import KEY, OTHER_KEY, RunningGateway, ask
 
 
 def test_openai_client_works_unchanged_including_streaming(gateway: RunningGateway) -> None:
@@ -213,29 +210,6 @@ def test_managed_prompt_endpoint(gateway: RunningGateway, fake_llm: FakeLLM) -> 
     body = response.json()
     assert response.status_code == 200 and body["choices"][0]["message"]["content"] == "negative"
     assert body["promptship"]["prompt_source"] == "bundled"
-
-
-@contextlib.contextmanager
-def running_redis(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real redis-server on a free loopback port: (url, process)."""
-    server = shutil.which("redis-server")
-    assert server, "redis-server is required (.ci/run installs it)"
-    port = free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(directory)],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0", process
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @pytest.fixture

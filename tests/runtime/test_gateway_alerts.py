@@ -21,9 +21,9 @@ from promptship.runtime.gateway.state import MemoryCounters, RedisCounters, mont
 from promptship.runtime.sdk import Client
 
 from ..doubles.fake_llm import FakeLLM
+from ..doubles.redis_server import running_redis
 from ..doubles.webhook import WebhookReceiver
 from .conftest import KEY, RunningGateway, ask
-from .test_gateway import running_redis
 from .test_gateway_scale import gateway_process, slow_enough
 
 BUDGET = 0.001

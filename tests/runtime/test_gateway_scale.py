@@ -19,9 +19,9 @@ import pytest
 from promptship.runtime.gateway.state import Claim, MemoryCounters, RedisCounters, key_digest
 
 from ..doubles.fake_llm import FakeLLM
+from ..doubles.redis_server import running_redis
 from ..eval.test_eval import SENTIMENT, make_repo
 from .conftest import KEY, free_port
-from .test_gateway import running_redis
 
 #: One call's cost ceiling with max_tokens=2 is ~$0.00015 (every request character priced as an
 #: input token at the priciest route); its real cost ~$0.000011. Room for a few calls at a time.

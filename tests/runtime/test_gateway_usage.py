@@ -21,9 +21,9 @@ from promptship.runtime.gateway.state import KeyStore, MemoryCounters, RedisCoun
 from promptship.runtime.sdk import Client
 
 from ..doubles.fake_llm import FakeLLM
+from ..doubles.redis_server import running_redis
 from ..ops.test_usage_postgres import running_postgres
 from .conftest import KEY, OTHER_KEY, RunningGateway, ask
-from .test_gateway import running_redis
 
 #: USD per million tokens (input, output) of the fake models, as the test repository's routing prices them.
 PRICES = {"m-primary": (1.0, 2.0), "m-backup": (1.0, 2.0), "m-embed": (0.5, 0.0)}
